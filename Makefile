@@ -1,0 +1,44 @@
+# npl-collect: two commands on a fresh machine — `make demo` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: demo test bench reliability serve install clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP) $@
+
+install: $(STAMP)
+
+## The main job on the embedded default (SQLite under ./var/demo): import the demo portfolio,
+## replay it day by day to 2010-12-31, print every case and the portfolio report.
+demo: $(STAMP)
+	$(BIN)/python -m demo.run
+
+## The whole suite: unit, integration (SQLite and PostgreSQL), flows, e2e (Prefect UI in chromium).
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/daily_bench.py $(BENCH_ARGS)
+
+reliability: $(TEST_STAMP)
+	NPL_RELIABILITY_FULL=1 $(BIN)/python -m pytest -q -m reliability tests
+
+serve: $(STAMP)
+	$(BIN)/python -m deployments.serve
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,1 @@
+"""Prefect deployments: serve.py for local operations, prefect.yaml for workers."""

@@ -1,0 +1,1 @@
+"""npl-collect flows: thin Prefect orchestration over the services."""

@@ -1,0 +1,212 @@
+"""The case state machine: one strict python-statemachine ``StateMachine`` over ``CaseState``.
+
+The model is the loan row (anything with ``state``, ``state_entered_on``, ``closed_reason`` and
+``sued_on`` attributes). The machine never touches a session: guards read the keyword
+arguments the service passes with the event, and the audit listener (machines.audit) hands
+every transition to a callback the persistence layer supplies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Any, Iterable
+
+from statemachine import State, StateMachine
+from statemachine.exceptions import TransitionNotAllowed
+from statemachine.states import States
+
+from models.domain.deadlines import GuaranteeStatus
+from models.domain.errors import RuleViolation
+
+
+class CaseState(str, Enum):
+    """Stored values of a case's state, in ladder order (side tracks after the ladder)."""
+
+    performing = "performing"
+    overdue = "overdue"
+    internal_review = "internal_review"
+    visit = "visit"
+    guarantor_pressure = "guarantor_pressure"
+    litigation = "litigation"
+    installment = "installment"
+    revitalization = "revitalization"
+    closed = "closed"
+
+
+class ClosedReason(str, Enum):
+    repaid = "repaid"
+    settled_by_guarantor = "settled_by_guarantor"
+    recovered_by_court = "recovered_by_court"
+    written_off = "written_off"
+
+
+# The escalation ladder; installment and revitalization are side tracks off it.
+LADDER = (
+    CaseState.overdue,
+    CaseState.internal_review,
+    CaseState.visit,
+    CaseState.guarantor_pressure,
+    CaseState.litigation,
+)
+OPEN_STATES = tuple(s for s in CaseState if s is not CaseState.closed)
+# Moves a person must decide with a second person's approval (maker ≠ checker).
+NEEDS_APPROVAL = ("sue", "write_off", "revitalize")
+
+
+class CaseRefused(RuleViolation):
+    """The machine refused a move; the message names the rule."""
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A four-eyes decision: who asked for the move and who approved it."""
+
+    requested_by: str
+    approved_by: str | None
+
+    @property
+    def valid(self) -> bool:
+        return bool(self.approved_by) and self.approved_by.strip().lower() != self.requested_by.strip().lower()
+
+
+def ladder_rank(state: str | CaseState) -> int | None:
+    """Position on the ladder, or None for performing, side tracks and closed."""
+    state = CaseState(state)
+    return LADDER.index(state) if state in LADDER else None
+
+
+_S = States.from_enum(CaseState, initial=CaseState.performing, final=CaseState.closed, use_enum_instance=False)
+
+
+class LoanCase(StateMachine):
+    """One loan's collection case. Events carry ``on`` (business date), ``by`` (actor),
+    ``reason``, and the inputs the guards judge (``approval``, ``guarantees``, ``rating_ok``,
+    ``viable_product``, ``has_plan``, ``balance_fen``)."""
+
+    s = _S
+
+    fall_due = s.performing.to(s.overdue)
+    review = s.overdue.to(s.internal_review)
+    dispatch = s.overdue.to(s.visit) | s.internal_review.to(s.visit)
+    press = (
+        s.overdue.to(s.guarantor_pressure, validators="require_liable_guarantor")
+        | s.internal_review.to(s.guarantor_pressure, validators="require_liable_guarantor")
+        | s.visit.to(s.guarantor_pressure, validators="require_liable_guarantor")
+    )
+    sue = (
+        s.overdue.to(s.litigation, validators="require_approval")
+        | s.internal_review.to(s.litigation, validators="require_approval")
+        | s.visit.to(s.litigation, validators="require_approval")
+        | s.guarantor_pressure.to(s.litigation, validators="require_approval")
+        | s.installment.to(s.litigation, validators="require_approval")
+        | s.revitalization.to(s.litigation, validators="require_approval")
+    )
+    sign_plan = (
+        s.overdue.to(s.installment, validators="require_plan")
+        | s.internal_review.to(s.installment, validators="require_plan")
+        | s.visit.to(s.installment, validators="require_plan")
+        | s.guarantor_pressure.to(s.installment, validators="require_plan")
+        | s.litigation.to(s.installment, validators="require_plan")
+    )
+    break_plan = s.installment.to(s.guarantor_pressure, validators="require_liable_guarantor")
+    revitalize = (
+        s.internal_review.to(s.revitalization, validators="require_revitalization_terms")
+        | s.visit.to(s.revitalization, validators="require_revitalization_terms")
+        | s.guarantor_pressure.to(s.revitalization, validators="require_revitalization_terms")
+    )
+    settle = (
+        s.performing.to(s.closed, validators="require_zero_balance")
+        | s.overdue.to(s.closed, validators="require_zero_balance")
+        | s.internal_review.to(s.closed, validators="require_zero_balance")
+        | s.visit.to(s.closed, validators="require_zero_balance")
+        | s.guarantor_pressure.to(s.closed, validators="require_zero_balance")
+        | s.litigation.to(s.closed, validators="require_zero_balance")
+        | s.installment.to(s.closed, validators="require_zero_balance")
+        | s.revitalization.to(s.closed, validators="require_zero_balance")
+    )
+    write_off = (
+        s.overdue.to(s.closed, validators="require_approval")
+        | s.internal_review.to(s.closed, validators="require_approval")
+        | s.visit.to(s.closed, validators="require_approval")
+        | s.guarantor_pressure.to(s.closed, validators="require_approval")
+        | s.litigation.to(s.closed, validators="require_approval")
+        | s.installment.to(s.closed, validators="require_approval")
+        | s.revitalization.to(s.closed, validators="require_approval")
+    )
+
+    # --- validators: raise CaseRefused naming the rule -------------------------------------
+    def require_approval(self, event: str, approval: Approval | None = None) -> None:
+        if approval is None or not approval.approved_by:
+            raise CaseRefused(f"{event}: needs an approval by a second person (--approved-by)")
+        if not approval.valid:
+            raise CaseRefused(f"{event}: the approver must not be the requester ({approval.requested_by})")
+
+    def require_liable_guarantor(
+        self, event: str, on: date | None = None, guarantees: Iterable[GuaranteeStatus] = ()
+    ) -> None:
+        if not self.has_liable_guarantor(on, guarantees):
+            raise CaseRefused(f"{event}: no guarantor is still liable on {on}")
+
+    def require_plan(self, has_plan: bool = False) -> None:
+        if not has_plan:
+            raise CaseRefused("sign_plan: an installment agreement needs a signed schedule")
+
+    def require_revitalization_terms(
+        self, approval: Approval | None = None, rating_ok: bool = False, viable_product: bool = False
+    ) -> None:
+        if not rating_ok:
+            raise CaseRefused("revitalize: the borrower's credit rating is below the policy threshold")
+        if not viable_product:
+            raise CaseRefused("revitalize: the loan's product is not one the policy deems viable")
+        self.require_approval("revitalize", approval)
+
+    def require_zero_balance(self, balance_fen: int | None = None) -> None:
+        if balance_fen is None or balance_fen != 0:
+            raise CaseRefused("settle: the balance has not reached zero")
+
+    # --- side-effect-free predicates -------------------------------------------------------
+    @staticmethod
+    def has_liable_guarantor(on: date | None, guarantees: Iterable[GuaranteeStatus]) -> bool:
+        return on is not None and any(g.liable_on(on) for g in guarantees)
+
+    # --- actions on the model (never a session) ---------------------------------------------
+    def after_transition(self, event: str, target: State, on: date | None = None, closed_reason: str | None = None) -> None:
+        self.model.state_entered_on = on
+        if target.value == CaseState.closed.value:
+            self.model.closed_reason = ClosedReason.written_off.value if event == "write_off" else closed_reason
+        if target.value == CaseState.litigation.value and getattr(self.model, "sued_on", None) is None:
+            self.model.sued_on = on
+
+    # --- the service's entry point -----------------------------------------------------------
+    def fire(self, event: str, **kwargs: Any) -> None:
+        """Send ``event``; a move the machine does not have raises CaseRefused saying so."""
+        try:
+            self.send(event, **kwargs)
+        except TransitionNotAllowed:
+            raise CaseRefused(f"{event}: not allowed from state {self.model.state}") from None
+
+
+EVENTS = tuple(e.id for e in LoanCase.events)
+
+
+def event_for_target(source: str, target: str) -> str:
+    """The event that moves a case from ``source`` to ``target`` (manual escalation)."""
+    by_target = {
+        CaseState.internal_review: "review",
+        CaseState.visit: "dispatch",
+        CaseState.guarantor_pressure: "break_plan" if source == CaseState.installment.value else "press",
+        CaseState.litigation: "sue",
+        CaseState.installment: "sign_plan",
+        CaseState.revitalization: "revitalize",
+    }
+    try:
+        target_state = CaseState(target)
+    except ValueError:
+        raise CaseRefused(f"unknown state {target!r}; states: {', '.join(s.value for s in CaseState)}") from None
+    if target_state is CaseState.closed:
+        raise CaseRefused("a case closes by payment (npl pay) or by an approved write-off (npl write-off)")
+    if target_state is CaseState.performing:
+        raise CaseRefused("a case never moves back to performing")
+    return by_target[target_state]

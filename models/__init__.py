@@ -1,0 +1,1 @@
+"""The domain (``models.domain``) and its persistence (tables, store, import, portfolio)."""

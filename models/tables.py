@@ -1,0 +1,236 @@
+"""SQLAlchemy 2 declarative tables. Money is integer fen (BigInteger); rates integer ppm."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+Money = BigInteger  # integer fen
+
+
+class Officer(Base):
+    __tablename__ = "officers"
+    officer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    suspended_since: Mapped[date | None] = mapped_column(Date)
+
+
+class Borrower(Base):
+    __tablename__ = "borrowers"
+    borrower_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    id_number: Mapped[str | None] = mapped_column(String(32))  # masked on output by default
+    phone: Mapped[str | None] = mapped_column(String(32))  # masked on output by default
+    address: Mapped[str | None] = mapped_column(String(300))
+    employer: Mapped[str | None] = mapped_column(String(200))
+    employer_type: Mapped[str] = mapped_column(String(20), default="none")
+    credit_rating: Mapped[str | None] = mapped_column(String(3))
+
+
+class Loan(Base):
+    """A loan and its collection case (one row: the case is the loan's state)."""
+
+    __tablename__ = "loans"
+    loan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    principal_fen: Mapped[int] = mapped_column(Money)
+    rate_ppm: Mapped[int] = mapped_column(Integer)
+    disbursed_on: Mapped[date] = mapped_column(Date)
+    maturity_on: Mapped[date] = mapped_column(Date)
+    product: Mapped[str] = mapped_column(String(20), default="other")
+    origin: Mapped[str] = mapped_column(String(20), default="external")
+    officer_id: Mapped[str | None] = mapped_column(ForeignKey("officers.officer_id"))
+    introduced_by: Mapped[str | None] = mapped_column(String(64))
+    assigned_to: Mapped[str | None] = mapped_column(ForeignKey("officers.officer_id"), index=True)
+    # balances as of accrued_to (interest and penalty accrue from there: models.domain.interest)
+    outstanding_principal_fen: Mapped[int] = mapped_column(Money)
+    overdue_principal_fen: Mapped[int] = mapped_column(Money, default=0)
+    interest_fen: Mapped[int] = mapped_column(Money, default=0)
+    penalty_fen: Mapped[int] = mapped_column(Money, default=0)
+    costs_fen: Mapped[int] = mapped_column(Money, default=0)
+    accrued_to: Mapped[date] = mapped_column(Date)
+    accrual_stopped: Mapped[bool] = mapped_column(Boolean, default=False)  # installment plan runs
+    overdue_since: Mapped[date | None] = mapped_column(Date)
+    last_payment_on: Mapped[date | None] = mapped_column(Date)
+    # the case
+    state: Mapped[str] = mapped_column(String(24), default="performing", index=True)
+    state_entered_on: Mapped[date | None] = mapped_column(Date)
+    closed_reason: Mapped[str | None] = mapped_column(String(24))
+    classification: Mapped[str] = mapped_column(String(16), default="normal")
+    staff_classification: Mapped[str | None] = mapped_column(String(16))
+    dpd: Mapped[int] = mapped_column(Integer, default=0)
+    restructured_on: Mapped[date | None] = mapped_column(Date)
+    restructured_while_npl: Mapped[bool] = mapped_column(Boolean, default=False)
+    limitation_start: Mapped[date | None] = mapped_column(Date)  # last interrupting event
+    sued_on: Mapped[date | None] = mapped_column(Date)
+    awaiting_approval: Mapped[str | None] = mapped_column(String(24))  # event the run wanted
+    awaiting_reason: Mapped[str | None] = mapped_column(Text)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    employer_pressure: Mapped[bool] = mapped_column(Boolean, default=False)
+    touched: Mapped[bool] = mapped_column(Boolean, default=False)  # an event since the last run
+    next_event_on: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_loans_next_event_on", "next_event_on"),)
+
+
+class Guarantor(Base):
+    __tablename__ = "guarantors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    guarantor_id: Mapped[str | None] = mapped_column(String(64))
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    guarantee_type: Mapped[str] = mapped_column(String(8))
+    agreed_period_end: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    demanded_on: Mapped[date | None] = mapped_column(Date)
+    consent_to_change: Mapped[bool] = mapped_column(Boolean, default=False)
+    account_balance_fen: Mapped[int | None] = mapped_column(Money)
+    frozen_on: Mapped[date | None] = mapped_column(Date)
+    __table_args__ = (UniqueConstraint("loan_id", "name", name="uq_guarantors_loan_name"),)
+
+
+class Collateral(Base):
+    __tablename__ = "collateral"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    asset_id: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(String(300))
+    estimated_value_fen: Mapped[int] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(8), default="free")
+    frozen_on: Mapped[date | None] = mapped_column(Date)
+    authority: Mapped[str | None] = mapped_column(String(200))
+    __table_args__ = (UniqueConstraint("loan_id", "asset_id", name="uq_collateral_loan_asset"),)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(Money)
+    payer: Mapped[str] = mapped_column(String(10))  # borrower | guarantor | court
+    guarantor_name: Mapped[str | None] = mapped_column(String(200))
+    costs_fen: Mapped[int] = mapped_column(Money)
+    penalty_fen: Mapped[int] = mapped_column(Money)
+    interest_fen: Mapped[int] = mapped_column(Money)
+    principal_fen: Mapped[int] = mapped_column(Money)
+    state_at_payment: Mapped[str] = mapped_column(String(24))
+    recorded_by: Mapped[str] = mapped_column(String(64), default="operator")
+
+
+class Action(Base):
+    """Work done on a case: visits, demands, freezes, promises, approvals, alerts, credit."""
+
+    __tablename__ = "actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    on: Mapped[date] = mapped_column(Date)
+    by: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(200))  # guarantor name or asset id
+    amount_fen: Mapped[int | None] = mapped_column(Money)
+    due_on: Mapped[date | None] = mapped_column(Date)  # a promise's date
+    status: Mapped[str | None] = mapped_column(String(16))  # promise: open | kept | broken
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    signed_on: Mapped[date] = mapped_column(Date)
+    monthly_fen: Mapped[int] = mapped_column(Money)
+    first_due: Mapped[date] = mapped_column(Date)
+    total_fen: Mapped[int] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active|broken|completed
+    ended_on: Mapped[date | None] = mapped_column(Date)
+
+
+class PlanLine(Base):
+    __tablename__ = "plan_lines"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(Money)
+    paid_fen: Mapped[int] = mapped_column(Money, default=0)
+
+
+class Judgment(Base):
+    __tablename__ = "judgments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    judged_on: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(Money)
+    perform_by: Mapped[date] = mapped_column(Date)
+    enforcement_applied_on: Mapped[date | None] = mapped_column(Date)
+
+
+class History(Base):
+    """Append-only: the database refuses UPDATE and DELETE (triggers in the migration)."""
+
+    __tablename__ = "history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    from_state: Mapped[str] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    event: Mapped[str] = mapped_column(String(24))
+    on: Mapped[date] = mapped_column(Date)
+    by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class RunDay(Base):
+    """The daily run's ledger: one row per business date completed."""
+
+    __tablename__ = "run_ledger"
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    transitions: Mapped[int] = mapped_column(Integer, default=0)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class WorkItem(Base):
+    """The day's worklist, written by the daily run for the date it ends on."""
+
+    __tablename__ = "worklist"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    officer_id: Mapped[str] = mapped_column(String(64))
+    loan_id: Mapped[str] = mapped_column(String(64))
+    task: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    due_on: Mapped[date | None] = mapped_column(Date)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
