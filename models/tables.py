@@ -86,7 +86,7 @@ class Loan(Base):
     staff_classification: Mapped[str | None] = mapped_column(String(16))
     dpd: Mapped[int] = mapped_column(Integer, default=0)
     restructured_on: Mapped[date | None] = mapped_column(Date)
-    restructured_while_npl: Mapped[bool] = mapped_column(Boolean, default=False)
+    observation_until: Mapped[date | None] = mapped_column(Date)  # restructured NPL: ≥ substandard
     limitation_start: Mapped[date | None] = mapped_column(Date)  # last interrupting event
     sued_on: Mapped[date | None] = mapped_column(Date)
     awaiting_approval: Mapped[str | None] = mapped_column(String(24))  # event the run wanted
@@ -222,15 +222,13 @@ class RunDay(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
 
 
-class WorkItem(Base):
-    """The day's worklist, written by the daily run for the date it ends on."""
+class Snapshot(Base):
+    """Month-end classification snapshot per open loan (migration matrix and roll rates)."""
 
-    __tablename__ = "worklist"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    business_date: Mapped[date] = mapped_column(Date, index=True)
-    officer_id: Mapped[str] = mapped_column(String(64))
-    loan_id: Mapped[str] = mapped_column(String(64))
-    task: Mapped[str] = mapped_column(String(32))
-    detail: Mapped[str] = mapped_column(Text, default="")
-    due_on: Mapped[date | None] = mapped_column(Date)
-    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    __tablename__ = "snapshots"
+    month_end: Mapped[date] = mapped_column(Date, primary_key=True)
+    loan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(24))
+    classification: Mapped[str] = mapped_column(String(16))
+    dpd: Mapped[int] = mapped_column(Integer)
+    principal_fen: Mapped[int] = mapped_column(Money)

@@ -32,8 +32,10 @@ def interest_fen(principal_fen: int, rate_ppm: int, days: int, multiplier: Decim
     """Simple ACT/360 interest in fen on ``principal_fen`` for ``days`` days."""
     if days <= 0 or principal_fen <= 0:
         return 0
-    exact = Fraction(principal_fen * rate_ppm * days, RATE_SCALE * DAY_BASIS) * Fraction(multiplier)
-    return round_half_up(exact)
+    mult = Fraction(multiplier)
+    numerator = principal_fen * rate_ppm * days * mult.numerator
+    denominator = RATE_SCALE * DAY_BASIS * mult.denominator
+    return (2 * numerator + denominator) // (2 * denominator)  # half-up, all integers
 
 
 @dataclass(frozen=True)

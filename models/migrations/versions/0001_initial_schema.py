@@ -39,20 +39,15 @@ def upgrade() -> None:
     sa.Column('flow_run_id', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('business_date', name=op.f('pk_run_ledger'))
     )
-    op.create_table('worklist',
-    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('business_date', sa.Date(), nullable=False),
-    sa.Column('officer_id', sa.String(length=64), nullable=False),
+    op.create_table('snapshots',
+    sa.Column('month_end', sa.Date(), nullable=False),
     sa.Column('loan_id', sa.String(length=64), nullable=False),
-    sa.Column('task', sa.String(length=32), nullable=False),
-    sa.Column('detail', sa.Text(), nullable=False),
-    sa.Column('due_on', sa.Date(), nullable=True),
-    sa.Column('urgent', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_worklist'))
+    sa.Column('state', sa.String(length=24), nullable=False),
+    sa.Column('classification', sa.String(length=16), nullable=False),
+    sa.Column('dpd', sa.Integer(), nullable=False),
+    sa.Column('principal_fen', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('month_end', 'loan_id', name=op.f('pk_snapshots'))
     )
-    with op.batch_alter_table('worklist', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_worklist_business_date'), ['business_date'], unique=False)
-
     op.create_table('loans',
     sa.Column('loan_id', sa.String(length=64), nullable=False),
     sa.Column('borrower_id', sa.String(length=64), nullable=False),
@@ -81,7 +76,7 @@ def upgrade() -> None:
     sa.Column('staff_classification', sa.String(length=16), nullable=True),
     sa.Column('dpd', sa.Integer(), nullable=False),
     sa.Column('restructured_on', sa.Date(), nullable=True),
-    sa.Column('restructured_while_npl', sa.Boolean(), nullable=False),
+    sa.Column('observation_until', sa.Date(), nullable=True),
     sa.Column('limitation_start', sa.Date(), nullable=True),
     sa.Column('sued_on', sa.Date(), nullable=True),
     sa.Column('awaiting_approval', sa.String(length=24), nullable=True),
@@ -273,10 +268,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_loans_assigned_to'))
 
     op.drop_table('loans')
-    with op.batch_alter_table('worklist', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_worklist_business_date'))
-
-    op.drop_table('worklist')
+    op.drop_table('snapshots')
     op.drop_table('run_ledger')
     op.drop_table('officers')
     op.drop_table('borrowers')

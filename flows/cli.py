@@ -1,0 +1,451 @@
+"""The `npl` command: operations staff's and scripts' entry point (CONTRACT.md).
+
+Exit codes: 0 success, 1 a refused operation (one line on stderr saying why), 2 bad usage or
+bad input. Single-case commands call the services directly (no Prefect server); `daily` and
+`report` run as Prefect flows.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+from models.domain.dates import parse_date
+from models.domain.errors import BadInput, NplError, RuleViolation
+from models.domain.money import parse_amount
+
+app = typer.Typer(
+    name="npl",
+    help="npl-collect: collect a branch's non-performing loans. Each loan is a case in a state machine, "
+    "advanced every business day by the daily flow. Exit codes: 0 ok, 1 refused, 2 bad input.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DbOption = typer.Option(None, "--db", help="SQLAlchemy URL (default: $NPL_DATABASE_URL, else sqlite file ./var/npl.db).")
+
+
+def fail(code: int, message: str) -> None:
+    typer.echo(f"npl: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def run(fn: Callable[[], Any]) -> Any:
+    """Translate the project's errors into exit codes at the edge."""
+    try:
+        return fn()
+    except BadInput as exc:
+        fail(2, str(exc))
+    except RuleViolation as exc:
+        fail(1, str(exc))
+    except NplError as exc:  # pragma: no cover - every NplError is one of the two above
+        fail(1, str(exc))
+
+
+def day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        fail(2, f"{option}: {exc}")
+    return None  # unreachable
+
+
+def amount(text: str | None, option: str) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return parse_amount(text)
+    except ValueError as exc:
+        fail(2, f"{option}: {exc}")
+    return None
+
+
+def emit(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def uow(db: str | None):  # noqa: ANN201
+    from models.store import UnitOfWork
+
+    return UnitOfWork(db)
+
+
+# --- import ----------------------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_(paths: list[Path] = typer.Argument(..., help="CSV files: loans, guarantors, collateral (told by header)."),
+            db: Optional[str] = DbOption) -> None:
+    """Load or update loans, guarantors and collateral from core-banking CSV exports."""
+    from models.importing import import_files
+
+    def go() -> Any:
+        with uow(db) as u:
+            return import_files(u, [str(p) for p in paths])
+
+    report = run(go)
+    typer.echo(f"imported: {report.loans} loans, {report.guarantors} guarantors, {report.collateral} collateral")
+    for r in report.rejected:
+        typer.echo(f"rejected: {r.file}:{r.line}: column {r.column}: {r.reason}", err=True)
+    for f in report.rejects_files:
+        typer.echo(f"rejected rows written to {f}", err=True)
+    if report.rejected:
+        raise typer.Exit(2)
+
+
+# --- the daily flow -----------------------------------------------------------------------------
+
+
+@app.command()
+def daily(as_of: str = typer.Option(..., "--as-of", help="Business date YYYY-MM-DD."),
+          through: Optional[str] = typer.Option(None, "--through", help="Run each date up to this one, in order."),
+          quiet: bool = typer.Option(True, "--quiet/--verbose", help="Quiet by default; a progress bar on long catch-ups."),
+          json_out: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
+          db: Optional[str] = DbOption) -> None:
+    """Run the daily collection flow for a business date (or each date up to --through)."""
+    from flows.prefect_env import quiet_prefect
+
+    start, end = day(as_of, "--as-of"), day(through, "--through")
+    assert start is not None
+    if end is not None and end < start:
+        fail(2, "--through must not be before --as-of")
+    quiet_prefect()
+    from flows import daily as daily_flow
+    from models.store import database_url
+
+    url = database_url(db)
+    run(lambda: uow(db).engine)  # migrate before the flow starts
+    progress = None
+    if end is not None and (end - start).days > 60 and sys.stderr.isatty():
+        progress = _progress_bar(start, end)
+        daily_flow._cli_progress["fn"] = progress
+    try:
+        result = run(lambda: daily_flow.daily_collection(as_of=start, through=end, db_url=url))
+    finally:
+        daily_flow._cli_progress.pop("fn", None)
+        if progress is not None:
+            progress.stop()  # type: ignore[attr-defined]
+    if json_out:
+        emit(result)
+    elif result["already_done"]:
+        typer.echo(f"business date {result['through']} already completed: nothing changed")
+    else:
+        typer.echo(f"ran {result['dates_run']} business date(s) to {result['through']}: "
+                   f"{len(result['transitions'])} transition(s), {len(result.get('deadlines_at_risk', []))} deadline(s) at risk")
+
+
+def _progress_bar(start: date, end: date):  # noqa: ANN202
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task_id = bar.add_task("catching up", total=(end - start).days + 1)
+    bar.start()
+
+    def advance(current: date, _end: date) -> None:
+        bar.update(task_id, completed=(current - start).days + 1)
+
+    advance.stop = bar.stop  # type: ignore[attr-defined]
+    return advance
+
+
+# --- single-case commands ----------------------------------------------------------------------------
+
+
+@app.command()
+def pay(loan_id: str, amount_text: str = typer.Argument(..., metavar="AMOUNT"),
+        on: Optional[str] = typer.Option(None, "--on", help="Payment date (default: last business date run)."),
+        payer: str = typer.Option("borrower", "--payer", help="borrower | guarantor:NAME | court"),
+        by: str = typer.Option("operator", "--by", help="Operator recording the payment."),
+        json_out: bool = typer.Option(False, "--json"), db: Optional[str] = DbOption) -> None:
+    """Record a payment and print its allocation (costs → penalty → interest → principal)."""
+    from services import cases
+
+    amt = amount(amount_text, "AMOUNT")
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.pay(u, loan_id, amt, on=day(on, "--on"), payer=payer, by=by)
+
+    res = run(go).as_dict()
+    if json_out:
+        emit(res)
+        return
+    a = res["allocation"]
+    typer.echo(f"{res['loan_id']}: paid {res['amount']} on {res['paid_on']} by {res['payer']}")
+    typer.echo(f"  costs {a['costs']}  penalty {a['penalty']}  interest {a['interest']}  principal {a['principal']}")
+    typer.echo(f"  balance now {res['balance_after']['total']}; state {res['state']}" + (f" ({res['closed_reason']})" if res["closed_reason"] else ""))
+
+
+@app.command()
+def visit(loan_id: str, on: Optional[str] = typer.Option(None, "--on"),
+          outcome: str = typer.Option(..., "--outcome", help="contacted | promise | refused | not_found"),
+          promise_amount: Optional[str] = typer.Option(None, "--promise-amount"),
+          promise_date: Optional[str] = typer.Option(None, "--promise-date"),
+          employer: bool = typer.Option(False, "--employer", help="The visit was made at the borrower's unit."),
+          by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+    """Record a visit (home, business, or the borrower's unit) and any promise to pay."""
+    from services import cases
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.visit(u, loan_id, on=day(on, "--on"), outcome=outcome, promise_amount=amount(promise_amount, "--promise-amount"),
+                               promise_date=day(promise_date, "--promise-date"), employer=employer, by=by)
+
+    res = run(go)
+    typer.echo(f"{loan_id}: {res['kind']} on {res['on']}: {res['outcome']}")
+
+
+@app.command()
+def demand(loan_id: str, on: Optional[str] = typer.Option(None, "--on"),
+           guarantor: Optional[str] = typer.Option(None, "--guarantor", help="Demand on this guarantor (default: the borrower)."),
+           by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+    """Record a written demand on the borrower or a guarantor."""
+    from services import cases
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.demand(u, loan_id, on=day(on, "--on"), guarantor=guarantor, by=by)
+
+    res = run(go)
+    typer.echo(f"{loan_id}: written demand on {res['demand_on']} recorded for {res['on']}")
+
+
+@app.command()
+def plan(loan_id: str, monthly: str = typer.Option(..., "--monthly"), first_due: str = typer.Option(..., "--first-due"),
+         on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+    """Sign an installment agreement for the balance on the signing date."""
+    from services import cases
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.plan(u, loan_id, monthly=amount(monthly, "--monthly"), first_due=day(first_due, "--first-due"), on=day(on, "--on"), by=by)
+
+    res = run(go)
+    typer.echo(f"{loan_id}: {res['from']} → {res['to']}: {res['lines']} installments, total {res['total']}, last due {res['last_due']}")
+    for w in res["warnings"]:
+        typer.echo(f"warning: {w}", err=True)
+
+
+@app.command()
+def escalate(loan_id: str, to: str = typer.Option(..., "--to"), reason: str = typer.Option(..., "--reason"),
+             by: str = typer.Option(..., "--by"), on: Optional[str] = typer.Option(None, "--on"),
+             approved_by: Optional[str] = typer.Option(None, "--approved-by"), db: Optional[str] = DbOption) -> None:
+    """Manual escalation; refused (exit 1, nothing changed) where the machine forbids it or an approval is missing."""
+    from services import cases
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.escalate(u, loan_id, to=to, reason=reason, by=by, on=day(on, "--on"), approved_by=approved_by)
+
+    res = run(go)
+    typer.echo(f"{loan_id}: {res['from']} → {res['to']} by {res['by']}" + (f", approved by {res['approved_by']}" if res["approved_by"] else ""))
+
+
+@app.command()
+def freeze(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), asset: Optional[str] = typer.Option(None, "--asset"),
+           guarantor: Optional[str] = typer.Option(None, "--guarantor"), authority: Optional[str] = typer.Option(None, "--authority"),
+           by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+    """Record a freeze / seal of collateral or a guarantor's account through the enforcement authority."""
+    from services import cases
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.freeze(u, loan_id, on=day(on, "--on"), asset=asset, guarantor=guarantor, authority=authority, by=by)
+
+    res = run(go)
+    typer.echo(f"{loan_id}: {res['frozen']} frozen on {res['on']}" + (f" through {res['authority']}" if res["authority"] else ""))
+
+
+@app.command()
+def revitalize(loan_id: str, credit: str = typer.Option(..., "--credit"), on: Optional[str] = typer.Option(None, "--on"),
+               by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"),
+               reason: Optional[str] = typer.Option(None, "--reason"), db: Optional[str] = DbOption) -> None:
+    """Further credit to a viable borrower (strategy 6); needs the rating threshold and a second person."""
+    from services import cases
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.revitalize(u, loan_id, credit=amount(credit, "--credit"), on=day(on, "--on"), by=by, approved_by=approved_by, reason=reason)
+
+    res = run(go)
+    typer.echo(f"{loan_id}: {res['from']} → {res['to']}: further credit {res['credit']}, approved by {res['approved_by']}")
+
+
+@app.command()
+def judgment(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), amount_text: str = typer.Option(..., "--amount"),
+             perform_by: str = typer.Option(..., "--perform-by"), by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+    """Record a court judgment (its enforcement-application deadline starts from --perform-by)."""
+    from services import cases
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.judgment(u, loan_id, on=day(on, "--on"), amount=amount(amount_text, "--amount"), perform_by=day(perform_by, "--perform-by"), by=by)
+
+    res = run(go)
+    typer.echo(f"{loan_id}: judgment of {res['amount']} on {res['judged_on']}; apply for enforcement by {res['enforcement_apply_by']}")
+
+
+@app.command()
+def enforce(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+    """Record the application for court enforcement of the judgment."""
+    from services import cases
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.enforce(u, loan_id, on=day(on, "--on"), by=by)
+
+    res = run(go)
+    typer.echo(f"{loan_id}: enforcement applied for on {res['applied_on']}" + (" (after the deadline)" if res["late"] else ""))
+
+
+@app.command("write-off")
+def write_off(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), reason: str = typer.Option(..., "--reason"),
+              by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"), db: Optional[str] = DbOption) -> None:
+    """Close as written off (the claim stays on record); needs a second person's approval."""
+    from services import cases
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.write_off(u, loan_id, on=day(on, "--on"), reason=reason, by=by, approved_by=approved_by)
+
+    res = run(go)
+    typer.echo(f"{loan_id}: {res['from']} → closed ({res['closed_reason']}), approved by {res['approved_by']}")
+
+
+@app.command()
+def show(loan_id: str, json_out: bool = typer.Option(False, "--json"),
+         reveal: bool = typer.Option(False, "--reveal-personal-data", help="Show full id and phone numbers (masked by default)."),
+         db: Optional[str] = DbOption) -> None:
+    """One case: state, classification, balance, deadlines, history."""
+    from services import cases
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.show(u, loan_id, reveal=reveal)
+
+    res = run(go)
+    if json_out:
+        emit(res)
+        return
+    b, d = res["balance"], res["deadlines"]
+    typer.echo(f"{res['loan_id']}  {res['borrower']['name']}  [{res['state']}{' / ' + res['closed_reason'] if res['closed_reason'] else ''}]")
+    typer.echo(f"  as of {res['as_of']}: {res['classification']}, {res['dpd']} days past due; assigned to {res['assigned_to']}")
+    typer.echo(f"  balance {b['total']} = principal {b['principal']} + interest {b['interest']} + penalty {b['penalty']} + costs {b['costs']}")
+    typer.echo(f"  state deadline {d['state_deadline']}; limitation ends {d['limitation_end']}; enforcement apply by {d['enforcement_apply_by']}")
+    for g in d["guarantees"]:
+        typer.echo(f"  guarantor {g['guarantor']} ({g['type']}): period ends {g['period_end']}, demanded {g['demanded_on']}")
+    if res["awaiting_approval"]:
+        typer.echo(f"  AWAITING APPROVAL: {res['awaiting_approval']}{' (URGENT)' if res['urgent'] else ''}: {res['awaiting_reason']}")
+    typer.echo("  history:")
+    for h in res["history"]:
+        extra = f", approved by {h['approved_by']}" if h["approved_by"] else ""
+        typer.echo(f"    {h['on']}  {h['from']} → {h['to']} ({h['event']}) by {h['by']}{extra}: {h['reason']}")
+
+
+# --- lists and reports ------------------------------------------------------------------------------
+
+
+@app.command("worklist")
+def worklist_(as_of: str = typer.Option(..., "--as-of"), officer: Optional[str] = typer.Option(None, "--officer"),
+              json_out: bool = typer.Option(False, "--json"), csv_file: Optional[Path] = typer.Option(None, "--csv"),
+              xlsx_file: Optional[Path] = typer.Option(None, "--xlsx"), db: Optional[str] = DbOption) -> None:
+    """The day's actions per officer (for the last business date run)."""
+    from machines.policy import load_policy
+    from models.privacy import neutralize
+    from models.store import last_run_date
+    from services.worklist import worklist
+
+    when = day(as_of, "--as-of")
+
+    def go() -> Any:
+        with uow(db) as u:
+            last = last_run_date(u.session)
+            if last != when:
+                raise RuleViolation(f"the worklist is for the last business date run ({last}); run `npl daily --as-of {when}` first")
+            return worklist(u.session, when, load_policy(), officer)
+
+    items = run(go)
+    if json_out:
+        emit({"as_of": when.isoformat(), "items": items})
+    if csv_file is not None:
+        with csv_file.open("w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=["officer", "loan_id", "task", "detail", "due", "urgent"])
+            w.writeheader()
+            w.writerows({k: neutralize(v) for k, v in i.items()} for i in items)
+    if xlsx_file is not None:
+        import pandas as pd
+
+        from models.spreadsheets import write_worklist_xlsx
+
+        write_worklist_xlsx(xlsx_file, pd.DataFrame(items, columns=["officer", "loan_id", "task", "detail", "due", "urgent"]))
+    if not (json_out or csv_file or xlsx_file):
+        current = None
+        for i in items:
+            if i["officer"] != current:
+                current = i["officer"]
+                typer.echo(f"== {current}")
+            typer.echo(f"  {'!' if i['urgent'] else ' '} {i['loan_id']:<12} {i['task']:<18} {i['detail']}")
+        if not items:
+            typer.echo("nothing to do")
+
+
+@app.command()
+def report(as_of: str = typer.Option(..., "--as-of"), json_out: bool = typer.Option(False, "--json"),
+           xlsx_file: Optional[Path] = typer.Option(None, "--xlsx"), db: Optional[str] = DbOption) -> None:
+    """Portfolio report: by state and classification, NPL ratio, recoveries, deadlines at risk."""
+    from flows.prefect_env import quiet_prefect
+
+    when = day(as_of, "--as-of")
+    quiet_prefect()
+    from flows.reports import portfolio_report
+    from models.store import database_url
+
+    res = run(lambda: portfolio_report(as_of=when, db_url=database_url(db), xlsx=str(xlsx_file) if xlsx_file else None))
+    if json_out:
+        emit(res)
+        return
+    typer.echo(f"Portfolio as of {res['as_of']}: {res['loans']} open loans, balance {res['balance_total']}, NPL ratio {res['npl_ratio']}")
+    typer.echo("By state:")
+    for k, v in res["by_state"].items():
+        typer.echo(f"  {k:<20} {v['count']:>7} {v['balance']:>18}")
+    typer.echo("By classification:")
+    for k, v in res["by_classification"].items():
+        typer.echo(f"  {k:<20} {v['count']:>7} {v['balance']:>18}")
+    typer.echo(f"Recovered to date: {res['recovered']['total']}")
+    for k, v in res["recovered"]["by_strategy"].items():
+        typer.echo(f"  {k:<20} {v:>18}")
+    typer.echo(f"Deadlines at risk: {len(res['deadlines_at_risk'])}")
+    for r in res["deadlines_at_risk"]:
+        typer.echo(f"  {r['loan_id']:<12} {r['clock']:<12} {r['date']}  {r['detail']}")
+    if res["suspended_officers"]:
+        typer.echo("Suspended officers: " + ", ".join(f"{o['officer_id']} (since {o['suspended_since']})" for o in res["suspended_officers"]))
+    if xlsx_file:
+        typer.echo(f"workbook written to {xlsx_file}")
+
+
+@app.command()
+def diagram(fmt: str = typer.Option("mermaid", "--format", help="mermaid | dot")) -> None:
+    """Print the case state machine (Mermaid or Graphviz dot)."""
+    from machines.loan_case import LoanCase
+
+    if fmt not in ("mermaid", "dot"):
+        fail(2, "--format must be mermaid or dot")
+    typer.echo(format(LoanCase, "mermaid" if fmt == "mermaid" else "dot"))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

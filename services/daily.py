@@ -1,0 +1,338 @@
+"""The daily collection run: advance every case on its business date, exactly once.
+
+Cost follows what happens, not the size of the book:
+- each case stores ``next_event_on``, the next date on which any rule can apply (indexed);
+  a business date selects only cases whose date has come, plus cases touched by events;
+- quiet dates are skipped in one step (a ledger row each), so a catch-up walks from event date
+  to event date;
+- days past due and classification are refreshed set-wise in one UPDATE for the last date of a
+  run (and snapshotted set-wise at each month end);
+- a machine is built only for a case that is due, and work is committed per chunk.
+A killed run, run again, ends where an uninterrupted one would: a processed case has moved its
+``next_event_on`` past the date, and the ledger row is written only when the date is complete.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Iterator
+
+from sqlalchemy import Integer, and_, case, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from machines.escalation import DayPlan, plan_day
+from machines.loan_case import CaseRefused, CaseState
+from machines.policy import Policy
+from models.domain.dates import add_days
+from models.store import UnitOfWork, last_run_date
+from models.tables import Action, Guarantor, Loan, Officer, Plan, PlanLine, RunDay, Snapshot
+from services.cases import bind, release_officer_if_done
+from services.views import CaseLoader
+
+CHUNK = 1000
+CATEGORIES = ("normal", "special_mention", "substandard", "doubtful", "loss")
+STAFF_RANK = {name: i for i, name in enumerate(CATEGORIES)}
+
+
+@dataclass
+class DayResult:
+    business_date: date
+    cases: int = 0
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    awaiting: list[dict[str, Any]] = field(default_factory=list)
+    suspended: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    requested: date
+    through: date
+    dates_run: list[date] = field(default_factory=list)
+    already_done: bool = False
+    days: list[DayResult] = field(default_factory=list)
+
+    @property
+    def transitions(self) -> list[dict[str, Any]]:
+        return [t for d in self.days for t in d.transitions]
+
+    @property
+    def alerts(self) -> list[dict[str, Any]]:
+        return [a for d in self.days for a in d.alerts]
+
+
+# --- which dates ------------------------------------------------------------------------------
+
+
+def dates_to_run(session: Session, as_of: date, through: date | None) -> tuple[date | None, date]:
+    """(first date to run or None if everything is done, last date). Skipped dates since the last
+    completed one are run first."""
+    end = max(as_of, through or as_of)
+    last = last_run_date(session)
+    if last is not None and end <= last:
+        return None, end
+    start = add_days(last, 1) if last is not None else as_of
+    return start, end
+
+
+def next_due_date(session: Session) -> date | None:
+    """The earliest date on which any open case is due (indexed MIN)."""
+    return session.execute(select(func.min(Loan.next_event_on))).scalar()
+
+
+def any_touched(session: Session) -> bool:
+    return session.execute(select(Loan.loan_id).where(Loan.touched.is_(True)).limit(1)).first() is not None
+
+
+# --- one business date --------------------------------------------------------------------------
+
+
+def due_chunks(session: Session, day: date) -> Iterator[list[str]]:
+    """Loan ids due on ``day`` (or touched), in keyset-paged chunks."""
+    after = ""
+    while True:
+        ids = list(
+            session.scalars(
+                select(Loan.loan_id)
+                .where(or_(Loan.next_event_on <= day, Loan.touched.is_(True)), Loan.loan_id > after)
+                .order_by(Loan.loan_id)
+                .limit(CHUNK)
+            )
+        )
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
+
+
+def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult) -> None:
+    """Judge and advance one chunk of due cases; commit once."""
+    s = uow.session
+    loans = list(s.scalars(select(Loan).where(Loan.loan_id.in_(ids)).order_by(Loan.loan_id)))
+    loader = CaseLoader(s, loans)
+    for loan in loans:
+        if loan.state == CaseState.closed.value:
+            loan.next_event_on, loan.touched = None, False
+            continue
+        view = loader.view(loan, day, policy)
+        plan = plan_day(view, day, policy)
+        apply_plan(s, loan, view, plan, day, loader, result)
+        result.cases += 1
+    uow.commit()
+
+
+def apply_plan(s: Session, loan: Loan, view: Any, plan: DayPlan, day: date, loader: CaseLoader, result: DayResult) -> None:
+    machine = bind(s, loan)
+    guarantees = [g.status for g in view.guarantees]
+    demanded = set(plan.demanded_guarantors)
+    for g in loader.guarantors.get(loan.loan_id, []):
+        if g.name in demanded and g.demanded_on is None:
+            g.demanded_on = day
+    if demanded:
+        from services.views import guarantee_of
+
+        guarantees = [guarantee_of(g, loan) for g in loader.guarantors.get(loan.loan_id, [])]
+    if plan.suspend_officer and loan.assigned_to:
+        officer = s.get(Officer, loan.assigned_to)
+        if officer is not None and officer.suspended_since is None:
+            officer.suspended_since = day
+            result.suspended.append(officer.officer_id)
+    for step in plan.steps:
+        if step.action == "demand":
+            s.add(Action(loan_id=loan.loan_id, kind="demand", on=day, by="system", target=step.target, outcome="issued", detail=step.detail))
+        elif step.action == "plan_broken":
+            agreement = loader.plans.get(loan.loan_id)
+            if agreement is not None:
+                agreement.status, agreement.ended_on = "broken", day
+            loan.accrual_stopped = False
+            loan.accrued_to = max(loan.accrued_to, day)
+            s.add(Action(loan_id=loan.loan_id, kind="plan_broken", on=day, by="system", detail=step.detail))
+        elif step.action == "promise_broken":
+            s.add(Action(loan_id=loan.loan_id, kind="promise_broken", on=day, by="system", target=step.target, detail=step.detail))
+        if step.event:
+            source = loan.state
+            try:
+                machine.fire(step.event, on=day, by="system", reason=step.reason, guarantees=guarantees,
+                             balance_fen=view.balance_fen, closed_reason=step.closed_reason)
+            except CaseRefused as exc:
+                result.refused.append(f"{loan.loan_id}: {exc}")
+                s.add(Action(loan_id=loan.loan_id, kind="alert", on=day, by="system", detail=f"daily run refused: {exc}"))
+                break
+            result.transitions.append({"loan_id": loan.loan_id, "from": source, "to": loan.state, "event": step.event,
+                                       "on": day.isoformat(), "reason": step.reason, "officer": loan.assigned_to})
+            if loan.state == CaseState.closed.value:
+                loan.awaiting_approval = loan.awaiting_reason = None
+                loan.urgent = False
+                release_officer_if_done(s, loan)
+    if plan.borrower_demanded:
+        loan.limitation_start = day
+    for action in loader.promises.get(loan.loan_id, []):
+        if action.id in plan.promises:
+            action.status = plan.promises[action.id]
+    if plan.employer_pressure:
+        loan.employer_pressure = True
+    if plan.awaiting and loan.state != CaseState.closed.value:
+        event, reason = plan.awaiting
+        if loan.awaiting_approval != event:
+            result.awaiting.append({"loan_id": loan.loan_id, "event": event, "reason": reason, "urgent": plan.urgent,
+                                    "officer": loan.assigned_to})
+        loan.awaiting_approval, loan.awaiting_reason = event, reason
+    if plan.urgent and not loan.urgent and loan.state != CaseState.closed.value:
+        loan.urgent = True
+    for clock, when, text in plan.alerts:
+        result.alerts.append({"loan_id": loan.loan_id, "clock": clock, "date": when.isoformat(), "text": text, "officer": loan.assigned_to})
+    loan.next_event_on = plan.next_event_on if loan.state != CaseState.closed.value else None
+    loan.touched = False
+
+
+# --- set-wise refresh ---------------------------------------------------------------------------
+
+
+def _days_since(dialect: str, day: date, column: Any) -> Any:
+    if dialect == "sqlite":
+        return cast(func.julianday(literal(day.isoformat())) - func.julianday(column), Integer)
+    return literal(day) - column
+
+
+def _greatest(dialect: str, *exprs: Any) -> Any:
+    return func.max(*exprs) if dialect == "sqlite" else func.greatest(*exprs)
+
+
+def dpd_and_class(dialect: str, day: date) -> tuple[Any, Any]:
+    """SQL expressions for days past due and the classification on ``day`` (DOMAIN.md §3)."""
+    oldest_line = (
+        select(func.min(PlanLine.due_on))
+        .join(Plan, Plan.id == PlanLine.plan_id)
+        .where(Plan.loan_id == Loan.loan_id, Plan.status == "active", PlanLine.paid_fen < PlanLine.amount_fen)
+        .scalar_subquery()
+    )
+    oldest = case((Loan.accrual_stopped.is_(True), oldest_line), else_=func.coalesce(Loan.overdue_since, Loan.maturity_on))
+    raw = _days_since(dialect, day, oldest)
+    dpd = case((and_(oldest.is_not(None), raw > 0), raw), else_=0)
+    floor = case((dpd > 360, 4), (dpd > 270, 3), (dpd > 90, 2), (dpd > 0, 1), else_=0)
+    observation = case((and_(Loan.observation_until.is_not(None), Loan.observation_until >= day), 2), else_=0)
+    staff = case(*((Loan.staff_classification == name, rank) for name, rank in STAFF_RANK.items()), else_=0)
+    rank = _greatest(dialect, floor, observation, staff)
+    classification = case(*((rank == i, name) for i, name in enumerate(CATEGORIES)), else_="normal")
+    return dpd, classification
+
+
+def refresh_classification(uow: UnitOfWork, day: date) -> int:
+    """Days past due and classification of every open loan on ``day``, in one statement."""
+    dpd, classification = dpd_and_class(uow.dialect, day)
+    stmt = (
+        update(Loan)
+        .where(Loan.state != CaseState.closed.value, or_(Loan.dpd != dpd, Loan.classification != classification))
+        .values(dpd=dpd, classification=classification)
+        .execution_options(synchronize_session=False)
+    )
+    count = uow.session.execute(stmt).rowcount
+    uow.commit()
+    return count
+
+
+def snapshot_month_end(uow: UnitOfWork, day: date) -> None:
+    """Classification snapshot of every open loan at a month end (idempotent)."""
+    dpd, classification = dpd_and_class(uow.dialect, day)
+    s = uow.session
+    s.execute(delete(Snapshot).where(Snapshot.month_end == day))
+    s.execute(
+        insert(Snapshot).from_select(
+            ["month_end", "loan_id", "state", "classification", "dpd", "principal_fen"],
+            select(literal(day), Loan.loan_id, Loan.state, classification, dpd, Loan.outstanding_principal_fen).where(
+                Loan.state != CaseState.closed.value
+            ),
+        )
+    )
+    uow.commit()
+
+
+def is_month_end(day: date) -> bool:
+    return day.day == calendar.monthrange(day.year, day.month)[1]
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def complete(uow: UnitOfWork, days: list[date], transitions: int, flow_run_id: str | None) -> None:
+    now = datetime.now(timezone.utc)
+    s = uow.session
+    for d in days:
+        if s.get(RunDay, d) is None:
+            s.add(RunDay(business_date=d, completed_at=now, transitions=transitions if d == days[-1] else 0, flow_run_id=flow_run_id))
+    uow.commit()
+
+
+def run_dates(
+    make_uow: Callable[[], UnitOfWork],
+    as_of: date,
+    through: date | None,
+    policy: Policy,
+    *,
+    flow_run_id: str | None = None,
+    on_progress: Callable[[date, date], None] | None = None,
+    process: Callable[[list[str], date, DayResult], None] | None = None,
+) -> RunResult:
+    """Run every business date not yet completed up to ``through`` (or ``as_of``), in order,
+    skipping quiet stretches. ``process`` lets the flow run chunks as Prefect tasks."""
+    with make_uow() as uow:
+        start, end = dates_to_run(uow.session, as_of, through)
+    result = RunResult(requested=as_of, through=end)
+    if start is None:
+        result.already_done = True
+        return result
+
+    def default_process(ids: list[str], day: date, day_result: DayResult) -> None:
+        with make_uow() as uow:
+            process_chunk(uow, ids, day, policy, day_result)
+
+    process = process or default_process
+    day = start
+    while day <= end:
+        with make_uow() as uow:
+            nxt = next_due_date(uow.session)
+            touched = any_touched(uow.session)
+        if not touched and (nxt is None or nxt > day):
+            # quiet stretch: nothing can happen before nxt; month ends inside it still snapshot
+            quiet_end = min(end, add_days(nxt, -1)) if nxt is not None else end
+            quiet = []
+            d = day
+            while d <= quiet_end:
+                quiet.append(d)
+                if is_month_end(d):
+                    with make_uow() as uow:
+                        snapshot_month_end(uow, d)
+                d = add_days(d, 1)
+            with make_uow() as uow:
+                complete(uow, quiet, 0, flow_run_id)
+            result.dates_run.extend(quiet)
+            if on_progress:
+                on_progress(quiet_end, end)
+            day = add_days(quiet_end, 1)
+            continue
+        day_result = DayResult(day)
+        with make_uow() as uow:
+            chunks = list(due_chunks(uow.session, day))
+        for ids in chunks:
+            process(ids, day, day_result)
+        if is_month_end(day):
+            with make_uow() as uow:
+                snapshot_month_end(uow, day)
+        with make_uow() as uow:
+            complete(uow, [day], len(day_result.transitions), flow_run_id)
+        result.days.append(day_result)
+        result.dates_run.append(day)
+        if on_progress:
+            on_progress(day, end)
+        day = add_days(day, 1)
+    with make_uow() as uow:
+        refresh_classification(uow, end)
+    return result
+
+
+def state_counts(session: Session) -> Counter[str]:
+    return Counter(dict(session.execute(select(Loan.state, func.count()).group_by(Loan.state)).all()))

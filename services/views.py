@@ -1,0 +1,144 @@
+"""From rows to the plain values the rules judge: balances as of a date, guarantees, case views.
+
+Shared by the single-case services and the daily run, so both judge a case the same way.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from machines.escalation import CaseView, GuaranteeView, JudgmentView, PromiseView
+from machines.policy import Policy
+from models.domain.allocation import Balances
+from models.domain.dates import add_days
+from models.domain.deadlines import GuaranteeStatus, GuaranteeType, guarantee_status
+from models.domain.interest import accrue
+from models.tables import Action, Borrower, Guarantor, Judgment, Loan, Payment, Plan, PlanLine
+
+
+def balances_as_of(loan: Loan, day: date | None, policy: Policy) -> Balances:
+    """What the borrower owes on ``day``: the stored balances plus accrual since ``accrued_to``."""
+    interest, penalty = loan.interest_fen, loan.penalty_fen
+    if day is not None and not loan.accrual_stopped and day > loan.accrued_to and loan.state != "closed":
+        acc = accrue(
+            outstanding_fen=loan.outstanding_principal_fen,
+            overdue_fen=loan.overdue_principal_fen,
+            rate_ppm=loan.rate_ppm,
+            maturity_on=loan.maturity_on,
+            overdue_since=loan.overdue_since,
+            start=loan.accrued_to,
+            end=day,
+            uplift=policy.penalty_uplift,
+        )
+        interest += acc.interest_fen
+        penalty += acc.penalty_fen
+    return Balances(loan.outstanding_principal_fen, interest, penalty, loan.costs_fen)
+
+
+def first_past_due(loan: Loan) -> date:
+    """The first day past due: the day after the oldest unpaid amount fell due."""
+    return add_days(loan.overdue_since or loan.maturity_on, 1)
+
+
+def guarantee_of(g: Guarantor, loan: Loan) -> GuaranteeStatus:
+    return guarantee_status(GuaranteeType(g.guarantee_type), loan.maturity_on, g.agreed_period_end, g.demanded_on, loan.sued_on)
+
+
+def guarantee_views(guarantors: Iterable[Guarantor], loan: Loan) -> tuple[GuaranteeView, ...]:
+    return tuple(GuaranteeView(g.name, GuaranteeType(g.guarantee_type), guarantee_of(g, loan)) for g in guarantors)
+
+
+class CaseLoader:
+    """Loads everything the rules need for a chunk of loans in a handful of queries."""
+
+    def __init__(self, session: Session, loans: list[Loan]):
+        self.session = session
+        ids = [loan.loan_id for loan in loans]
+        self.guarantors: dict[str, list[Guarantor]] = defaultdict(list)
+        self.promises: dict[str, list[Action]] = defaultdict(list)
+        self.judgments: dict[str, list[Judgment]] = defaultdict(list)
+        self.plans: dict[str, Plan] = {}
+        self.unpaid_line: dict[int, date] = {}
+        self.last_payer: dict[str, str] = {}
+        self.last_visit: dict[str, str] = {}
+        self.employer_type: dict[str, str] = {}
+        if not ids:
+            return
+        for g in session.scalars(select(Guarantor).where(Guarantor.loan_id.in_(ids)).order_by(Guarantor.id)):
+            self.guarantors[g.loan_id].append(g)
+        for a in session.scalars(
+            select(Action).where(Action.loan_id.in_(ids), Action.kind == "promise", Action.status == "open")
+        ):
+            self.promises[a.loan_id].append(a)
+        for j in session.scalars(select(Judgment).where(Judgment.loan_id.in_(ids)).order_by(Judgment.id)):
+            self.judgments[j.loan_id].append(j)
+        for p in session.scalars(select(Plan).where(Plan.loan_id.in_(ids), Plan.status == "active")):
+            self.plans[p.loan_id] = p
+        if self.plans:
+            plan_ids = [p.id for p in self.plans.values()]
+            rows = session.execute(
+                select(PlanLine.plan_id, func.min(PlanLine.due_on))
+                .where(PlanLine.plan_id.in_(plan_ids), PlanLine.paid_fen < PlanLine.amount_fen)
+                .group_by(PlanLine.plan_id)
+            )
+            self.unpaid_line = {pid: due for pid, due in rows}
+        last_pay = (
+            select(Payment.loan_id, Payment.payer)
+            .where(Payment.loan_id.in_(ids))
+            .order_by(Payment.loan_id, Payment.paid_on, Payment.id)
+        )
+        for loan_id, payer in session.execute(last_pay):
+            self.last_payer[loan_id] = payer
+        visits = (
+            select(Action.loan_id, Action.outcome)
+            .where(Action.loan_id.in_(ids), Action.kind.in_(("visit", "employer_visit")))
+            .order_by(Action.loan_id, Action.on, Action.id)
+        )
+        for loan_id, outcome in session.execute(visits):
+            self.last_visit[loan_id] = outcome
+        borrower_ids = {loan.borrower_id for loan in loans}
+        for bid, etype in session.execute(
+            select(Borrower.borrower_id, Borrower.employer_type).where(Borrower.borrower_id.in_(borrower_ids))
+        ):
+            self.employer_type[bid] = etype or "none"
+
+    def promise_paid(self, promise: Action) -> int:
+        """Borrower payments from the promise's date up to its due date."""
+        total = self.session.execute(
+            select(func.coalesce(func.sum(Payment.amount_fen), 0)).where(
+                Payment.loan_id == promise.loan_id,
+                Payment.paid_on >= promise.on,
+                Payment.paid_on <= promise.due_on,
+            )
+        ).scalar_one()
+        return int(total)
+
+    def view(self, loan: Loan, day: date, policy: Policy) -> CaseView:
+        plan = self.plans.get(loan.loan_id)
+        return CaseView(
+            loan_id=loan.loan_id,
+            state=loan.state,
+            state_entered_on=loan.state_entered_on,
+            origin=loan.origin,
+            employer_type=self.employer_type.get(loan.borrower_id, "none"),
+            maturity_on=loan.maturity_on,
+            first_past_due=first_past_due(loan),
+            balance_fen=balances_as_of(loan, day, policy).total,
+            last_payer=self.last_payer.get(loan.loan_id),
+            limitation_start=loan.limitation_start,
+            sued_on=loan.sued_on,
+            awaiting_approval=loan.awaiting_approval,
+            last_visit_outcome=self.last_visit.get(loan.loan_id),
+            guarantees=guarantee_views(self.guarantors.get(loan.loan_id, []), loan),
+            promises=tuple(
+                PromiseView(p.id, p.due_on, p.amount_fen or 0, self.promise_paid(p)) for p in self.promises.get(loan.loan_id, [])
+            ),
+            plan_active=plan is not None,
+            oldest_unpaid_line_due=self.unpaid_line.get(plan.id) if plan else None,
+            judgments=tuple(JudgmentView(j.id, j.perform_by, j.enforcement_applied_on) for j in self.judgments.get(loan.loan_id, [])),
+        )

@@ -1,0 +1,124 @@
+"""The day's work per officer, and the legal deadlines at risk — queried set-wise."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from machines.escalation import INSIDER_ORIGINS
+from machines.policy import Policy
+from models.domain.dates import add_days, add_years
+from models.domain.deadlines import LIMITATION_YEARS, enforcement_apply_by, limitation_end
+from models.privacy import mask_phone
+from models.tables import Action, Borrower, Guarantor, Judgment, Loan
+
+UNASSIGNED = "unassigned"
+TASK_ORDER = ("approval_awaited", "deadline_at_risk", "send_demand", "visit", "press_guarantor", "prepare_filing", "apply_enforcement")
+
+
+def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dict[str, Any]]:
+    """Every open case's legal clock whose end is within its lead days and not yet protected."""
+    out: list[dict[str, Any]] = []
+    lead_g = policy.lead("guarantee")
+    rows = session.execute(
+        select(Guarantor, Loan.assigned_to, Loan.sued_on)
+        .join(Loan, Loan.loan_id == Guarantor.loan_id)
+        .where(
+            Loan.state != "closed",
+            Guarantor.period_end >= as_of,
+            Guarantor.period_end <= add_days(as_of, lead_g),
+            or_(
+                and_(Guarantor.guarantee_type == "joint", Guarantor.demanded_on.is_(None)),
+                and_(Guarantor.guarantee_type == "general", Loan.sued_on.is_(None)),
+            ),
+        )
+    )
+    for g, officer, _sued in rows:
+        act = "demand the joint guarantor" if g.guarantee_type == "joint" else "sue the borrower (general guarantee)"
+        out.append({"loan_id": g.loan_id, "clock": "guarantee", "date": g.period_end.isoformat(),
+                    "detail": f"{g.name}: {act}", "officer": officer or UNASSIGNED})
+    lead_l = policy.lead("limitation")
+    horizon = add_days(add_years(as_of, -LIMITATION_YEARS), lead_l + 2)  # candidates, checked exactly below
+    lim_rows = session.execute(
+        select(Loan.loan_id, Loan.maturity_on, Loan.limitation_start, Loan.assigned_to).where(
+            Loan.state != "closed", Loan.sued_on.is_(None),
+            or_(Loan.limitation_start <= horizon, and_(Loan.limitation_start.is_(None), Loan.maturity_on <= horizon)),
+        )
+    )
+    for loan_id, maturity, start, officer in lim_rows:
+        end = limitation_end(maturity, [start] if start else [])
+        if as_of <= end <= add_days(as_of, lead_l):
+            out.append({"loan_id": loan_id, "clock": "limitation", "date": end.isoformat(),
+                        "detail": "demand or sue to interrupt the limitation period", "officer": officer or UNASSIGNED})
+    lead_e = policy.lead("enforcement")
+    for j, officer in session.execute(
+        select(Judgment, Loan.assigned_to).join(Loan, Loan.loan_id == Judgment.loan_id).where(
+            Loan.state != "closed", Judgment.enforcement_applied_on.is_(None)
+        )
+    ):
+        end = enforcement_apply_by(j.perform_by)
+        if as_of <= end <= add_days(as_of, lead_e):
+            out.append({"loan_id": j.loan_id, "clock": "enforcement", "date": end.isoformat(),
+                        "detail": "apply for enforcement of the judgment", "officer": officer or UNASSIGNED})
+    out.sort(key=lambda r: (r["date"], r["loan_id"], r["clock"]))
+    return out
+
+
+def worklist(session: Session, as_of: date, policy: Policy, officer: str | None = None) -> list[dict[str, Any]]:
+    """Per officer: approvals awaited, deadlines at risk, demands to send, visits (address,
+    employer), guarantors to press, filings to prepare, enforcement applications."""
+    items: list[dict[str, Any]] = []
+
+    def add(officer_id: str | None, loan_id: str, task: str, detail: str, urgent: bool = False, due: str | None = None) -> None:
+        items.append({"officer": officer_id or UNASSIGNED, "loan_id": loan_id, "task": task, "detail": detail,
+                      "due": due, "urgent": urgent})
+
+    open_loans = select(Loan, Borrower).join(Borrower, Borrower.borrower_id == Loan.borrower_id).where(Loan.state != "closed")
+    if officer:
+        open_loans = open_loans.where(Loan.assigned_to == officer)
+    work = open_loans.where(
+        or_(Loan.awaiting_approval.is_not(None), Loan.state.in_(("visit", "guarantor_pressure", "litigation")))
+    )
+    guarantors: dict[str, list[str]] = {}
+    for loan, borrower in session.execute(work):
+        if loan.awaiting_approval:
+            add(loan.assigned_to, loan.loan_id, "approval_awaited", f"{loan.awaiting_approval}: {loan.awaiting_reason or ''}", loan.urgent)
+        if loan.state == "visit":
+            where = borrower.address or "address unknown"
+            if loan.employer_pressure and borrower.employer:
+                detail = f"visit the borrower's unit {borrower.employer} ({borrower.employer_type}); home: {where}"
+            else:
+                detail = f"visit {borrower.name} at {where}" + (f"; employer {borrower.employer}" if borrower.employer else "")
+            detail += f"; phone {mask_phone(borrower.phone)}" if borrower.phone else ""
+            if loan.origin in INSIDER_ORIGINS:
+                detail += " (insider loan: your responsibility)"
+            add(loan.assigned_to, loan.loan_id, "visit", detail)
+        elif loan.state == "guarantor_pressure":
+            guarantors[loan.loan_id] = []
+            add(loan.assigned_to, loan.loan_id, "press_guarantor", "")
+        elif loan.state == "litigation":
+            add(loan.assigned_to, loan.loan_id, "prepare_filing", "file / follow the suit; seek seizure or account deduction")
+    if guarantors:
+        for g in session.scalars(select(Guarantor).where(Guarantor.loan_id.in_(list(guarantors)))):
+            guarantors[g.loan_id].append(f"{g.name} ({g.guarantee_type})")
+        for item in items:
+            if item["task"] == "press_guarantor":
+                names = guarantors.get(item["loan_id"]) or ["no guarantor on record"]
+                item["detail"] = "demand, freeze request or in-kind settlement: " + ", ".join(names)
+    demands = select(Action, Loan.assigned_to).join(Loan, Loan.loan_id == Action.loan_id).where(
+        Action.kind == "demand", Action.by == "system", Action.on == as_of
+    )
+    if officer:
+        demands = demands.where(Loan.assigned_to == officer)
+    for action, assigned in session.execute(demands):
+        add(assigned, action.loan_id, "send_demand", f"written demand on {action.target or 'the borrower'}: {action.detail or ''}")
+    for risk in deadlines_at_risk(session, as_of, policy):
+        if officer and risk["officer"] != officer:
+            continue
+        task = "apply_enforcement" if risk["clock"] == "enforcement" else "deadline_at_risk"
+        add(risk["officer"], risk["loan_id"], task, f"{risk['clock']} ends {risk['date']}: {risk['detail']}", True, risk["date"])
+    items.sort(key=lambda i: (i["officer"], TASK_ORDER.index(i["task"]), not i["urgent"], i["loan_id"]))
+    return items
