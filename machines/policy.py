@@ -85,7 +85,7 @@ def validate(data: dict[str, Any]) -> Policy:
         uplift = Decimal(str(uplift_text)) if isinstance(uplift_text, str) else None
     except InvalidOperation:
         uplift = None
-    if uplift is None or not (Decimal(0) <= uplift <= Decimal(1)):
+    if uplift is None or not uplift.is_finite() or not (Decimal(0) <= uplift <= Decimal(1)):
         raise PolicyError(f"policy: money.penalty_uplift must be a decimal string between 0 and 1, got {uplift_text!r}")
     return Policy(
         limits=_days(data["limits"], "limits"),

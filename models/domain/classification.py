@@ -54,16 +54,14 @@ def oldest_unpaid_due(
     """The date the oldest unpaid amount fell due, as of ``as_of``.
 
     Under an installment schedule, the oldest unpaid line that has fallen due; otherwise the
-    core banking system's ``overdue_since``, or the final maturity once it has passed.
+    core banking system's ``overdue_since`` or the final maturity, whichever is earlier among
+    those that have passed (an unpaid maturity is never ignored because of a later date).
     """
     if unpaid_installments:
         due = [d for d in unpaid_installments if d < as_of]
         return min(due) if due else None
-    if overdue_since is not None and overdue_since < as_of:
-        return overdue_since
-    if maturity_on < as_of:
-        return maturity_on
-    return None
+    due = [d for d in (overdue_since, maturity_on) if d is not None and d < as_of]
+    return min(due) if due else None
 
 
 def dpd_floor(dpd: int) -> Category:
