@@ -35,9 +35,14 @@ class Recorder(Protocol):
 class AuditListener:
     """Hands every transition of the machine it listens to to ``record``."""
 
-    def __init__(self, loan_id: str, record: Recorder | Callable[[Transition], None]):
-        self.loan_id = loan_id
+    def __init__(self, loan_id: str | Callable[[], str], record: Recorder | Callable[[Transition], None]):
+        self._loan_id = loan_id
         self.record = record
+
+    @property
+    def loan_id(self) -> str:
+        """The case's id (a callable when one machine is rebound to many rows)."""
+        return self._loan_id() if callable(self._loan_id) else self._loan_id
 
     def after_transition(
         self,
@@ -54,7 +59,7 @@ class AuditListener:
                 loan_id=self.loan_id,
                 from_state=source.value,
                 to_state=target.value,
-                event=event,
+                event=str(event),
                 on=on,
                 by=by,
                 reason=reason,

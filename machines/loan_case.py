@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from statemachine import State, StateMachine
 from statemachine.exceptions import TransitionNotAllowed
@@ -51,6 +51,8 @@ LADDER = (
     CaseState.litigation,
 )
 OPEN_STATES = tuple(s for s in CaseState if s is not CaseState.closed)
+# A case settles by payment: the reason follows who paid the last amount.
+SETTLED_REASONS = ("repaid", "settled_by_guarantor", "recovered_by_court")
 # Moves a person must decide with a second person's approval (maker ≠ checker).
 NEEDS_APPROVAL = ("sue", "write_off", "revitalize")
 
@@ -68,7 +70,8 @@ class Approval:
 
     @property
     def valid(self) -> bool:
-        return bool(self.approved_by) and self.approved_by.strip().lower() != self.requested_by.strip().lower()
+        approver = (self.approved_by or "").strip().lower()
+        return bool(approver) and approver != self.requested_by.strip().lower()
 
 
 def ladder_rank(state: str | CaseState) -> int | None:
@@ -109,6 +112,7 @@ class LoanCase(StateMachine):
         | s.visit.to(s.installment, validators="require_plan")
         | s.guarantor_pressure.to(s.installment, validators="require_plan")
         | s.litigation.to(s.installment, validators="require_plan")
+        | s.revitalization.to(s.installment, validators="require_plan")
     )
     break_plan = s.installment.to(s.guarantor_pressure, validators="require_liable_guarantor")
     revitalize = (
@@ -138,7 +142,7 @@ class LoanCase(StateMachine):
 
     # --- validators: raise CaseRefused naming the rule -------------------------------------
     def require_approval(self, event: str, approval: Approval | None = None) -> None:
-        if approval is None or not approval.approved_by:
+        if approval is None or not (approval.approved_by or "").strip():
             raise CaseRefused(f"{event}: needs an approval by a second person (--approved-by)")
         if not approval.valid:
             raise CaseRefused(f"{event}: the approver must not be the requester ({approval.requested_by})")
@@ -162,9 +166,11 @@ class LoanCase(StateMachine):
             raise CaseRefused("revitalize: the loan's product is not one the policy deems viable")
         self.require_approval("revitalize", approval)
 
-    def require_zero_balance(self, balance_fen: int | None = None) -> None:
+    def require_zero_balance(self, balance_fen: int | None = None, closed_reason: str | None = None) -> None:
         if balance_fen is None or balance_fen != 0:
             raise CaseRefused("settle: the balance has not reached zero")
+        if closed_reason not in SETTLED_REASONS:
+            raise CaseRefused(f"settle: the closing reason must be one of {', '.join(SETTLED_REASONS)}")
 
     # --- side-effect-free predicates -------------------------------------------------------
     @staticmethod
@@ -191,6 +197,44 @@ class LoanCase(StateMachine):
 EVENTS = tuple(e.id for e in LoanCase.events)
 
 
+class _Rebindable:
+    """Delegates attribute access to the row it is currently bound to."""
+
+    __slots__ = ("_target",)
+
+    def __init__(self, target: Any) -> None:
+        object.__setattr__(self, "_target", target)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(object.__getattribute__(self, "_target"), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(object.__getattribute__(self, "_target"), name, value)
+
+
+class _Blank:
+    loan_id = ""
+    state = CaseState.performing.value
+    state_entered_on = closed_reason = sued_on = None
+
+
+class CaseBinder:
+    """One machine reused for many loan rows, one at a time.
+
+    Building a ``LoanCase`` costs a few milliseconds (its callbacks are resolved per instance);
+    the machine reads and writes the state through its model on every event, so the daily run
+    builds one per chunk and rebinds it to each case that moves.
+    """
+
+    def __init__(self, listeners_for: Callable[[Callable[[], str]], list[Any]]):
+        self._model = _Rebindable(_Blank())
+        self.machine = LoanCase(self._model, state_field="state", listeners=listeners_for(lambda: self._model.loan_id))
+
+    def bind(self, row: Any) -> LoanCase:
+        object.__setattr__(self._model, "_target", row)
+        return self.machine
+
+
 def event_for_target(source: str, target: str) -> str:
     """The event that moves a case from ``source`` to ``target`` (manual escalation)."""
     by_target = {
@@ -209,4 +253,6 @@ def event_for_target(source: str, target: str) -> str:
         raise CaseRefused("a case closes by payment (npl pay) or by an approved write-off (npl write-off)")
     if target_state is CaseState.performing:
         raise CaseRefused("a case never moves back to performing")
+    if target_state is CaseState.overdue:
+        raise CaseRefused("a case enters overdue by its dates (the daily run), not by hand")
     return by_target[target_state]

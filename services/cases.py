@@ -100,6 +100,12 @@ def event_date(session: Session, loan: Loan, on: date | None) -> date:
     return on
 
 
+def require_not_before_state(loan: Loan, on: date) -> None:
+    """A move is never dated before the case entered its current state (history stays in order)."""
+    if loan.state_entered_on is not None and on < loan.state_entered_on:
+        raise RuleViolation(f"{on} is before the case entered {loan.state} ({loan.state_entered_on}): a move cannot be back-dated past it")
+
+
 def require_open(loan: Loan) -> None:
     if loan.state == CaseState.closed.value:
         raise RuleViolation(f"loan {loan.loan_id} is closed ({loan.closed_reason})")
@@ -243,8 +249,8 @@ def pay(
             ln.paid_fen = new
         if all(ln.paid_fen >= ln.amount_fen for ln in lines):
             plan.status, plan.ended_on = "completed", on
-    if after.total == 0:
-        close(s, loan, bind(s, loan), "settle", on, by=by, reason=f"paid off by {kind}",
+    if after.total == 0:  # a back-dated final payment closes the case no earlier than its last move
+        close(s, loan, bind(s, loan), "settle", max(on, loan.state_entered_on or on), by=by, reason=f"paid off by {kind}",
               balance_fen=0, closed_reason=CLOSED_REASON_BY_PAYER[kind])
         if plan is not None and plan.status == "active":
             plan.status, plan.ended_on = "completed", on
@@ -331,6 +337,7 @@ def plan(
     loan = load_case(s, loan_id)
     require_open(loan)
     on = event_date(s, loan, on)
+    require_not_before_state(loan, on)
     if first_due <= on:
         raise RuleViolation(f"the first installment ({first_due}) must fall due after the signing date ({on})")
     owed = balances_as_of(loan, on, policy)
@@ -378,6 +385,7 @@ def escalate(
     loan = load_case(s, loan_id)
     require_open(loan)
     on = event_date(s, loan, on)
+    require_not_before_state(loan, on)
     source = loan.state
     event = event_for_target(source, to)
     if event == "sign_plan":
@@ -461,6 +469,7 @@ def revitalize(
     loan = load_case(s, loan_id)
     require_open(loan)
     on = event_date(s, loan, on)
+    require_not_before_state(loan, on)
     borrower = s.get(Borrower, loan.borrower_id)
     source = loan.state
     approval = approval_for(by, approved_by)
@@ -525,8 +534,10 @@ def enforce(uow: UnitOfWork, loan_id: str, *, on: date | None = None, by: str = 
 @retry_on_conflict
 def write_off(
     uow: UnitOfWork, loan_id: str, *, on: date | None = None, reason: str, by: str, approved_by: str | None,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
     """Close as written off with a second person's approval; the claim stays on record."""
+    policy = policy_or_default(policy)
     by = require_operator(by)
     if not reason or not reason.strip():
         raise BadInput("--reason must say why")
@@ -534,8 +545,12 @@ def write_off(
     loan = load_case(s, loan_id)
     require_open(loan)
     on = event_date(s, loan, on)
+    require_not_before_state(loan, on)
     source = loan.state
     approval = approval_for(by, approved_by)
+    owed = balances_as_of(loan, on, policy)  # the whole claim on the write-off date stays on record
+    loan.interest_fen, loan.penalty_fen = owed.interest, owed.penalty
+    loan.accrued_to = max(loan.accrued_to, on)
     close(s, loan, bind(s, loan), "write_off", on, by=by, reason=reason.strip(), approval=approval)
     uow.commit()
     return {"loan_id": loan_id, "from": source, "to": loan.state, "closed_reason": loan.closed_reason, "approved_by": approval.approved_by}

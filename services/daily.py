@@ -24,12 +24,13 @@ from sqlalchemy import Integer, and_, case, cast, delete, func, insert, literal,
 from sqlalchemy.orm import Session
 
 from machines.escalation import DayPlan, plan_day
-from machines.loan_case import CaseRefused, CaseState
+from machines.audit import AuditListener
+from machines.loan_case import CaseBinder, CaseRefused, CaseState, LoanCase
 from machines.policy import Policy
 from models.domain.dates import add_days
 from models.store import UnitOfWork, last_run_date
 from models.tables import Action, Guarantor, Loan, Officer, Plan, PlanLine, RunDay, Snapshot
-from services.cases import bind, release_officer_if_done
+from services.cases import history_recorder, release_officer_if_done
 from services.views import CaseLoader
 
 CHUNK = 1000
@@ -114,19 +115,28 @@ def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, re
     s = uow.session
     loans = list(s.scalars(select(Loan).where(Loan.loan_id.in_(ids)).order_by(Loan.loan_id)))
     loader = CaseLoader(s, loans)
+    binder: list[CaseBinder] = []  # built on first use: most due cases do not move
+
+    def machine_for(loan: Loan) -> LoanCase:
+        if not binder:
+            binder.append(CaseBinder(lambda loan_id: [AuditListener(loan_id, history_recorder(s))]))
+        return binder[0].bind(loan)
+
     for loan in loans:
         if loan.state == CaseState.closed.value:
             loan.next_event_on, loan.touched = None, False
             continue
         view = loader.view(loan, day, policy)
         plan = plan_day(view, day, policy)
-        apply_plan(s, loan, view, plan, day, loader, result)
+        apply_plan(s, loan, view, plan, day, loader, result, machine_for)
         result.cases += 1
     uow.commit()
 
 
-def apply_plan(s: Session, loan: Loan, view: Any, plan: DayPlan, day: date, loader: CaseLoader, result: DayResult) -> None:
-    machine = bind(s, loan)
+def apply_plan(
+    s: Session, loan: Loan, view: Any, plan: DayPlan, day: date, loader: CaseLoader, result: DayResult,
+    machine_for: Callable[[Loan], LoanCase],
+) -> None:
     guarantees = [g.status for g in view.guarantees]
     demanded = set(plan.demanded_guarantors)
     for g in loader.guarantors.get(loan.loan_id, []):
@@ -156,7 +166,7 @@ def apply_plan(s: Session, loan: Loan, view: Any, plan: DayPlan, day: date, load
         if step.event:
             source = loan.state
             try:
-                machine.fire(step.event, on=day, by="system", reason=step.reason, guarantees=guarantees,
+                machine_for(loan).fire(step.event, on=day, by="system", reason=step.reason, guarantees=guarantees,
                              balance_fen=view.balance_fen, closed_reason=step.closed_reason)
             except CaseRefused as exc:
                 result.refused.append(f"{loan.loan_id}: {exc}")
@@ -202,8 +212,9 @@ def _greatest(dialect: str, *exprs: Any) -> Any:
     return func.max(*exprs) if dialect == "sqlite" else func.greatest(*exprs)
 
 
-def dpd_and_class(dialect: str, day: date) -> tuple[Any, Any]:
-    """SQL expressions for days past due and the classification on ``day`` (DOMAIN.md §3)."""
+def dpd_expression(dialect: str, day: date) -> Any:
+    """SQL for days past due on ``day``: from the oldest unpaid amount (an active plan's oldest
+    unpaid line, else the core system's overdue date, else maturity)."""
     oldest_line = (
         select(func.min(PlanLine.due_on))
         .join(Plan, Plan.id == PlanLine.plan_id)
@@ -212,38 +223,47 @@ def dpd_and_class(dialect: str, day: date) -> tuple[Any, Any]:
     )
     oldest = case((Loan.accrual_stopped.is_(True), oldest_line), else_=func.coalesce(Loan.overdue_since, Loan.maturity_on))
     raw = _days_since(dialect, day, oldest)
-    dpd = case((and_(oldest.is_not(None), raw > 0), raw), else_=0)
+    return case((raw > 0, raw), else_=0)
+
+
+def classification_expression(dialect: str, day: date) -> Any:
+    """SQL for the classification from the stored ``dpd``: the DPD floor (DOMAIN.md §3), raised by
+    the restructuring observation floor and by staff's own (worse) view."""
+    dpd = Loan.dpd
     floor = case((dpd > 360, 4), (dpd > 270, 3), (dpd > 90, 2), (dpd > 0, 1), else_=0)
     observation = case((and_(Loan.observation_until.is_not(None), Loan.observation_until >= day), 2), else_=0)
     staff = case(*((Loan.staff_classification == name, rank) for name, rank in STAFF_RANK.items()), else_=0)
     rank = _greatest(dialect, floor, observation, staff)
-    classification = case(*((rank == i, name) for i, name in enumerate(CATEGORIES)), else_="normal")
-    return dpd, classification
+    return case(*((rank == i, name) for i, name in enumerate(CATEGORIES)), else_="normal")
 
 
 def refresh_classification(uow: UnitOfWork, day: date) -> int:
-    """Days past due and classification of every open loan on ``day``, in one statement."""
-    dpd, classification = dpd_and_class(uow.dialect, day)
-    stmt = (
-        update(Loan)
-        .where(Loan.state != CaseState.closed.value, or_(Loan.dpd != dpd, Loan.classification != classification))
-        .values(dpd=dpd, classification=classification)
+    """Days past due, then classification, of every open loan on ``day``: two set-wise UPDATEs
+    that touch only rows whose value changes."""
+    s = uow.session
+    dpd = dpd_expression(uow.dialect, day)
+    changed = s.execute(
+        update(Loan).where(Loan.state != CaseState.closed.value, Loan.dpd != dpd).values(dpd=dpd)
         .execution_options(synchronize_session=False)
-    )
-    count = uow.session.execute(stmt).rowcount
+    ).rowcount
+    classification = classification_expression(uow.dialect, day)
+    changed += s.execute(
+        update(Loan).where(Loan.state != CaseState.closed.value, Loan.classification != classification)
+        .values(classification=classification).execution_options(synchronize_session=False)
+    ).rowcount
     uow.commit()
-    return count
+    return changed
 
 
 def snapshot_month_end(uow: UnitOfWork, day: date) -> None:
     """Classification snapshot of every open loan at a month end (idempotent)."""
-    dpd, classification = dpd_and_class(uow.dialect, day)
+    refresh_classification(uow, day)
     s = uow.session
     s.execute(delete(Snapshot).where(Snapshot.month_end == day))
     s.execute(
         insert(Snapshot).from_select(
             ["month_end", "loan_id", "state", "classification", "dpd", "principal_fen"],
-            select(literal(day), Loan.loan_id, Loan.state, classification, dpd, Loan.outstanding_principal_fen).where(
+            select(literal(day), Loan.loan_id, Loan.state, Loan.classification, Loan.dpd, Loan.outstanding_principal_fen).where(
                 Loan.state != CaseState.closed.value
             ),
         )

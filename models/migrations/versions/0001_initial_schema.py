@@ -287,6 +287,10 @@ def protect_history() -> None:
                 f"CREATE TRIGGER history_no_{verb.lower()} BEFORE {verb} ON history "
                 "FOR EACH ROW EXECUTE FUNCTION npl_history_append_only()"
             )
+        op.execute(
+            "CREATE TRIGGER history_no_truncate BEFORE TRUNCATE ON history "
+            "FOR EACH STATEMENT EXECUTE FUNCTION npl_history_append_only()"
+        )
     else:
         for verb in ("UPDATE", "DELETE"):
             op.execute(
@@ -296,7 +300,7 @@ def protect_history() -> None:
 
 
 def unprotect_history() -> None:
-    for verb in ("update", "delete"):
+    for verb in ("update", "delete", "truncate"):
         op.execute(f"DROP TRIGGER IF EXISTS history_no_{verb}" + (" ON history" if op.get_bind().dialect.name == "postgresql" else ""))
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS npl_history_append_only()")

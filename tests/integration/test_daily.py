@@ -1,0 +1,185 @@
+"""The daily engine on literal portfolios, on SQLite and PostgreSQL (DOMAIN.md §2–4)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from models.store import UnitOfWork
+from models.tables import Action, Guarantor, History, Loan, Officer, RunDay
+from services import cases
+from tests.builders import load, run
+
+
+def state(url: str, loan_id: str) -> str:
+    with UnitOfWork(url) as uow:
+        return uow.session.get(Loan, loan_id).state
+
+
+def history(url: str, loan_id: str) -> list[tuple[str, str, str, date]]:
+    with UnitOfWork(url) as uow:
+        rows = uow.session.scalars(select(History).where(History.loan_id == loan_id).order_by(History.id))
+        return [(h.from_state, h.to_state, h.event, h.on) for h in rows]
+
+
+def test_loan_falls_due_on_its_first_day_past_due_and_climbs_the_ladder_on_time_limits(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1"}])
+    run(db_url, date(2008, 6, 30))
+    assert state(db_url, "L-1") == "performing"
+    run(db_url, date(2008, 7, 1), date(2008, 8, 10))
+    assert history(db_url, "L-1") == [
+        ("performing", "overdue", "fall_due", date(2008, 7, 1)),
+        ("overdue", "internal_review", "review", date(2008, 7, 4)),
+        ("internal_review", "visit", "dispatch", date(2008, 7, 11)),
+    ]
+    # 30 days of visits with no guarantor liable: litigation needs approval, so the case waits
+    with UnitOfWork(db_url) as uow:
+        loan = uow.session.get(Loan, "L-1")
+        assert loan.state == "visit"
+        assert loan.awaiting_approval == "sue"
+
+
+def test_joint_guarantee_about_to_lapse_triggers_a_written_demand_before_it_ends(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1"}], [{"loan_id": "L-1", "guarantor_name": "Zhang", "guarantee_type": "joint"}])
+    run(db_url, date(2008, 7, 1), date(2008, 11, 29))
+    with UnitOfWork(db_url) as uow:
+        assert uow.session.scalars(select(Guarantor)).one().demanded_on is None
+    run(db_url, date(2008, 11, 30))  # period ends 2008-12-30; lead 30 days
+    with UnitOfWork(db_url) as uow:
+        g = uow.session.scalars(select(Guarantor)).one()
+        assert g.demanded_on == date(2008, 11, 30)
+        demand = uow.session.scalars(select(Action).where(Action.kind == "demand", Action.target == "Zhang")).one()
+        assert (demand.by, demand.on) == ("system", date(2008, 11, 30))
+
+
+def test_joint_guarantee_demand_escalates_a_case_still_before_guarantor_pressure(db_url, tmp_path):
+    # an agreed period barely after maturity: the lead date comes while the case is overdue
+    load(db_url, tmp_path, [{"loan_id": "L-1"}],
+         [{"loan_id": "L-1", "guarantor_name": "Zhang", "guarantee_type": "joint", "guarantee_period_end": "2008-07-20"}])
+    run(db_url, date(2008, 7, 1))
+    assert history(db_url, "L-1")[-1] == ("overdue", "guarantor_pressure", "press", date(2008, 7, 1))
+
+
+def test_general_guarantee_about_to_lapse_asks_for_urgent_approved_litigation(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1"}], [{"loan_id": "L-1", "guarantor_name": "Li", "guarantee_type": "general"}])
+    run(db_url, date(2008, 7, 1), date(2008, 11, 30))
+    with UnitOfWork(db_url) as uow:
+        loan = uow.session.get(Loan, "L-1")
+        assert loan.awaiting_approval == "sue"
+        assert loan.urgent is True
+        assert "general guarantee of Li ends 2008-12-30" in loan.awaiting_reason
+        assert loan.state != "litigation"  # a move needing approval does not happen by itself
+    with UnitOfWork(db_url) as uow:
+        cases.escalate(uow, "L-1", to="litigation", reason="general guarantee lapsing", by="E-01", approved_by="M-01")
+    with UnitOfWork(db_url) as uow:
+        loan = uow.session.get(Loan, "L-1")
+        assert (loan.state, loan.sued_on, loan.awaiting_approval) == ("litigation", date(2008, 11, 30), None)
+
+
+def test_broken_installment_plan_escalates_to_guarantor_pressure(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1", "annual_rate": "0"}],
+         [{"loan_id": "L-1", "guarantor_name": "Zhang", "guarantee_type": "joint"}])
+    run(db_url, date(2008, 7, 1), date(2008, 7, 5))
+    with UnitOfWork(db_url) as uow:
+        cases.plan(uow, "L-1", monthly=Decimal("10000"), first_due=date(2008, 8, 1), on=date(2008, 7, 5))
+    run(db_url, date(2008, 7, 6), date(2008, 8, 16))  # due 08-01 + 15 days grace: still within
+    assert state(db_url, "L-1") == "installment"
+    run(db_url, date(2008, 8, 17))
+    assert history(db_url, "L-1")[-1] == ("installment", "guarantor_pressure", "break_plan", date(2008, 8, 17))
+
+
+def test_installment_paid_on_time_keeps_the_plan_running(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1", "annual_rate": "0"}])
+    run(db_url, date(2008, 7, 1), date(2008, 7, 5))
+    with UnitOfWork(db_url) as uow:
+        cases.plan(uow, "L-1", monthly=Decimal("10000"), first_due=date(2008, 8, 1), on=date(2008, 7, 5))
+    run(db_url, date(2008, 7, 6), date(2008, 8, 1))
+    with UnitOfWork(db_url) as uow:
+        cases.pay(uow, "L-1", Decimal("10000"), on=date(2008, 8, 1))
+    run(db_url, date(2008, 8, 2), date(2008, 8, 31))
+    assert state(db_url, "L-1") == "installment"
+
+
+def test_insider_loan_past_its_limit_suspends_its_officer_until_collected(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1", "origin": "insider_introduced", "officer_id": "E-04", "introduced_by": "E-05"}])
+    run(db_url, date(2008, 7, 1), date(2008, 10, 1))
+    with UnitOfWork(db_url) as uow:
+        loan = uow.session.get(Loan, "L-1")
+        assert (loan.state, loan.assigned_to) == ("internal_review", "E-05")
+        assert uow.session.get(Officer, "E-05").suspended_since is None
+    run(db_url, date(2008, 10, 2))  # entered internal_review 2008-07-04 + 90 days
+    with UnitOfWork(db_url) as uow:
+        loan = uow.session.get(Loan, "L-1")
+        assert (loan.state, loan.assigned_to) == ("visit", "E-05")
+        assert uow.session.get(Officer, "E-05").suspended_since == date(2008, 10, 2)
+    with UnitOfWork(db_url) as uow:
+        total = Decimal(cases.show(uow, "L-1")["balance"]["total"])
+        cases.pay(uow, "L-1", total, on=date(2008, 10, 2))
+    with UnitOfWork(db_url) as uow:
+        assert uow.session.get(Officer, "E-05").suspended_since is None
+
+
+def test_broken_promise_during_visits_escalates(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1"}], [{"loan_id": "L-1", "guarantor_name": "Zhang", "guarantee_type": "joint"}])
+    run(db_url, date(2008, 7, 1), date(2008, 7, 12))
+    with UnitOfWork(db_url) as uow:
+        cases.visit(uow, "L-1", on=date(2008, 7, 12), outcome="promise", promise_amount=Decimal("5000"), promise_date=date(2008, 7, 20))
+    run(db_url, date(2008, 7, 13), date(2008, 7, 20))
+    assert state(db_url, "L-1") == "visit"
+    run(db_url, date(2008, 7, 21))
+    assert history(db_url, "L-1")[-1][1:] == ("guarantor_pressure", "press", date(2008, 7, 21))
+
+
+def test_limitation_period_near_its_end_gets_a_system_demand_that_interrupts_it(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1"}])
+    # reviews/visits end awaiting approval; the limitation clock still runs: ends 2011-06-30
+    run(db_url, date(2008, 7, 1), date(2011, 5, 1))
+    with UnitOfWork(db_url) as uow:
+        demand = uow.session.scalars(select(Action).where(Action.kind == "demand", Action.target.is_(None))).one()
+        assert demand.on == date(2011, 5, 1)  # 60 days before 2011-06-30
+        assert cases.show(uow, "L-1")["deadlines"]["limitation_end"] == "2014-05-01"
+
+
+def test_running_a_completed_date_again_changes_nothing(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1"}, {"loan_id": "L-2", "maturity_on": "2008-07-02"}])
+    first = run(db_url, date(2008, 7, 1), date(2008, 7, 10))
+    before = dump(db_url)
+    again = run(db_url, date(2008, 7, 10))
+    assert again.already_done and not first.already_done
+    assert dump(db_url) == before
+
+
+def test_skipped_dates_are_run_first_in_order(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1"}])
+    run(db_url, date(2008, 7, 1))
+    run(db_url, date(2008, 7, 12))  # 07-02 .. 07-11 were missed: they run first
+    with UnitOfWork(db_url) as uow:
+        days = [d for (d,) in uow.session.execute(select(RunDay.business_date).order_by(RunDay.business_date))]
+    assert days == [date(2008, 7, d) for d in range(1, 13)]
+    assert [h[3] for h in history(db_url, "L-1")] == [date(2008, 7, 1), date(2008, 7, 4), date(2008, 7, 11)]
+
+
+def test_catch_up_through_equals_the_same_dates_run_one_by_one(db_url, sqlite_url, tmp_path):
+    rows = [{"loan_id": f"L-{i}", "maturity_on": f"2008-0{1 + i % 6}-1{i % 9}"} for i in range(12)]
+    guarantors = [{"loan_id": f"L-{i}", "guarantor_name": "G", "guarantee_type": "joint" if i % 2 else "general"} for i in range(0, 12, 3)]
+    load(db_url, tmp_path, rows, guarantors)
+    run(db_url, date(2008, 1, 1), date(2008, 12, 31))
+    through = dump(db_url)
+    from tests.conftest import _empty
+
+    _empty(db_url)
+    load(db_url, tmp_path, rows, guarantors)
+    d = date(2008, 1, 1)
+    while d <= date(2008, 12, 31):
+        run(db_url, d)
+        d = date.fromordinal(d.toordinal() + 1)
+    assert dump(db_url) == through
+
+
+def dump(url: str) -> dict[str, list[tuple]]:
+    """A canonical dump of the business tables (ids and wall-clock times left out)."""
+    from tests.canonical import canonical_dump
+
+    return canonical_dump(url)
