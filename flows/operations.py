@@ -1,0 +1,310 @@
+"""Operations flows: what staff do to one case from the Prefect UI.
+
+Each flow is thin: it opens a unit of work, calls one service in ``services.cases`` and returns
+the service's plain dict. The rules (which moves exist, who may approve, what a payment pays)
+live in the services and the case machine; a refusal (``RuleViolation``) or bad input
+(``BadInput``) propagates and fails the run with the service's one-line reason.
+
+``manual-escalation`` is the one flow with a pause in it: a move that needs a second person
+(litigation, write-off, revitalization) suspends the run (no process waits) until an approver
+answers the form the UI shows on "Resume" (``EscalationApproval``); the run then starts again
+from the top, and ``suspend_flow_run`` returns the answer. The Prefect server has no user
+identity, so the requester and the approver are typed into the forms and kept in the case
+history. Outcomes:
+
+- approve → the service makes the move with ``approved_by`` = the approver and the comment in
+  the reason; the run is Completed. An approver equal to the requester is refused by the
+  machine: the run is Failed with that reason and nothing changes.
+- reject → nothing changes; the run ends Completed in a state named "Rejected" whose message
+  says who rejected it and why (it is a decision, not an error or an abort, hence not Cancelled).
+- no answer within ``NPL_APPROVAL_TIMEOUT_HOURS`` (default 168) → the run fails; nothing changes.
+
+Every flow takes ``db_url`` (default: ``$NPL_DATABASE_URL``); leave it empty in production so
+no credentials appear among a run's parameters.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, WithJsonSchema
+
+from prefect import flow, get_run_logger
+from prefect.context import get_run_context
+from prefect.events import emit_event
+from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
+from prefect.states import Completed, State
+
+from models.domain.errors import BadInput
+from models.store import UnitOfWork
+from services import cases
+
+# Amounts are typed as decimal text ("1000.00") in the UI form; the flow receives a Decimal.
+Amount = Annotated[Decimal, WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["1000.00"]})]
+
+EscalationTarget = Literal[
+    "internal_review", "visit", "guarantor_pressure", "litigation", "revitalization", "written_off"
+]
+NEEDS_APPROVAL: frozenset[str] = frozenset({"litigation", "revitalization", "written_off"})
+APPROVAL_TIMEOUT_S = int(os.environ.get("NPL_APPROVAL_TIMEOUT_HOURS", "168")) * 3600
+
+EVENT_APPROVAL_NEEDED = "npl.approval.needed"
+EVENT_CASE_ESCALATED = "npl.case.escalated"
+
+
+class EscalationApproval(RunInput):
+    """The approver's answer to a suspended escalation (the form the UI shows on "Resume")."""
+
+    decision: Literal["approve", "reject"]
+    approver: str = Field(min_length=1, max_length=64, description="your operator id")
+    comment: str = Field(default="", description="kept in the case history with the decision")
+
+
+def loan_resource(loan_id: str) -> dict[str, str]:
+    return {"prefect.resource.id": f"npl.loan.{loan_id}", "prefect.resource.name": loan_id}
+
+
+def _flow_run_id() -> uuid.UUID | None:
+    try:
+        return get_run_context().flow_run.id  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - called outside a run: no id
+        return None
+
+
+def _emit_once(event: str, loan_id: str, payload: dict[str, Any]) -> None:
+    """Emit ``event`` for the loan; the id is derived from the flow run so that a suspended run
+    re-executing from the top after its resume does not announce the same thing twice (the
+    server drops an event whose id it has already stored)."""
+    run_id = _flow_run_id()
+    event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{event}/{run_id}") if run_id else None
+    emit_event(event=event, resource=loan_resource(loan_id), payload=payload, id=event_id)
+
+
+# --- manual escalation --------------------------------------------------------------------------
+
+
+def _approval_form(loan_id: str, to: str, reason: str, requested_by: str, case: dict[str, Any]) -> type[EscalationApproval]:
+    description = (
+        f"**{requested_by}** asks to move loan **{loan_id}** from **{case['state']}** to **{to}**.\n\n"
+        f"Reason: {reason}\n\n"
+        f"Balance {case['balance']['total']} · {case['dpd']} days past due · classification {case['classification']}.\n\n"
+        "A second person must decide: choose *approve* or *reject* and give your operator id. "
+        "The requester cannot approve their own request."
+    )
+    return EscalationApproval.with_initial_data(description=description)
+
+
+@flow(
+    name="manual-escalation",
+    flow_run_name="{loan_id} → {to} by {requested_by}",
+    persist_result=True,  # a suspended run is re-executed after its resume
+)
+def manual_escalation(
+    loan_id: str,
+    to: EscalationTarget,
+    reason: str,
+    requested_by: str,
+    on: date | None = None,
+    credit: Amount | None = None,
+    db_url: str | None = None,
+) -> dict[str, Any] | State:
+    """Move a case to a later rung or a side track by hand; litigation, write-off and
+    revitalization wait for a second person's approval.
+
+    Args:
+        loan_id: the loan, e.g. L-0001
+        to: the state to move the case to
+        reason: why (kept in the case history)
+        requested_by: your operator id
+        on: business date of the move (default: the last date the daily run covered)
+        credit: further credit granted (revitalization only)
+        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
+    """
+    logger = get_run_logger()
+    if to == "revitalization" and credit is None:
+        raise BadInput("revitalization needs the further credit amount (credit)")
+    if to != "revitalization" and credit is not None:
+        raise BadInput("credit goes with revitalization only")
+
+    approved_by: str | None = None
+    if to in NEEDS_APPROVAL:
+        with UnitOfWork(db_url) as uow:
+            case = cases.show(uow, loan_id)
+        _emit_once(
+            EVENT_APPROVAL_NEEDED, loan_id,
+            {"to": to, "from": case["state"], "reason": reason, "requested_by": requested_by},
+        )
+        logger.info("%s → %s needs a second person's approval: waiting (Resume the run to answer)", loan_id, to)
+        answer = suspend_flow_run(
+            wait_for_input=_approval_form(loan_id, to, reason, requested_by, case), timeout=APPROVAL_TIMEOUT_S
+        )
+        comment = f" ({answer.comment.strip()})" if answer.comment.strip() else ""
+        if answer.decision == "reject":
+            logger.info("rejected by %s%s: the case is unchanged", answer.approver, comment)
+            result = {"loan_id": loan_id, "to": to, "decision": "reject", "approver": answer.approver,
+                      "comment": answer.comment, "state": case["state"]}
+            return Completed(name="Rejected", message=f"rejected by {answer.approver}{comment}; case unchanged", data=result)
+        approved_by = answer.approver
+        reason = f"{reason} — approved by {answer.approver}{comment}"
+
+    with UnitOfWork(db_url) as uow:
+        if to == "written_off":
+            result = cases.write_off(uow, loan_id, on=on, reason=reason, by=requested_by, approved_by=approved_by)
+        elif to == "revitalization":
+            assert credit is not None
+            result = cases.revitalize(uow, loan_id, credit=credit, on=on, by=requested_by,
+                                      approved_by=approved_by, reason=reason)
+        else:
+            result = cases.escalate(uow, loan_id, to=to, reason=reason, by=requested_by, on=on, approved_by=approved_by)
+    _emit_once(EVENT_CASE_ESCALATED, loan_id, {**result, "requested_by": requested_by})
+    logger.info("%s moved %s → %s", loan_id, result["from"], result["to"])
+    return result
+
+
+# --- case events ----------------------------------------------------------------------------------
+
+
+@flow(name="record-payment", flow_run_name="{loan_id}: payment {amount}")
+def record_payment(
+    loan_id: str,
+    amount: Amount,
+    on: date | None = None,
+    payer: str = "borrower",
+    by: str = "operator",
+    db_url: str | None = None,
+) -> dict[str, Any]:
+    """Record a payment; it pays costs, then penalty, interest and principal, and closes the
+    case at zero.
+
+    Args:
+        loan_id: the loan, e.g. L-0001
+        amount: the amount received (yuan, e.g. 1000.00)
+        on: date received (default: the last date the daily run covered)
+        payer: borrower, court, or guarantor:NAME
+        by: your operator id
+        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
+    """
+    with UnitOfWork(db_url) as uow:
+        return cases.pay(uow, loan_id, amount, on=on, payer=payer, by=by).as_dict()
+
+
+@flow(name="record-visit", flow_run_name="{loan_id}: visit {outcome}")
+def record_visit(
+    loan_id: str,
+    outcome: Literal["contacted", "promise", "refused", "not_found"],
+    on: date | None = None,
+    promise_amount: Amount | None = None,
+    promise_date: date | None = None,
+    employer: bool = False,
+    by: str = "operator",
+    db_url: str | None = None,
+) -> dict[str, Any]:
+    """Record a home or business visit, or one at the borrower's employer.
+
+    Args:
+        loan_id: the loan, e.g. L-0001
+        outcome: what came of it
+        on: date of the visit (default: the last date the daily run covered)
+        promise_amount: amount promised (outcome promise only)
+        promise_date: date promised (outcome promise only)
+        employer: the visit was made at the borrower's employer
+        by: your operator id
+        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
+    """
+    with UnitOfWork(db_url) as uow:
+        return cases.visit(uow, loan_id, on=on, outcome=outcome, promise_amount=promise_amount,
+                           promise_date=promise_date, employer=employer, by=by)
+
+
+@flow(name="record-demand", flow_run_name="{loan_id}: demand")
+def record_demand(
+    loan_id: str,
+    on: date | None = None,
+    guarantor: str | None = None,
+    by: str = "operator",
+    db_url: str | None = None,
+) -> dict[str, Any]:
+    """Record a written demand on the borrower or on a guarantor.
+
+    Args:
+        loan_id: the loan, e.g. L-0001
+        on: date of the demand (default: the last date the daily run covered)
+        guarantor: the guarantor's name; empty for a demand on the borrower
+        by: your operator id
+        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
+    """
+    with UnitOfWork(db_url) as uow:
+        return cases.demand(uow, loan_id, on=on, guarantor=guarantor, by=by)
+
+
+@flow(name="sign-installment-plan", flow_run_name="{loan_id}: plan {monthly}/month")
+def sign_installment_plan(
+    loan_id: str,
+    monthly: Amount,
+    first_due: date,
+    on: date | None = None,
+    by: str = "operator",
+    db_url: str | None = None,
+) -> dict[str, Any]:
+    """Sign an installment agreement for the balance on the signing date.
+
+    Args:
+        loan_id: the loan, e.g. L-0001
+        monthly: the monthly installment
+        first_due: the date the first installment falls due
+        on: signing date (default: the last date the daily run covered)
+        by: your operator id
+        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
+    """
+    with UnitOfWork(db_url) as uow:
+        return cases.plan(uow, loan_id, monthly=monthly, first_due=first_due, on=on, by=by)
+
+
+@flow(name="record-judgment", flow_run_name="{loan_id}: judgment {amount}")
+def record_judgment(
+    loan_id: str,
+    amount: Amount,
+    perform_by: date,
+    on: date | None = None,
+    by: str = "operator",
+    db_url: str | None = None,
+) -> dict[str, Any]:
+    """Record a court judgment for a case in litigation.
+
+    Args:
+        loan_id: the loan, e.g. L-0001
+        amount: the amount awarded
+        perform_by: the date by which the judgment must be performed
+        on: date of the judgment (default: the last date the daily run covered)
+        by: your operator id
+        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
+    """
+    with UnitOfWork(db_url) as uow:
+        return cases.judgment(uow, loan_id, on=on, amount=amount, perform_by=perform_by, by=by)
+
+
+@flow(name="record-enforcement", flow_run_name="{loan_id}: enforcement application")
+def record_enforcement(
+    loan_id: str,
+    on: date | None = None,
+    by: str = "operator",
+    db_url: str | None = None,
+) -> dict[str, Any]:
+    """Record the application for court enforcement of the latest judgment.
+
+    Args:
+        loan_id: the loan, e.g. L-0001
+        on: date of the application (default: the last date the daily run covered)
+        by: your operator id
+        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
+    """
+    with UnitOfWork(db_url) as uow:
+        return cases.enforce(uow, loan_id, on=on, by=by)
+
+
+EVENT_FLOWS = (record_payment, record_visit, record_demand, sign_installment_plan, record_judgment, record_enforcement)

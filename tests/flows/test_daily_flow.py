@@ -1,0 +1,58 @@
+"""The daily-collection flow against the session's real Prefect server: it walks the dates,
+publishes its artifacts, and a date already completed changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+from models.importing import import_files
+from models.store import UnitOfWork
+from tests.canonical import canonical_dump
+
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "data"
+
+
+def demo_db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'npl.db'}"
+    with UnitOfWork(url) as uow:
+        import_files(uow, [DEMO / "loans.csv", DEMO / "guarantors.csv", DEMO / "collateral.csv"])
+    return url
+
+
+async def artifacts_of(flow_run_id: str) -> dict[str, object]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async with get_client() as client:
+        found = await client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return {a.key: a.data for a in found}
+
+
+def test_daily_flow_catches_up_in_one_run_and_publishes_summary_worklist_and_deadlines(prefect_server, tmp_path):
+    from flows.daily import daily_collection
+
+    url = demo_db(tmp_path)
+    state = daily_collection(as_of=date(2008, 6, 1), through=date(2009, 2, 1), db_url=url, return_state=True)
+    run = state.result()
+    assert run["dates_run"] == 246 and not run["already_done"]
+    assert {"L-0002", "L-0006"} <= {t["loan_id"] for t in run["transitions"]}
+    # Zhou Senior's general guarantee ends 2009-03-01: on 2009-02-01 it is at risk, awaiting an approved suit
+    assert [(r["loan_id"], r["clock"], r["date"]) for r in run["deadlines_at_risk"]] == [("L-0006", "guarantee", "2009-03-01")]
+    artifacts = asyncio.run(artifacts_of(str(state.state_details.flow_run_id)))
+    assert {"daily-summary", "daily-worklist", "daily-urgent", "deadlines-at-risk"} <= set(artifacts)
+    summary = str(artifacts["daily-summary"])
+    assert "# Daily collection — 2009-02-01" in summary and "| L-0006 | guarantee | 2009-03-01 |" in summary
+    assert "L-0006" in str(artifacts["deadlines-at-risk"])
+
+
+def test_daily_flow_for_a_completed_date_changes_nothing_and_says_so(prefect_server, tmp_path):
+    from flows.daily import daily_collection
+
+    url = demo_db(tmp_path)
+    daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), db_url=url, publish=False)
+    before = canonical_dump(url)
+    again = daily_collection(as_of=date(2008, 7, 15), db_url=url, publish=False)
+    assert again["already_done"] is True and again["dates_run"] == 0
+    assert canonical_dump(url) == before

@@ -1,0 +1,308 @@
+"""Operations in the Prefect UI: the ops flows against a real Prefect server, the deployments
+``deployments.serve`` registers, its automation, and ``deployments/prefect.yaml``.
+
+The approval tests go through the served ``manual-escalation/ops`` deployment exactly as staff
+do in the UI: a run is started, suspends for a second person's decision, is resumed with the
+form's input, and the case history is read back through ``services.cases.show``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+from uuid import UUID
+
+import pytest
+import yaml
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import ConcurrencyLimitStrategy, FlowRun, StateType
+from prefect.deployments import run_deployment
+from prefect.events import emit_event
+from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+from prefect.flow_runs import resume_flow_run
+
+from deployments import serve
+from flows import operations
+from machines.policy import load_policy
+from models.domain.errors import RuleViolation
+from models.importing import import_files
+from models.store import UnitOfWork
+from services import cases
+from services.daily import run_dates
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = date(2008, 9, 30)
+
+LOANS_CSV = """\
+loan_id,borrower_name,principal,annual_rate,disbursed_on,maturity_on,outstanding_principal,officer_id,product,credit_rating
+L-OPS-1,Gao,80000.00,0.0747,2007-06-30,2008-06-30,80000.00,E-01,business,BB
+L-OPS-2,Lin,50000.00,0.0612,2007-06-30,2008-06-30,50000.00,E-01,business,BB
+L-OPS-3,Ma,60000.00,0.0612,2007-06-30,2008-06-30,60000.00,E-01,business,BB
+"""
+GUARANTORS_CSV = """\
+loan_id,guarantor_name,guarantee_type
+L-OPS-1,Sun,joint
+"""
+
+
+def make_book(folder: Path, db_url: str | None = None) -> str:
+    """The loans of LOANS_CSV, past due since 2008-06-30, imported and run by the daily service to AS_OF."""
+    db_url = db_url or f"sqlite:///{folder / 'npl.db'}"
+    (folder / "loans.csv").write_text(LOANS_CSV, encoding="utf-8")
+    (folder / "guarantors.csv").write_text(GUARANTORS_CSV, encoding="utf-8")
+    with UnitOfWork(db_url) as uow:
+        report = import_files(uow, [folder / "loans.csv", folder / "guarantors.csv"])
+    assert not report.rejected
+    run_dates(lambda: UnitOfWork(db_url), AS_OF, None, load_policy())
+    return db_url
+
+
+@pytest.fixture
+def book(sqlite_db: str, tmp_path: Path) -> str:
+    return make_book(tmp_path, sqlite_db)
+
+
+def case(db_url: str, loan_id: str) -> dict[str, Any]:
+    with UnitOfWork(db_url) as uow:
+        return cases.show(uow, loan_id)
+
+
+def wait_for(flow_run_id: UUID, done: Callable[[FlowRun], bool], timeout: float = 45) -> FlowRun:
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(flow_run_id)
+            if run.state is not None and done(run):
+                return run
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"flow run {flow_run_id} still {run.state!r} after {timeout:.0f} s")
+            time.sleep(0.3)
+
+
+def is_paused(run: FlowRun) -> bool:
+    return run.state.type == StateType.PAUSED
+
+
+def is_final(run: FlowRun) -> bool:
+    return run.state.is_final()
+
+
+def start_escalation(db_url: str, loan_id: str, to: str, requested_by: str = "E-01") -> FlowRun:
+    """Start ``manual-escalation/ops`` as the UI's Run button does (without waiting)."""
+    return run_deployment(
+        "manual-escalation/ops",
+        parameters={"loan_id": loan_id, "to": to, "reason": "refuses to cooperate", "requested_by": requested_by,
+                    "on": AS_OF.isoformat(), "db_url": db_url},
+        timeout=0,
+    )
+
+
+def events_for(loan_id: str, name: str, timeout: float = 15) -> list[Any]:
+    deadline = time.monotonic() + timeout
+    flt = EventFilter(event=EventNameFilter(name=[name]), resource=EventResourceFilter(id=[f"npl.loan.{loan_id}"]))
+    with get_client(sync_client=True) as client:
+        while True:
+            found = client.read_events(filter=flt, limit=50).events
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.3)
+
+
+# --- manual escalation through the served deployment ---------------------------------------------
+
+# loan → (target, the approver's answer); the three runs go through the runner side by side
+DECISIONS = {
+    "L-OPS-1": ("litigation", {"decision": "approve", "approver": "E-02", "comment": "court fee budgeted"}),
+    "L-OPS-2": ("written_off", {"decision": "approve", "approver": "e-01 ", "comment": ""}),  # the requester
+    "L-OPS-3": ("litigation", {"decision": "reject", "approver": "E-02", "comment": "try the guarantor first"}),
+}
+
+
+@pytest.fixture(scope="module")
+def escalations(ops_runner: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Each loan in DECISIONS escalated by E-01 through ``manual-escalation/ops``: the case as it
+    was, the run while suspended, the case while suspended, the answer given, the final run."""
+    db_url = make_book(tmp_path_factory.mktemp("escalations"))
+    before = {loan_id: case(db_url, loan_id) for loan_id in DECISIONS}
+    started = {loan_id: start_escalation(db_url, loan_id, to) for loan_id, (to, _answer) in DECISIONS.items()}
+    paused = {loan_id: wait_for(run.id, lambda r: is_paused(r) or is_final(r)) for loan_id, run in started.items()}
+    waiting = {loan_id: case(db_url, loan_id) for loan_id in DECISIONS}
+    for loan_id, (_to, answer) in DECISIONS.items():
+        if is_paused(paused[loan_id]):
+            resume_flow_run(paused[loan_id].id, run_input=answer)
+    final = {loan_id: wait_for(run.id, is_final) for loan_id, run in paused.items()}
+    return {loan_id: {"before": before[loan_id], "paused": paused[loan_id], "waiting": waiting[loan_id],
+                      "final": final[loan_id], "after": case(db_url, loan_id)} for loan_id in DECISIONS}
+
+
+def test_litigation_waits_for_a_second_person_and_records_requester_and_approver(escalations: dict[str, Any]) -> None:
+    run = escalations["L-OPS-1"]
+    assert (run["paused"].state.type, run["paused"].state.name) == (StateType.PAUSED, "Suspended")
+    assert run["waiting"]["state"] == run["before"]["state"]  # nothing moves while waiting
+    assert run["final"].state.type == StateType.COMPLETED, run["final"].state.message
+    assert run["after"]["state"] == "litigation"
+    last = run["after"]["history"][-1]
+    assert (last["from"], last["to"], last["by"], last["approved_by"]) == (run["before"]["state"], "litigation", "E-01", "E-02")
+    assert "court fee budgeted" in last["reason"]
+
+
+def test_an_escalation_announces_the_wait_once_and_the_move(escalations: dict[str, Any]) -> None:
+    assert len(events_for("L-OPS-1", operations.EVENT_APPROVAL_NEEDED)) == 1  # not again on resume
+    [escalated] = events_for("L-OPS-1", operations.EVENT_CASE_ESCALATED)
+    assert (escalated.payload["to"], escalated.payload["approved_by"]) == ("litigation", "E-02")
+
+
+def test_the_requester_cannot_approve_their_own_escalation(escalations: dict[str, Any]) -> None:
+    run = escalations["L-OPS-2"]
+    assert run["paused"].state.type == StateType.PAUSED
+    assert run["final"].state.type == StateType.FAILED
+    assert "the approver must not be the requester" in (run["final"].state.message or "")
+    assert (run["after"]["state"], run["after"]["history"]) == (run["before"]["state"], run["before"]["history"])
+
+
+def test_a_rejected_escalation_completes_as_rejected_and_changes_nothing(escalations: dict[str, Any]) -> None:
+    run = escalations["L-OPS-3"]
+    assert run["paused"].state.type == StateType.PAUSED
+    final = run["final"].state
+    assert (final.type, final.name) == (StateType.COMPLETED, "Rejected")
+    assert "E-02" in final.message and "try the guarantor first" in final.message
+    assert (run["after"]["state"], run["after"]["history"]) == (run["before"]["state"], run["before"]["history"])
+    assert events_for("L-OPS-3", operations.EVENT_CASE_ESCALATED, timeout=1) == []
+
+
+# --- the flows called directly (moves without approval, case events) --------------------------------
+
+
+def test_a_move_without_approval_runs_straight_through(prefect_server: Any, book: str) -> None:
+    before = case(book, "L-OPS-1")["state"]
+    result = operations.manual_escalation(
+        loan_id="L-OPS-1", to="guarantor_pressure", reason="borrower unreachable", requested_by="E-01", db_url=book,
+    )
+    assert (result["from"], result["to"], result["by"]) == (before, "guarantor_pressure", "E-01")
+    assert case(book, "L-OPS-1")["history"][-1]["to"] == "guarantor_pressure"
+
+
+def test_case_event_flows_return_what_their_services_return(prefect_server: Any, book: str) -> None:
+    visit = operations.record_visit(loan_id="L-OPS-2", outcome="promise", promise_amount=Decimal("1000"),
+                                    promise_date=AS_OF + timedelta(days=10), by="E-01", db_url=book)
+    assert visit == {"loan_id": "L-OPS-2", "on": AS_OF.isoformat(), "kind": "visit", "outcome": "promise"}
+    demand = operations.record_demand(loan_id="L-OPS-1", guarantor="Sun", by="E-01", db_url=book)
+    assert demand["demand_on"] == "Sun"
+    paid = operations.record_payment(loan_id="L-OPS-2", amount=Decimal("1000.00"), by="E-01", db_url=book)
+    assert paid["amount"] == "1000.00" and paid["payer"] == "borrower"
+    assert sum(Decimal(v) for v in paid["allocation"].values()) == Decimal("1000.00")
+
+
+def test_a_refused_event_fails_its_run_with_the_rule(prefect_server: Any, book: str) -> None:
+    state = operations.record_judgment(loan_id="L-OPS-1", amount=Decimal("1000"), perform_by=AS_OF + timedelta(days=30),
+                                       by="E-01", db_url=book, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(RuleViolation, match="a judgment is recorded for a case in litigation"):
+        state.result()
+
+
+def test_revitalization_needs_a_credit_amount_before_anyone_is_asked(prefect_server: Any, book: str) -> None:
+    state = operations.manual_escalation(loan_id="L-OPS-1", to="revitalization", reason="viable", requested_by="E-01",
+                                         db_url=book, return_state=True)
+    assert state.is_failed() and "credit" in state.message
+
+
+# --- what deployments.serve registers -----------------------------------------------------------------
+
+
+def served_names() -> set[str]:
+    return {serve.full_name(d) for d in serve.build_deployments()}
+
+
+def test_serve_registers_every_operations_deployment(ops_runner: Any) -> None:
+    expected = {"daily-collection/scheduled", "manual-escalation/ops", "portfolio-report/ops"} | {
+        f"{f.name}/ops" for f in operations.EVENT_FLOWS
+    }
+    assert served_names() == expected
+    with get_client(sync_client=True) as client:
+        for name in expected:
+            assert client.read_deployment_by_name(name).name == name.split("/")[1]
+
+
+def test_the_daily_deployment_runs_at_six_in_the_branch_zone_one_at_a_time(ops_runner: Any) -> None:
+    with get_client(sync_client=True) as client:
+        daily = client.read_deployment_by_name("daily-collection/scheduled")
+    assert daily.global_concurrency_limit is not None and daily.global_concurrency_limit.limit == 1
+    assert daily.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
+    [schedule] = daily.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 6 * * *", "Asia/Shanghai")
+
+
+def test_the_deadline_automation_is_created_once_and_runs_the_report(ops_runner: Any) -> None:
+    name = "npl-deadline-at-risk-report"
+    with get_client(sync_client=True) as client:
+        report = client.read_deployment_by_name("portfolio-report/ops")
+        [made_by_serve] = client.read_automations_by_name(name)
+        client.delete_automation(made_by_serve.id)  # a fresh one: its quiet period has not started
+        created = serve.ensure_automations({"portfolio-report/ops": report.id})
+        assert serve.ensure_automations({"portfolio-report/ops": report.id}) == created  # again: updated in place
+        [automation] = client.read_automations_by_name(name)
+        assert automation.id == created[name]
+        assert automation.trigger.expect == {"npl.deadline.at_risk"}
+        assert [a.deployment_id for a in automation.actions] == [report.id]
+        before = {r.id for r in client.read_flow_runs(deployment_filter=_deployment_filter(report.id))}
+
+        emit_event("npl.deadline.at_risk", resource={"prefect.resource.id": "npl.loan.L-OPS-1"},
+                   payload={"clock": "limitation", "date": "2010-06-30"})
+        deadline = time.monotonic() + 30
+        while True:
+            runs = [r for r in client.read_flow_runs(deployment_filter=_deployment_filter(report.id)) if r.id not in before]
+            if runs or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert runs, "the automation did not start portfolio-report/ops"
+    assert runs[0].created_by is not None and runs[0].created_by.type == "AUTOMATION"
+
+
+def _deployment_filter(deployment_id: UUID) -> Any:
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    return DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+
+
+# --- deployments/prefect.yaml ---------------------------------------------------------------------------
+
+
+def prefect_yaml() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text(encoding="utf-8"))
+
+
+def test_prefect_yaml_is_what_prefect_deploy_reads() -> None:
+    from prefect.cli.deploy._models import PrefectYamlModel
+
+    model = PrefectYamlModel.model_validate(prefect_yaml())
+    assert {d.work_pool.name for d in model.deployments} == {"npl-pool"}
+    assert model.pull == [{"prefect.deployments.steps.set_working_directory": {"directory": "/opt/npl-collect"}}]
+
+
+def test_prefect_yaml_has_the_served_deployments_and_daily_schedule() -> None:
+    doc = prefect_yaml()
+    names = set()
+    for d in doc["deployments"]:
+        path, func = d["entrypoint"].split(":")
+        flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), func)
+        names.add(f"{flow.name}/{d['name']}")
+    assert names == served_names()
+    [daily] = [d for d in doc["deployments"] if d["entrypoint"] == "flows/daily.py:daily_collection"]
+    assert daily["schedules"] == [{"cron": serve.DAILY_CRON, "timezone": serve.TIMEZONE, "active": True}]
+    assert daily["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+
+
+def test_prefect_yaml_runs_the_report_on_deadlines_at_risk_like_serve_does() -> None:
+    from pydantic import TypeAdapter
+    from prefect.events import DeploymentTriggerTypes
+
+    [report] = [d for d in prefect_yaml()["deployments"] if d["entrypoint"] == "flows/reports.py:portfolio_report"]
+    [trigger] = [TypeAdapter(DeploymentTriggerTypes).validate_python(t) for t in report["triggers"]]
+    event, deployment, _parameters = serve.AUTOMATIONS["npl-deadline-at-risk-report"]
+    assert deployment == "portfolio-report/ops"
+    assert (trigger.expect, trigger.within, trigger.threshold) == ({event}, serve.REPORT_QUIET, 1)
