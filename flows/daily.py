@@ -40,35 +40,45 @@ def advance_cases(db_url: str, ids: list[str], day: date) -> dict[str, Any]:
             "awaiting": result.awaiting, "suspended": result.suspended, "refused": result.refused}
 
 
+SAMPLE = 200  # rows of transitions / approvals shown in the summary artifact
+EVENT_CAP = 500  # per-case Prefect events of one kind per run; a summary event carries the totals
+
+
 @task(cache_policy=NO_CACHE)
-def publish_day(db_url: str, run: dict[str, Any]) -> dict[str, Any]:
-    """Publish the summary, worklist and deadlines at risk of the run's last date."""
+def publish_day(db_url: str, through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Publish the summary, the worklist per officer and the deadlines at risk of the run's last
+    date; return the deadlines at risk."""
     policy = load_policy()
-    through = date.fromisoformat(run["through"])
     with UnitOfWork(db_url) as uow:
         summary = reporting.summary_tables(uow.session, policy)
-        items = worklist.worklist(uow.session, through, policy)
+        per_officer = worklist.worklist_summary(uow.session, through, policy)
         risks = worklist.deadlines_at_risk(uow.session, through, policy)
-    md = reporting.summary_markdown(through, summary, run, risks)
-    create_markdown_artifact(key="daily-summary", markdown=md, description=f"Daily collection summary {through}")
-    create_table_artifact(key="daily-worklist", table=items or [{"officer": "-", "loan_id": "-", "task": "nothing to do", "detail": "", "due": None, "urgent": False}],
-                          description=f"Worklist per officer for {through}")
+        urgent = worklist.worklist(uow.session, through, policy, tasks=worklist.URGENT_TASKS)
+    create_markdown_artifact(key="daily-summary", markdown=reporting.summary_markdown(through, summary, run, risks),
+                             description=f"Daily collection summary {through}")
+    create_table_artifact(key="daily-worklist", table=per_officer or [{"officer": "-", **dict.fromkeys(worklist.SUMMARY_COLUMNS, 0)}],
+                          description=f"Work per officer on {through} (`npl worklist --as-of {through}` lists every item)")
+    create_table_artifact(key="daily-urgent", table=urgent[:1000] or [{"officer": "-", "loan_id": "-", "task": "nothing urgent"}],
+                          description=f"Approvals awaited, deadlines at risk and demands to send on {through}")
     create_table_artifact(key="deadlines-at-risk", table=risks or [{"loan_id": "-", "clock": "none", "date": None, "detail": "", "officer": "-"}],
                           description=f"Legal deadlines within their lead days on {through}")
-    return {"worklist": len(items), "deadlines_at_risk": len(risks), "risks": risks}
+    return risks
 
 
 def _emit(run: dict[str, Any], risks: list[dict[str, Any]]) -> None:
-    for t in run["transitions"]:
-        emit_event(event="npl.case.escalated", resource={"prefect.resource.id": f"npl.loan.{t['loan_id']}"},
-                   payload={k: t[k] for k in ("from", "to", "event", "on", "reason")})
-    for a in run["awaiting"]:
-        emit_event(event="npl.approval.needed", resource={"prefect.resource.id": f"npl.loan.{a['loan_id']}"}, payload=a)
-    for a in run["alerts"]:
-        if a["clock"] == "promise":
-            emit_event(event="npl.promise.broken", resource={"prefect.resource.id": f"npl.loan.{a['loan_id']}"}, payload=a)
-    for r in risks:
-        emit_event(event="npl.deadline.at_risk", resource={"prefect.resource.id": f"npl.loan.{r['loan_id']}"}, payload=r)
+    """Prefect events for automations: one per case (up to EVENT_CAP a kind) and a run summary."""
+    def each(name: str, rows: list[dict[str, Any]], keys: tuple[str, ...] | None = None) -> None:
+        for row in rows[:EVENT_CAP]:
+            payload = {k: row[k] for k in keys} if keys else row
+            emit_event(event=name, resource={"prefect.resource.id": f"npl.loan.{row['loan_id']}"}, payload=payload)
+
+    each("npl.case.escalated", run["transitions"], ("from", "to", "event", "on", "reason"))
+    each("npl.approval.needed", run["awaiting"])
+    each("npl.promise.broken", [a for a in run["alerts"] if a["clock"] == "promise"])
+    each("npl.deadline.at_risk", risks)
+    emit_event(event="npl.daily.completed", resource={"prefect.resource.id": f"npl.daily.{run['through']}"},
+               payload={"through": run["through"], "transitions": len(run["transitions"]), "approvals_needed": len(run["awaiting"]),
+                        "deadlines_at_risk": len(risks), "already_done": run["already_done"]})
 
 
 def run_daily(
@@ -128,9 +138,11 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
         logger.info("ran %d business dates (%d with events) to %s: %d transitions", run["dates_run"], run["event_dates"],
                     run["through"], len(run["transitions"]))
     if publish:
-        published = publish_day(url, run)
-        run["deadlines_at_risk"] = published["risks"]
-        _emit(run, published["risks"])
+        sample = {k: (v[-SAMPLE:] if isinstance(v, list) else v) for k, v in run.items()}
+        sample["transition_count"] = len(run["transitions"])
+        risks = publish_day(url, date.fromisoformat(run["through"]), sample)
+        run["deadlines_at_risk"] = risks
+        _emit(run, risks)
     return run
 
 

@@ -206,7 +206,7 @@ class History(Base):
     from_state: Mapped[str] = mapped_column(String(24))
     to_state: Mapped[str] = mapped_column(String(24))
     event: Mapped[str] = mapped_column(String(24))
-    on: Mapped[date] = mapped_column(Date)
+    on: Mapped[date] = mapped_column(Date, index=True)
     by: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text, default="")
     approved_by: Mapped[str | None] = mapped_column(String(64))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import Integer, and_, case, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, cast, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from machines.escalation import DayPlan, plan_day
@@ -29,9 +29,10 @@ from machines.loan_case import CaseBinder, CaseRefused, CaseState, LoanCase
 from machines.policy import Policy
 from models.domain.dates import add_days
 from models.store import UnitOfWork, last_run_date
-from models.tables import Action, Guarantor, Loan, Officer, Plan, PlanLine, RunDay, Snapshot
-from services.cases import history_recorder, release_officer_if_done
-from services.views import CaseLoader
+from models.domain.errors import ConcurrentUpdate
+from models.tables import Action, History, Loan, Officer, Plan, PlanLine, RunDay, Snapshot
+from services.cases import release_officer_if_done
+from services.views import CaseLoader, guarantee_of
 
 CHUNK = 1000
 CATEGORIES = ("normal", "special_mention", "substandard", "doubtful", "loss")
@@ -110,42 +111,107 @@ def due_chunks(session: Session, day: date) -> Iterator[list[str]]:
         after = ids[-1]
 
 
+class CaseRow:
+    """A loan row as plain attributes: what the rules read and the machine writes (no ORM)."""
+
+    def __init__(self, mapping: Any) -> None:
+        self.__dict__.update(mapping)
+
+
+# What the daily run may change on a loan row; written back in one executemany per chunk.
+MUTABLE = (
+    "state", "state_entered_on", "closed_reason", "sued_on", "awaiting_approval", "awaiting_reason", "urgent",
+    "employer_pressure", "next_event_on", "touched", "limitation_start", "accrual_stopped", "accrued_to",
+)
+CONFLICT_RETRIES = 3
+
+
 def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult) -> None:
-    """Judge and advance one chunk of due cases; commit once."""
+    """Judge and advance one chunk of due cases and commit once; on a concurrent change to any
+    of its loans (optimistic version check) the chunk is judged again from fresh rows."""
+    for attempt in range(CONFLICT_RETRIES):
+        partial = DayResult(day)
+        try:
+            _process_chunk_once(uow, ids, day, policy, partial)
+        except ConcurrentUpdate:
+            uow.rollback()
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+            continue
+        for key in ("transitions", "alerts", "awaiting", "suspended", "refused"):
+            getattr(result, key).extend(getattr(partial, key))
+        result.cases += partial.cases
+        return
+
+
+def _process_chunk_once(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult) -> None:
     s = uow.session
-    loans = list(s.scalars(select(Loan).where(Loan.loan_id.in_(ids)).order_by(Loan.loan_id)))
-    loader = CaseLoader(s, loans)
+    loans = [CaseRow(r._mapping) for r in s.execute(select(Loan.__table__).where(Loan.loan_id.in_(ids)).order_by(Loan.loan_id))]
+    before = {loan.loan_id: tuple(getattr(loan, c) for c in MUTABLE) for loan in loans}
+    loader = CaseLoader(s, loans)  # type: ignore[arg-type]
+    history: list[dict[str, Any]] = []
+    actions: list[dict[str, Any]] = []
     binder: list[CaseBinder] = []  # built on first use: most due cases do not move
 
-    def machine_for(loan: Loan) -> LoanCase:
+    def record(t: Any) -> None:
+        history.append({"loan_id": t.loan_id, "from_state": t.from_state, "to_state": t.to_state, "event": t.event,
+                        "on": t.on, "by": t.by, "reason": t.reason, "approved_by": t.approved_by})
+
+    def machine_for(loan: CaseRow) -> LoanCase:
         if not binder:
-            binder.append(CaseBinder(lambda loan_id: [AuditListener(loan_id, history_recorder(s))]))
+            binder.append(CaseBinder(lambda loan_id: [AuditListener(loan_id, record)]))
         return binder[0].bind(loan)
 
     for loan in loans:
         if loan.state == CaseState.closed.value:
             loan.next_event_on, loan.touched = None, False
             continue
-        view = loader.view(loan, day, policy)
+        view = loader.view(loan, day, policy)  # type: ignore[arg-type]
         plan = plan_day(view, day, policy)
-        apply_plan(s, loan, view, plan, day, loader, result, machine_for)
+        apply_plan(s, loan, view, plan, day, loader, result, machine_for, actions)
         result.cases += 1
+
+    changed = [loan for loan in loans if tuple(getattr(loan, c) for c in MUTABLE) != before[loan.loan_id]]
+    if changed:
+        table = Loan.__table__
+        stmt = (
+            update(table)
+            .where(table.c.loan_id == bindparam("b_loan_id"), table.c.version == bindparam("b_version"))
+            .values({c: bindparam(f"v_{c}") for c in MUTABLE} | {"version": table.c.version + 1})
+        )
+        params = [{"b_loan_id": x.loan_id, "b_version": x.version} | {f"v_{c}": getattr(x, c) for c in MUTABLE} for x in changed]
+        written = s.connection().execute(stmt, params).rowcount
+        if written != len(changed):
+            raise ConcurrentUpdate(f"{len(changed) - written} case(s) of the chunk were changed concurrently")
+    if history:
+        s.execute(insert(History), history)
+    if actions:
+        s.execute(insert(Action), actions)
+    for loan in loans:
+        if loan.state == CaseState.closed.value and before[loan.loan_id][0] != CaseState.closed.value:
+            s.flush()
+            release_officer_if_done(s, loan)  # type: ignore[arg-type]
     uow.commit()
 
 
 def apply_plan(
-    s: Session, loan: Loan, view: Any, plan: DayPlan, day: date, loader: CaseLoader, result: DayResult,
-    machine_for: Callable[[Loan], LoanCase],
+    s: Session, loan: CaseRow, view: Any, plan: DayPlan, day: date, loader: CaseLoader, result: DayResult,
+    machine_for: Callable[[CaseRow], LoanCase], actions: list[dict[str, Any]],
 ) -> None:
+    """Carry out one case's plan for the day: record actions, fire events through the machine,
+    set the flags; the row is written back by the caller."""
+
+    def act(kind: str, target: str | None = None, detail: str = "", outcome: str | None = None) -> None:
+        actions.append({"loan_id": loan.loan_id, "kind": kind, "on": day, "by": "system", "target": target,
+                        "detail": detail, "outcome": outcome, "amount_fen": None, "due_on": None, "status": None})
+
     guarantees = [g.status for g in view.guarantees]
     demanded = set(plan.demanded_guarantors)
     for g in loader.guarantors.get(loan.loan_id, []):
         if g.name in demanded and g.demanded_on is None:
             g.demanded_on = day
     if demanded:
-        from services.views import guarantee_of
-
-        guarantees = [guarantee_of(g, loan) for g in loader.guarantors.get(loan.loan_id, [])]
+        guarantees = [guarantee_of(g, loan) for g in loader.guarantors.get(loan.loan_id, [])]  # type: ignore[arg-type]
     if plan.suspend_officer and loan.assigned_to:
         officer = s.get(Officer, loan.assigned_to)
         if officer is not None and officer.suspended_since is None:
@@ -153,31 +219,30 @@ def apply_plan(
             result.suspended.append(officer.officer_id)
     for step in plan.steps:
         if step.action == "demand":
-            s.add(Action(loan_id=loan.loan_id, kind="demand", on=day, by="system", target=step.target, outcome="issued", detail=step.detail))
+            act("demand", step.target, step.detail, "issued")
         elif step.action == "plan_broken":
             agreement = loader.plans.get(loan.loan_id)
             if agreement is not None:
                 agreement.status, agreement.ended_on = "broken", day
             loan.accrual_stopped = False
             loan.accrued_to = max(loan.accrued_to, day)
-            s.add(Action(loan_id=loan.loan_id, kind="plan_broken", on=day, by="system", detail=step.detail))
+            act("plan_broken", detail=step.detail)
         elif step.action == "promise_broken":
-            s.add(Action(loan_id=loan.loan_id, kind="promise_broken", on=day, by="system", target=step.target, detail=step.detail))
+            act("promise_broken", step.target, step.detail)
         if step.event:
             source = loan.state
             try:
                 machine_for(loan).fire(step.event, on=day, by="system", reason=step.reason, guarantees=guarantees,
-                             balance_fen=view.balance_fen, closed_reason=step.closed_reason)
+                                       balance_fen=view.balance_fen, closed_reason=step.closed_reason)
             except CaseRefused as exc:
                 result.refused.append(f"{loan.loan_id}: {exc}")
-                s.add(Action(loan_id=loan.loan_id, kind="alert", on=day, by="system", detail=f"daily run refused: {exc}"))
+                act("alert", detail=f"daily run refused: {exc}")
                 break
             result.transitions.append({"loan_id": loan.loan_id, "from": source, "to": loan.state, "event": step.event,
                                        "on": day.isoformat(), "reason": step.reason, "officer": loan.assigned_to})
             if loan.state == CaseState.closed.value:
                 loan.awaiting_approval = loan.awaiting_reason = None
                 loan.urgent = False
-                release_officer_if_done(s, loan)
     if plan.borrower_demanded:
         loan.limitation_start = day
     for action in loader.promises.get(loan.loan_id, []):
@@ -278,12 +343,15 @@ def is_month_end(day: date) -> bool:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def complete(uow: UnitOfWork, days: list[date], transitions: int, flow_run_id: str | None) -> None:
+def complete(uow: UnitOfWork, days: list[date], flow_run_id: str | None) -> None:
+    """Ledger rows for completed dates; each counts the system's transitions on its date from the
+    history itself, so a date finished by a rerun after a crash records the same figure."""
     now = datetime.now(timezone.utc)
     s = uow.session
     for d in days:
         if s.get(RunDay, d) is None:
-            s.add(RunDay(business_date=d, completed_at=now, transitions=transitions if d == days[-1] else 0, flow_run_id=flow_run_id))
+            made = s.execute(select(func.count()).select_from(History).where(History.on == d, History.by == "system")).scalar_one()
+            s.add(RunDay(business_date=d, completed_at=now, transitions=made, flow_run_id=flow_run_id))
     uow.commit()
 
 
@@ -328,7 +396,7 @@ def run_dates(
                         snapshot_month_end(uow, d)
                 d = add_days(d, 1)
             with make_uow() as uow:
-                complete(uow, quiet, 0, flow_run_id)
+                complete(uow, quiet, flow_run_id)
             result.dates_run.extend(quiet)
             if on_progress:
                 on_progress(quiet_end, end)
@@ -343,7 +411,7 @@ def run_dates(
             with make_uow() as uow:
                 snapshot_month_end(uow, day)
         with make_uow() as uow:
-            complete(uow, [day], len(day_result.transitions), flow_run_id)
+            complete(uow, [day], flow_run_id)
         result.days.append(day_result)
         result.dates_run.append(day)
         if on_progress:
@@ -352,6 +420,30 @@ def run_dates(
     with make_uow() as uow:
         refresh_classification(uow, end)
     return result
+
+
+def reschedule(make_uow: Callable[[], UnitOfWork], day: date, policy: Policy) -> int:
+    """Recompute every open case's next event date as of ``day`` without moving any case.
+
+    Run it after changing the policy file (time limits and lead days move the dates), or after
+    loading cases by other means than the importer.
+    """
+    from machines.escalation import next_event_on
+
+    count, after = 0, ""
+    while True:
+        with make_uow() as uow:
+            s = uow.session
+            loans = list(s.scalars(select(Loan).where(Loan.state != CaseState.closed.value, Loan.loan_id > after)
+                                   .order_by(Loan.loan_id).limit(CHUNK)))
+            if not loans:
+                return count
+            loader = CaseLoader(s, loans)
+            for loan in loans:
+                loan.next_event_on = next_event_on(loader.view(loan, day, policy), day, policy)
+            uow.commit()
+            count += len(loans)
+            after = loans[-1].loan_id
 
 
 def state_counts(session: Session) -> Counter[str]:

@@ -40,17 +40,18 @@ def summary_markdown(as_of: date, summary: dict[str, Any], run: dict[str, Any], 
         lines += [f"Business date {run['through']} was already completed: nothing changed.", ""]
     else:
         lines += [f"Ran {run['dates_run']} business date(s) ({run['event_dates']} with events); "
-                  f"{run['cases_judged']} case(s) judged; {len(run['transitions'])} transition(s).", ""]
+                  f"{run['cases_judged']} case(s) judged; {run.get('transition_count', len(run['transitions']))} transition(s).", ""]
     lines += ["## Cases by state", "", "| state | cases | outstanding principal |", "|---|---:|---:|"]
     lines += [f"| {s} | {c} | {fmt(b)} |" for s, c, b in summary["by_state"]]
     lines += ["", "## Open cases by classification", "", "| classification | cases | outstanding principal |", "|---|---:|---:|"]
     lines += [f"| {s} | {c} | {fmt(b)} |" for s, c, b in summary["by_classification"]]
-    lines += ["", f"## Transitions ({len(run['transitions'])})", ""]
+    count = run.get("transition_count", len(run["transitions"]))
+    lines += ["", f"## Transitions ({count})", ""]
     if run["transitions"]:
         lines += ["| loan | from | to | on | reason |", "|---|---|---|---|---|"]
         lines += [f"| {t['loan_id']} | {t['from']} | {t['to']} | {t['on']} | {t['reason']} |" for t in run["transitions"][-200:]]
-        if len(run["transitions"]) > 200:
-            lines.append(f"(last 200 of {len(run['transitions'])} shown)")
+        if count > len(run["transitions"][-200:]):
+            lines.append(f"(the last {len(run['transitions'][-200:])} of {count} shown)")
     lines += ["", f"## Deadlines at risk ({len(risks)})", ""]
     if risks:
         lines += ["| loan | clock | ends | what to do | officer |", "|---|---|---|---|---|"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from machines.escalation import INSIDER_ORIGINS
@@ -67,10 +67,14 @@ def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dic
     return out
 
 
-def worklist(session: Session, as_of: date, policy: Policy, officer: str | None = None) -> list[dict[str, Any]]:
+def worklist(
+    session: Session, as_of: date, policy: Policy, officer: str | None = None, tasks: tuple[str, ...] = TASK_ORDER
+) -> list[dict[str, Any]]:
     """Per officer: approvals awaited, deadlines at risk, demands to send, visits (address,
-    employer), guarantors to press, filings to prepare, enforcement applications."""
+    employer), guarantors to press, filings to prepare, enforcement applications (``tasks``
+    narrows the kinds)."""
     items: list[dict[str, Any]] = []
+    states = tuple(st for st, task in (("visit", "visit"), ("guarantor_pressure", "press_guarantor"), ("litigation", "prepare_filing")) if task in tasks)
 
     def add(officer_id: str | None, loan_id: str, task: str, detail: str, urgent: bool = False, due: str | None = None) -> None:
         items.append({"officer": officer_id or UNASSIGNED, "loan_id": loan_id, "task": task, "detail": detail,
@@ -79,13 +83,16 @@ def worklist(session: Session, as_of: date, policy: Policy, officer: str | None 
     open_loans = select(Loan, Borrower).join(Borrower, Borrower.borrower_id == Loan.borrower_id).where(Loan.state != "closed")
     if officer:
         open_loans = open_loans.where(Loan.assigned_to == officer)
-    work = open_loans.where(
-        or_(Loan.awaiting_approval.is_not(None), Loan.state.in_(("visit", "guarantor_pressure", "litigation")))
-    )
+    wanted = [Loan.state.in_(states)] if states else []
+    if "approval_awaited" in tasks:
+        wanted.append(Loan.awaiting_approval.is_not(None))
+    work = open_loans.where(or_(*wanted)) if wanted else open_loans.where(false())
     guarantors: dict[str, list[str]] = {}
     for loan, borrower in session.execute(work):
-        if loan.awaiting_approval:
+        if loan.awaiting_approval and "approval_awaited" in tasks:
             add(loan.assigned_to, loan.loan_id, "approval_awaited", f"{loan.awaiting_approval}: {loan.awaiting_reason or ''}", loan.urgent)
+        if loan.state not in states:
+            continue
         if loan.state == "visit":
             where = borrower.address or "address unknown"
             if loan.employer_pressure and borrower.employer:
@@ -113,12 +120,43 @@ def worklist(session: Session, as_of: date, policy: Policy, officer: str | None 
     )
     if officer:
         demands = demands.where(Loan.assigned_to == officer)
-    for action, assigned in session.execute(demands):
+    for action, assigned in (session.execute(demands) if "send_demand" in tasks else ()):
         add(assigned, action.loan_id, "send_demand", f"written demand on {action.target or 'the borrower'}: {action.detail or ''}")
     for risk in deadlines_at_risk(session, as_of, policy):
-        if officer and risk["officer"] != officer:
-            continue
         task = "apply_enforcement" if risk["clock"] == "enforcement" else "deadline_at_risk"
+        if (officer and risk["officer"] != officer) or task not in tasks:
+            continue
         add(risk["officer"], risk["loan_id"], task, f"{risk['clock']} ends {risk['date']}: {risk['detail']}", True, risk["date"])
     items.sort(key=lambda i: (i["officer"], TASK_ORDER.index(i["task"]), not i["urgent"], i["loan_id"]))
     return items
+
+
+def worklist_summary(session: Session, as_of: date, policy: Policy) -> list[dict[str, Any]]:
+    """Per officer, how much of each kind of work there is (GROUP BY, whatever the book's size)."""
+    counts: dict[str, dict[str, int]] = {}
+
+    def bump(officer_id: str | None, key: str, n: int) -> None:
+        row = counts.setdefault(officer_id or UNASSIGNED, dict.fromkeys(SUMMARY_COLUMNS, 0))
+        row[key] += int(n)
+
+    by_state = {"visit": "visits", "guarantor_pressure": "guarantors_to_press", "litigation": "filings"}
+    for officer_id, state, n in session.execute(
+        select(Loan.assigned_to, Loan.state, func.count()).where(Loan.state.in_(tuple(by_state))).group_by(Loan.assigned_to, Loan.state)
+    ):
+        bump(officer_id, by_state[state], n)
+    for officer_id, n in session.execute(
+        select(Loan.assigned_to, func.count()).where(Loan.state != "closed", Loan.awaiting_approval.is_not(None)).group_by(Loan.assigned_to)
+    ):
+        bump(officer_id, "approvals_awaited", n)
+    for officer_id, n in session.execute(
+        select(Loan.assigned_to, func.count()).join(Action, Action.loan_id == Loan.loan_id)
+        .where(Action.kind == "demand", Action.by == "system", Action.on == as_of).group_by(Loan.assigned_to)
+    ):
+        bump(officer_id, "demands_to_send", n)
+    for risk in deadlines_at_risk(session, as_of, policy):
+        bump(risk["officer"], "deadlines_at_risk", 1)
+    return [{"officer": officer_id, **row} for officer_id, row in sorted(counts.items())]
+
+
+SUMMARY_COLUMNS = ("approvals_awaited", "deadlines_at_risk", "demands_to_send", "visits", "guarantors_to_press", "filings")
+URGENT_TASKS = ("approval_awaited", "deadline_at_risk", "send_demand", "apply_enforcement")

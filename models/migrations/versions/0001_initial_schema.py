@@ -168,6 +168,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('history', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_history_loan_id'), ['loan_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_history_on'), ['on'], unique=False)
 
     op.create_table('judgments',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -246,6 +247,7 @@ def downgrade() -> None:
 
     op.drop_table('judgments')
     with op.batch_alter_table('history', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_history_on'))
         batch_op.drop_index(batch_op.f('ix_history_loan_id'))
 
     op.drop_table('history')
