@@ -65,9 +65,14 @@ STEADY_STATE_SQL = [
            WHEN CAST(substr(loan_id, 2) AS INTEGER) % 20 < 16 THEN 'litigation'
            WHEN CAST(substr(loan_id, 2) AS INTEGER) % 20 < 19 THEN 'installment'
            ELSE 'revitalization' END,
-         state_entered_on = date(:d, '-' || (CAST(substr(loan_id, 2) AS INTEGER) % 29 + 1) || ' days'),
          sued_on = NULL
        WHERE maturity_on < :d""",
+    # each case entered its state some days ago, spread within that state's time limit
+    """UPDATE loans SET state_entered_on = date(:d, '-' || (CAST(substr(loan_id, 2) AS INTEGER) / 20 % CASE state
+           WHEN 'overdue' THEN 3 WHEN 'internal_review' THEN 7 WHEN 'visit' THEN 30 WHEN 'guarantor_pressure' THEN 60
+           WHEN 'revitalization' THEN 365 ELSE 29 END + 1) || ' days'), touched = 0
+       WHERE state != 'performing'""",
+    "UPDATE loans SET touched = 0",
     "UPDATE loans SET sued_on = state_entered_on WHERE state = 'litigation'",
     # a running system has already demanded what the law required: limitation interrupted on
     # entering the state, joint guarantors demanded soon after maturity
@@ -95,6 +100,7 @@ def rss_mb() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--loans", type=int, default=100_000)
+    ap.add_argument("--days", type=int, default=30, help="business dates in the --through run (default 30)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="npl-bench-"))
@@ -155,17 +161,18 @@ def main() -> None:
     print(f"  one business date            {t_one:8.1f} s   ({h1 - h0:,} transitions, {args.loans / t_one:,.0f} loans/s)")
 
     t = time.perf_counter()
-    daily_collection(as_of=RUN_DATE + timedelta(days=1), through=RUN_DATE + timedelta(days=30), db_url=url)
+    days = args.days
+    daily_collection(as_of=RUN_DATE + timedelta(days=1), through=RUN_DATE + timedelta(days=days), db_url=url)
     t_30 = time.perf_counter() - t
     h2 = transitions()
-    print(f"  30 more dates (--through)    {t_30:8.1f} s   ({t_30 / 30:.2f} s a date, {h2 - h1:,} transitions)")
+    print(f"  {days} more dates (--through)    {t_30:8.1f} s   ({t_30 / days:.2f} s a date, {h2 - h1:,} transitions)")
 
     # a date on which nothing falls due: move every next event beyond it, then run it
     with UnitOfWork(url) as uow:
         uow.session.execute(text("UPDATE loans SET next_event_on = date(next_event_on, '+400 days') WHERE next_event_on IS NOT NULL"))
         uow.commit()
     t = time.perf_counter()
-    daily_collection(as_of=RUN_DATE + timedelta(days=31), db_url=url)
+    daily_collection(as_of=RUN_DATE + timedelta(days=days + 1), db_url=url)
     t_quiet = time.perf_counter() - t
     print(f"  a date with nothing due      {t_quiet:8.1f} s")
     with UnitOfWork(url) as uow:

@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from models.privacy import FORMULA_STARTS
+from models.privacy import neutralize as neutralize_formula
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,7 @@ MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.00%"
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = FORMULA_STARTS
 MAX_SHEET_TITLE = 31
 MAX_COLUMN_WIDTH = 60
 MIN_COLUMN_WIDTH = 6
@@ -67,10 +69,7 @@ PathArg = str | PathLike[str]
 
 def neutralize(text: str) -> str:
     """Text safe to put in a cell: no XML-illegal characters, and no formula trigger in front."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    if text.startswith(FORMULA_TRIGGERS):
-        return "'" + text
-    return text
+    return str(neutralize_formula(ILLEGAL_CHARACTERS_RE.sub("", text)))
 
 
 def is_money_column(name: str, money_columns: Iterable[str] = ()) -> bool:

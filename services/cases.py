@@ -31,7 +31,7 @@ from models.domain.money import fmt, to_fen
 from models.domain.schedule import apply_to_lines, schedule
 from models.store import UnitOfWork, get_loan, last_run_date
 from models.tables import Action, Borrower, Collateral, Guarantor, History, Judgment, Loan, Officer, Payment, Plan, PlanLine
-from services.views import CaseLoader, balances_as_of, guarantee_of
+from services.views import CaseLoader, balances_as_of, days_past_due_on, guarantee_of
 
 T = TypeVar("T")
 RETRIES = 3
@@ -104,6 +104,22 @@ def require_not_before_state(loan: Loan, on: date) -> None:
     """A move is never dated before the case entered its current state (history stays in order)."""
     if loan.state_entered_on is not None and on < loan.state_entered_on:
         raise RuleViolation(f"{on} is before the case entered {loan.state} ({loan.state_entered_on}): a move cannot be back-dated past it")
+
+
+def require_reason(reason: str | None) -> str:
+    if not reason or not reason.strip():
+        raise BadInput("--reason must say why")
+    return reason.strip()
+
+
+def case_for_move(s: Session, loan_id: str, on: date | None) -> tuple[Loan, date]:
+    """The open case and the move's date, checked: not in the future, not before disbursement,
+    not before the case entered its current state."""
+    loan = load_case(s, loan_id)
+    require_open(loan)
+    on = event_date(s, loan, on)
+    require_not_before_state(loan, on)
+    return loan, on
 
 
 def require_open(loan: Loan) -> None:
@@ -334,10 +350,7 @@ def plan(
     """Sign an installment agreement: the balance on the signing date, in monthly lines."""
     policy = policy_or_default(policy)
     s = uow.session
-    loan = load_case(s, loan_id)
-    require_open(loan)
-    on = event_date(s, loan, on)
-    require_not_before_state(loan, on)
+    loan, on = case_for_move(s, loan_id, on)
     if first_due <= on:
         raise RuleViolation(f"the first installment ({first_due}) must fall due after the signing date ({on})")
     owed = balances_as_of(loan, on, policy)
@@ -379,13 +392,9 @@ def escalate(
     second person's approval."""
     policy = policy_or_default(policy)
     by = require_operator(by)
-    if not reason or not reason.strip():
-        raise BadInput("--reason must say why")
+    reason = require_reason(reason)
     s = uow.session
-    loan = load_case(s, loan_id)
-    require_open(loan)
-    on = event_date(s, loan, on)
-    require_not_before_state(loan, on)
+    loan, on = case_for_move(s, loan_id, on)
     source = loan.state
     event = event_for_target(source, to)
     if event == "sign_plan":
@@ -394,7 +403,7 @@ def escalate(
     if src_rank is not None and dst_rank is not None and dst_rank <= src_rank:
         raise CaseRefused(f"{source} → {to}: a case never moves back down the ladder")
     approval = approval_for(by, approved_by)
-    kwargs: dict[str, Any] = {"on": on, "by": by, "reason": reason.strip(), "approval": approval}
+    kwargs: dict[str, Any] = {"on": on, "by": by, "reason": reason, "approval": approval}
     if event in ("press", "break_plan"):
         loader = CaseLoader(s, [loan])
         kwargs["guarantees"] = [guarantee_of(g, loan) for g in loader.guarantors.get(loan_id, [])]
@@ -466,10 +475,7 @@ def revitalize(
     if credit_fen <= 0:
         raise BadInput("--credit must be positive")
     s = uow.session
-    loan = load_case(s, loan_id)
-    require_open(loan)
-    on = event_date(s, loan, on)
-    require_not_before_state(loan, on)
+    loan, on = case_for_move(s, loan_id, on)
     borrower = s.get(Borrower, loan.borrower_id)
     source = loan.state
     approval = approval_for(by, approved_by)
@@ -539,19 +545,15 @@ def write_off(
     """Close as written off with a second person's approval; the claim stays on record."""
     policy = policy_or_default(policy)
     by = require_operator(by)
-    if not reason or not reason.strip():
-        raise BadInput("--reason must say why")
+    reason = require_reason(reason)
     s = uow.session
-    loan = load_case(s, loan_id)
-    require_open(loan)
-    on = event_date(s, loan, on)
-    require_not_before_state(loan, on)
+    loan, on = case_for_move(s, loan_id, on)
     source = loan.state
     approval = approval_for(by, approved_by)
     owed = balances_as_of(loan, on, policy)  # the whole claim on the write-off date stays on record
     loan.interest_fen, loan.penalty_fen = owed.interest, owed.penalty
     loan.accrued_to = max(loan.accrued_to, on)
-    close(s, loan, bind(s, loan), "write_off", on, by=by, reason=reason.strip(), approval=approval)
+    close(s, loan, bind(s, loan), "write_off", on, by=by, reason=reason, approval=approval)
     uow.commit()
     return {"loan_id": loan_id, "from": source, "to": loan.state, "closed_reason": loan.closed_reason, "approved_by": approval.approved_by}
 
@@ -583,7 +585,7 @@ def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal:
         "state": loan.state,
         "closed_reason": loan.closed_reason,
         "classification": loan.classification,
-        "dpd": loan.dpd,
+        "dpd": days_past_due_on(loan, as_of, view.oldest_unpaid_line_due) if loan.state != "closed" else 0,
         "as_of": as_of.isoformat() if as_of else None,
         "balance": {
             "principal": fmt(owed.principal), "interest": fmt(owed.interest), "penalty": fmt(owed.penalty),

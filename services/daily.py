@@ -15,7 +15,6 @@ A killed run, run again, ends where an uninterrupted one would: a processed case
 from __future__ import annotations
 
 import calendar
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterator
@@ -277,25 +276,33 @@ def _greatest(dialect: str, *exprs: Any) -> Any:
     return func.max(*exprs) if dialect == "sqlite" else func.greatest(*exprs)
 
 
-def dpd_expression(dialect: str, day: date) -> Any:
-    """SQL for days past due on ``day``: from the oldest unpaid amount (an active plan's oldest
-    unpaid line, else the core system's overdue date, else maturity)."""
+def oldest_due_expression() -> Any:
+    """SQL for the date the oldest unpaid amount fell due: an active plan's oldest unpaid line,
+    else the core system's overdue date, else maturity."""
     oldest_line = (
         select(func.min(PlanLine.due_on))
         .join(Plan, Plan.id == PlanLine.plan_id)
         .where(Plan.loan_id == Loan.loan_id, Plan.status == "active", PlanLine.paid_fen < PlanLine.amount_fen)
         .scalar_subquery()
     )
-    oldest = case((Loan.accrual_stopped.is_(True), oldest_line), else_=func.coalesce(Loan.overdue_since, Loan.maturity_on))
-    raw = _days_since(dialect, day, oldest)
+    return case((Loan.accrual_stopped.is_(True), oldest_line), else_=func.coalesce(Loan.overdue_since, Loan.maturity_on))
+
+
+def dpd_expression(dialect: str, day: date) -> Any:
+    """SQL for days past due on ``day`` (for month-end snapshots; elsewhere it is computed on read)."""
+    raw = _days_since(dialect, day, oldest_due_expression())
     return case((raw > 0, raw), else_=0)
 
 
 def classification_expression(dialect: str, day: date) -> Any:
-    """SQL for the classification from the stored ``dpd``: the DPD floor (DOMAIN.md §3), raised by
-    the restructuring observation floor and by staff's own (worse) view."""
-    dpd = Loan.dpd
-    floor = case((dpd > 360, 4), (dpd > 270, 3), (dpd > 90, 2), (dpd > 0, 1), else_=0)
+    """SQL for the classification on ``day``: the DPD floor (DOMAIN.md §3) as date thresholds on the
+    oldest unpaid amount, raised by the restructuring observation floor and by staff's own view."""
+    oldest = oldest_due_expression()
+    floor = case(
+        (oldest.is_(None), 0),
+        *((oldest <= add_days(day, -bound), rank) for rank, bound in ((4, 361), (3, 271), (2, 91), (1, 1))),
+        else_=0,
+    )
     observation = case((and_(Loan.observation_until.is_not(None), Loan.observation_until >= day), 2), else_=0)
     staff = case(*((Loan.staff_classification == name, rank) for name, rank in STAFF_RANK.items()), else_=0)
     rank = _greatest(dialect, floor, observation, staff)
@@ -303,16 +310,10 @@ def classification_expression(dialect: str, day: date) -> Any:
 
 
 def refresh_classification(uow: UnitOfWork, day: date) -> int:
-    """Days past due, then classification, of every open loan on ``day``: two set-wise UPDATEs
-    that touch only rows whose value changes."""
-    s = uow.session
-    dpd = dpd_expression(uow.dialect, day)
-    changed = s.execute(
-        update(Loan).where(Loan.state != CaseState.closed.value, Loan.dpd != dpd).values(dpd=dpd)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    """The classification of every open loan on ``day``, in one set-wise UPDATE that writes only
+    the rows crossing a threshold (days past due are computed on read, never stored daily)."""
     classification = classification_expression(uow.dialect, day)
-    changed += s.execute(
+    changed = uow.session.execute(
         update(Loan).where(Loan.state != CaseState.closed.value, Loan.classification != classification)
         .values(classification=classification).execution_options(synchronize_session=False)
     ).rowcount
@@ -328,9 +329,8 @@ def snapshot_month_end(uow: UnitOfWork, day: date) -> None:
     s.execute(
         insert(Snapshot).from_select(
             ["month_end", "loan_id", "state", "classification", "dpd", "principal_fen"],
-            select(literal(day), Loan.loan_id, Loan.state, Loan.classification, Loan.dpd, Loan.outstanding_principal_fen).where(
-                Loan.state != CaseState.closed.value
-            ),
+            select(literal(day), Loan.loan_id, Loan.state, Loan.classification, dpd_expression(uow.dialect, day),
+                   Loan.outstanding_principal_fen).where(Loan.state != CaseState.closed.value),
         )
     )
     uow.commit()
@@ -444,7 +444,3 @@ def reschedule(make_uow: Callable[[], UnitOfWork], day: date, policy: Policy) ->
             uow.commit()
             count += len(loans)
             after = loans[-1].loan_id
-
-
-def state_counts(session: Session) -> Counter[str]:
-    return Counter(dict(session.execute(select(Loan.state, func.count()).group_by(Loan.state)).all()))

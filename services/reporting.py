@@ -14,7 +14,8 @@ from models import portfolio
 from models.domain.interest import accrue
 from models.domain.money import fmt
 from models.store import last_run_date
-from models.tables import Loan, Officer, Payment, Snapshot
+from models.tables import Loan, Officer, Payment, Plan, PlanLine, Snapshot
+from services.views import days_past_due_on
 from services import worklist
 
 
@@ -66,13 +67,18 @@ def loans_frame(session: Session, as_of: date | None, policy: Policy) -> pd.Data
     """One row per loan with its balances as of ``as_of`` (accrued from the stored base)."""
     rows = session.execute(
         select(
-            Loan.loan_id, Loan.state, Loan.closed_reason, Loan.classification, Loan.dpd, Loan.outstanding_principal_fen,
+            Loan.loan_id, Loan.state, Loan.closed_reason, Loan.classification, Loan.outstanding_principal_fen,
             Loan.overdue_principal_fen, Loan.interest_fen, Loan.penalty_fen, Loan.costs_fen, Loan.rate_ppm, Loan.maturity_on,
             Loan.overdue_since, Loan.accrued_to, Loan.accrual_stopped, Loan.origin, Loan.assigned_to, Loan.product,
         )
     ).all()
+    oldest_line = dict(session.execute(
+        select(Plan.loan_id, func.min(PlanLine.due_on)).join(PlanLine, PlanLine.plan_id == Plan.id)
+        .where(Plan.status == "active", PlanLine.paid_fen < PlanLine.amount_fen).group_by(Plan.loan_id)
+    ).all())
     records = []
     for r in rows:
+        dpd = days_past_due_on(r, as_of, oldest_line.get(r.loan_id)) if r.state != "closed" else 0  # type: ignore[arg-type]
         interest, penalty = r.interest_fen, r.penalty_fen
         if as_of is not None and r.state != "closed" and not r.accrual_stopped and as_of > r.accrued_to:
             acc = accrue(outstanding_fen=r.outstanding_principal_fen, overdue_fen=r.overdue_principal_fen, rate_ppm=r.rate_ppm,
@@ -81,7 +87,7 @@ def loans_frame(session: Session, as_of: date | None, policy: Policy) -> pd.Data
             interest += acc.interest_fen
             penalty += acc.penalty_fen
         balance = r.outstanding_principal_fen + interest + penalty + r.costs_fen
-        records.append((r.loan_id, r.state, r.closed_reason, r.classification, r.dpd, balance, r.outstanding_principal_fen,
+        records.append((r.loan_id, r.state, r.closed_reason, r.classification, dpd, balance, r.outstanding_principal_fen,
                         interest, penalty, r.costs_fen, r.origin, r.assigned_to, r.product))
     frame = pd.DataFrame.from_records(records, columns=list(portfolio.LOAN_COLUMNS))
     for c in ("dpd", "balance_fen", "principal_fen", "interest_fen", "penalty_fen", "costs_fen"):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from machines.escalation import CaseView, GuaranteeView, JudgmentView, PromiseView
 from machines.policy import Policy
 from models.domain.allocation import Balances
+from models.domain.classification import days_past_due, oldest_unpaid_due
 from models.domain.dates import add_days
 from models.domain.deadlines import GuaranteeStatus, GuaranteeType, guarantee_status
 from models.domain.interest import accrue
@@ -38,6 +39,15 @@ def balances_as_of(loan: Loan, day: date | None, policy: Policy) -> Balances:
         interest += acc.interest_fen
         penalty += acc.penalty_fen
     return Balances(loan.outstanding_principal_fen, interest, penalty, loan.costs_fen)
+
+
+def days_past_due_on(loan: Loan, day: date | None, oldest_unpaid_line: date | None = None) -> int:
+    """Days past due on ``day`` from the oldest unpaid amount (a running plan's oldest unpaid line)."""
+    if day is None:
+        return 0
+    if loan.accrual_stopped:  # an installment agreement runs: its lines are what falls due
+        return days_past_due(day, oldest_unpaid_line if oldest_unpaid_line and oldest_unpaid_line < day else None)
+    return days_past_due(day, oldest_unpaid_due(loan.maturity_on, loan.overdue_since, day))
 
 
 def first_past_due(loan: Loan) -> date:
