@@ -29,6 +29,7 @@ Rules worth knowing when reading the data:
   ``version`` is bumped so optimistic-locking writers see the change; a guarantor import
   touches (and bumps) its loans the same way.
 """
+
 from __future__ import annotations
 
 import csv
@@ -39,8 +40,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from operator import itemgetter
 from datetime import date, timedelta
+from operator import call, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -484,7 +485,7 @@ BLANK = "required value is blank"
 class _RowParser:
     """One file's rows → values in field order (None: blank or absent column) and problems.
 
-    The fast path parses every cell in one comprehension; only a row with a problem is parsed
+    The fast path parses every cell in one C-level map; only a row with a problem is parsed
     again cell by cell to name every problem.
     """
 
@@ -502,7 +503,7 @@ class _RowParser:
         cells = self.pick(row)
         del row[-1]
         try:
-            values = [parse(cell) for parse, cell in zip(self.parsers, cells)]
+            values = list(map(call, self.parsers, cells))
         except _Bad:
             return self._diagnose(cells)
         if None in values[: self.required]:
@@ -561,7 +562,6 @@ LOAN_COLUMNS = (
     "last_payment_on",
     "state",
     "classification",
-    "dpd",
     "touched",
     "next_event_on",
 )
@@ -674,7 +674,6 @@ def _loan_rows(values: list[Any], problems: Problems, iso: bool) -> tuple[tuple,
         last_payment,
         "performing",
         "normal",
-        0,  # dpd
         False,  # touched
         next_event,
     )

@@ -84,7 +84,6 @@ class Loan(Base):
     closed_reason: Mapped[str | None] = mapped_column(String(24))
     classification: Mapped[str] = mapped_column(String(16), default="normal")
     staff_classification: Mapped[str | None] = mapped_column(String(16))
-    dpd: Mapped[int] = mapped_column(Integer, default=0)
     restructured_on: Mapped[date | None] = mapped_column(Date)
     observation_until: Mapped[date | None] = mapped_column(Date)  # restructured NPL: ≥ substandard
     limitation_start: Mapped[date | None] = mapped_column(Date)  # last interrupting event

@@ -155,8 +155,10 @@ def test_a_second_person_approves_a_suspended_escalation_in_the_resume_form(
     expect(decision).to_have_text("approve")
     screenshot(page, tmp_path, "ops-ui")
     form.get_by_role("button", name="Submit").click()
+    expect(form).to_be_hidden(timeout=30_000)  # the UI accepted the input and resumed the run
 
-    done = wait_for(run.id, {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED})
+    # the runner picks the resumed run up in a new process: slow on a loaded 2-core machine
+    done = wait_for(run.id, {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED}, timeout=240)
     assert done.state.type == StateType.COMPLETED, done.state.message
     with UnitOfWork(branch["db_url"]) as uow:
         last = cases.show(uow, "L-UI-1")["history"][-1]

@@ -71,7 +71,7 @@ def case(db_url: str, loan_id: str) -> dict[str, Any]:
         return cases.show(uow, loan_id)
 
 
-def wait_for(flow_run_id: UUID, done: Callable[[FlowRun], bool], timeout: float = 45) -> FlowRun:
+def wait_for(flow_run_id: UUID, done: Callable[[FlowRun], bool], timeout: float = 180) -> FlowRun:
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
         while True:
@@ -101,7 +101,7 @@ def start_escalation(db_url: str, loan_id: str, to: str, requested_by: str = "E-
     )
 
 
-def events_for(loan_id: str, name: str, timeout: float = 15) -> list[Any]:
+def events_for(loan_id: str, name: str, timeout: float = 60) -> list[Any]:
     deadline = time.monotonic() + timeout
     flt = EventFilter(event=EventNameFilter(name=[name]), resource=EventResourceFilter(id=[f"npl.loan.{loan_id}"]))
     with get_client(sync_client=True) as client:

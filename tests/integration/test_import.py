@@ -155,10 +155,9 @@ def test_new_loan_is_a_performing_case_due_the_day_after_it_falls_due(db_url: st
     yang = loan_row(db_url, "L-0001")
     assert (yang.principal_fen, yang.rate_ppm, yang.outstanding_principal_fen) == (4_900_000, 65_700, 4_900_000)
     assert (yang.interest_fen, yang.penalty_fen, yang.costs_fen, yang.overdue_principal_fen) == (123_456, 0, 0, 0)
-    assert (yang.state, yang.classification, yang.dpd, yang.touched, yang.version) == (
+    assert (yang.state, yang.classification, yang.touched, yang.version) == (
         "performing",
         "normal",
-        0,
         False,
         1,
     )

@@ -74,7 +74,6 @@ def upgrade() -> None:
     sa.Column('closed_reason', sa.String(length=24), nullable=True),
     sa.Column('classification', sa.String(length=16), nullable=False),
     sa.Column('staff_classification', sa.String(length=16), nullable=True),
-    sa.Column('dpd', sa.Integer(), nullable=False),
     sa.Column('restructured_on', sa.Date(), nullable=True),
     sa.Column('observation_until', sa.Date(), nullable=True),
     sa.Column('limitation_start', sa.Date(), nullable=True),
