@@ -161,7 +161,7 @@ def _progress_bar(start: date, end: date):  # noqa: ANN202
 # --- single-case commands ----------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True})
 def pay(loan_id: str, amount_text: str = typer.Argument(..., metavar="AMOUNT"),
         on: Optional[str] = typer.Option(None, "--on", help="Payment date (default: last business date run)."),
         payer: str = typer.Option("borrower", "--payer", help="borrower | guarantor:NAME | court"),
@@ -387,7 +387,8 @@ def worklist_(as_of: str = typer.Option(..., "--as-of"), officer: Optional[str] 
 
         from models.spreadsheets import write_worklist_xlsx
 
-        write_worklist_xlsx(xlsx_file, pd.DataFrame(items, columns=["officer", "loan_id", "task", "detail", "due", "urgent"]))
+        write_worklist_xlsx(xlsx_file, pd.DataFrame(items, columns=["officer", "loan_id", "task", "detail", "due", "urgent"]),
+                            officer_column="officer")
     if not (json_out or csv_file or xlsx_file):
         current = None
         for i in items:

@@ -45,7 +45,11 @@ from models.store import UnitOfWork
 from services import cases
 
 # Amounts are typed as decimal text ("1000.00") in the UI form; the flow receives a Decimal.
-Amount = Annotated[Decimal, WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["1000.00"]})]
+Amount = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=15, decimal_places=2),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["1000.00"]}),
+]
 
 EscalationTarget = Literal[
     "internal_review", "visit", "guarantor_pressure", "litigation", "revitalization", "written_off"

@@ -50,7 +50,10 @@ def engine_for(url: str | None = None) -> Engine:
         if engine is None:
             if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, pool_pre_ping=True)
+            # PostgreSQL's JIT compiles the set-wise refresh's CASE expressions afresh on every run
+            # (seconds for a handful of rows); this workload is short statements: keep it off.
+            connect_args = {"options": "-c jit=off"} if url.startswith("postgresql") else {}
+            engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
             migrate(engine)

@@ -223,6 +223,7 @@ def pay(
     by: str = "operator", policy: Policy | None = None,
 ) -> PaymentResult:
     """Record a payment, allocated costs → penalty → interest → principal; close at zero."""
+    by = require_operator(by)
     policy = policy_or_default(policy)
     s = uow.session
     kind, guarantor_name = parse_payer(payer)
@@ -287,6 +288,7 @@ def visit(
     promise_date: date | None = None, employer: bool = False, by: str = "operator",
 ) -> dict[str, Any]:
     """Record a home / business visit, or one at the borrower's unit (employer pressure)."""
+    by = require_operator(by)
     if outcome not in VISIT_OUTCOMES:
         raise BadInput(f"--outcome must be one of {', '.join(VISIT_OUTCOMES)} (got {outcome!r})")
     if outcome == "promise":
@@ -318,6 +320,7 @@ def visit(
 def demand(uow: UnitOfWork, loan_id: str, *, on: date | None = None, guarantor: str | None = None, by: str = "operator") -> dict[str, Any]:
     """Record a written demand on the borrower (interrupts limitation) or on a guarantor
     (preserves a joint guarantee when made within its period)."""
+    by = require_operator(by)
     s = uow.session
     loan = load_case(s, loan_id)
     require_open(loan)
@@ -339,7 +342,8 @@ def demand(uow: UnitOfWork, loan_id: str, *, on: date | None = None, guarantor: 
 
 
 def approval_for(by: str, approved_by: str | None) -> Approval:
-    return Approval(requested_by=by, approved_by=approved_by.strip() if approved_by else None)
+    approver = require_operator(approved_by, "--approved-by") if approved_by and approved_by.strip() else None
+    return Approval(requested_by=by, approved_by=approver)
 
 
 @retry_on_conflict
@@ -348,6 +352,7 @@ def plan(
     policy: Policy | None = None,
 ) -> dict[str, Any]:
     """Sign an installment agreement: the balance on the signing date, in monthly lines."""
+    by = require_operator(by)
     policy = policy_or_default(policy)
     s = uow.session
     loan, on = case_for_move(s, loan_id, on)
@@ -437,8 +442,11 @@ def freeze(
     authority: str | None = None, by: str = "operator",
 ) -> dict[str, Any]:
     """Record a freeze / seal of collateral or a guarantor's account through the enforcement authority."""
+    by = require_operator(by)
     if (asset is None) == (guarantor is None):
         raise BadInput("name exactly one of --asset or --guarantor")
+    if authority is not None and len(authority) > 200:
+        raise BadInput("--authority is longer than 200 characters")
     s = uow.session
     loan = load_case(s, loan_id)
     require_open(loan)
@@ -497,6 +505,7 @@ def judgment(
     uow: UnitOfWork, loan_id: str, *, on: date | None = None, amount: Decimal, perform_by: date, by: str = "operator",
 ) -> dict[str, Any]:
     """Record a court judgment (the case must be in litigation)."""
+    by = require_operator(by)
     amount_fen = to_fen(amount)
     if amount_fen <= 0:
         raise BadInput("--amount must be positive")
@@ -519,6 +528,7 @@ def judgment(
 @retry_on_conflict
 def enforce(uow: UnitOfWork, loan_id: str, *, on: date | None = None, by: str = "operator") -> dict[str, Any]:
     """Record the application for court enforcement of the latest judgment."""
+    by = require_operator(by)
     s = uow.session
     loan = load_case(s, loan_id)
     require_open(loan)

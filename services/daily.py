@@ -145,7 +145,10 @@ def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, re
 
 def _process_chunk_once(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult) -> None:
     s = uow.session
-    loans = [CaseRow(r._mapping) for r in s.execute(select(Loan.__table__).where(Loan.loan_id.in_(ids)).order_by(Loan.loan_id))]
+    query = select(Loan.__table__).where(Loan.loan_id.in_(ids)).order_by(Loan.loan_id)
+    if uow.dialect == "postgresql":  # operators' single-case services wait for the chunk, not the reverse
+        query = query.with_for_update()
+    loans = [CaseRow(r._mapping) for r in s.execute(query)]
     before = {loan.loan_id: tuple(getattr(loan, c) for c in MUTABLE) for loan in loans}
     loader = CaseLoader(s, loans)  # type: ignore[arg-type]
     history: list[dict[str, Any]] = []

@@ -20,9 +20,11 @@ def money(value: Decimal | int | str) -> Decimal:
 
 def parse_amount(text: str, *, allow_negative: bool = False) -> Decimal:
     """Decimal text with at most two decimals (``1234.5``), else ValueError saying why."""
-    text = text.strip().replace(",", "") if text else ""
+    text = text.strip() if text else ""
     if not text:
         raise ValueError("amount is empty")
+    if "," in text:
+        raise ValueError(f"write amounts without separators, with a point for decimals (1234.50): {text!r}")
     if not _AMOUNT.match(text):
         raise ValueError(f"not an amount with at most two decimals: {text!r}")
     value = Decimal(text)
