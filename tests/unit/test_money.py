@@ -15,7 +15,6 @@ from models.domain.money import fmt, from_fen, money, parse_amount, parse_rate, 
     ("text", "value"),
     [
         ("1234.5", Decimal("1234.50")),
-        ("290,000", Decimal("290000.00")),
         (" 0.07 ", Decimal("0.07")),
         ("5", Decimal("5.00")),
     ],
@@ -111,3 +110,9 @@ def test_parsed_amounts_round_trip_through_fen(amount):
     parsed = parse_amount(str(amount))
     assert parsed == amount
     assert from_fen(to_fen(parsed)) == parsed
+
+
+@pytest.mark.parametrize("text", ["290,000", "12,34", "1,000.00"])
+def test_parse_amount_refuses_commas_rather_than_guess_thousands_or_decimals(text):
+    with pytest.raises(ValueError, match="without separators"):
+        parse_amount(text)
