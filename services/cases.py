@@ -112,14 +112,26 @@ def require_reason(reason: str | None) -> str:
     return reason.strip()
 
 
-def case_for_move(s: Session, loan_id: str, on: date | None) -> tuple[Loan, date]:
-    """The open case and the move's date, checked: not in the future, not before disbursement,
-    not before the case entered its current state."""
+def open_case(s: Session, loan_id: str, on: date | None) -> tuple[Loan, date]:
+    """The open case and the event's date, checked: not in the future, not before disbursement."""
     loan = load_case(s, loan_id)
     require_open(loan)
-    on = event_date(s, loan, on)
+    return loan, event_date(s, loan, on)
+
+
+def case_for_move(s: Session, loan_id: str, on: date | None) -> tuple[Loan, date]:
+    """The open case and the move's date, checked as for any event and, besides, not before the
+    case entered its current state."""
+    loan, on = open_case(s, loan_id, on)
     require_not_before_state(loan, on)
     return loan, on
+
+
+def find_guarantor(s: Session, loan_id: str, name: str) -> Guarantor:
+    g = s.scalars(select(Guarantor).where(Guarantor.loan_id == loan_id, Guarantor.name == name)).first()
+    if g is None:
+        raise NotFound(f"loan {loan_id} has no guarantor named {name!r}")
+    return g
 
 
 def require_open(loan: Loan) -> None:
@@ -230,14 +242,10 @@ def pay(
     amount_fen = to_fen(amount)
     if amount_fen <= 0:
         raise BadInput(f"a payment must be positive (got {amount})")
-    loan = load_case(s, loan_id)
-    require_open(loan)
-    on = event_date(s, loan, on)
+    loan, on = open_case(s, loan_id, on)
     guarantor = None
     if guarantor_name is not None:
-        guarantor = s.scalars(select(Guarantor).where(Guarantor.loan_id == loan_id, Guarantor.name == guarantor_name)).first()
-        if guarantor is None:
-            raise NotFound(f"loan {loan_id} has no guarantor named {guarantor_name!r}")
+        guarantor = find_guarantor(s, loan_id, guarantor_name)
     owed = balances_as_of(loan, on, policy)
     if amount_fen > owed.total:
         raise RuleViolation(f"overpayment refused: {fmt(amount_fen)} exceeds the balance of {fmt(owed.total)} on {on}")
@@ -299,9 +307,7 @@ def visit(
     elif promise_amount is not None or promise_date is not None:
         raise BadInput("--promise-amount and --promise-date go with --outcome promise")
     s = uow.session
-    loan = load_case(s, loan_id)
-    require_open(loan)
-    on = event_date(s, loan, on)
+    loan, on = open_case(s, loan_id, on)
     kind = "employer_visit" if employer else "visit"
     s.add(Action(loan_id=loan_id, kind=kind, on=on, by=by, outcome=outcome))
     if outcome == "promise":
@@ -322,13 +328,9 @@ def demand(uow: UnitOfWork, loan_id: str, *, on: date | None = None, guarantor: 
     (preserves a joint guarantee when made within its period)."""
     by = require_operator(by)
     s = uow.session
-    loan = load_case(s, loan_id)
-    require_open(loan)
-    on = event_date(s, loan, on)
+    loan, on = open_case(s, loan_id, on)
     if guarantor is not None:
-        g = s.scalars(select(Guarantor).where(Guarantor.loan_id == loan_id, Guarantor.name == guarantor)).first()
-        if g is None:
-            raise NotFound(f"loan {loan_id} has no guarantor named {guarantor!r}")
+        g = find_guarantor(s, loan_id, guarantor)
         if on < loan.maturity_on:
             raise RuleViolation(f"a demand on the guarantor before the debt falls due ({loan.maturity_on}) does not preserve the guarantee")
         if g.demanded_on is None or g.demanded_on > on:
@@ -448,9 +450,7 @@ def freeze(
     if authority is not None and len(authority) > 200:
         raise BadInput("--authority is longer than 200 characters")
     s = uow.session
-    loan = load_case(s, loan_id)
-    require_open(loan)
-    on = event_date(s, loan, on)
+    loan, on = open_case(s, loan_id, on)
     if asset is not None:
         item = s.scalars(select(Collateral).where(Collateral.loan_id == loan_id, Collateral.asset_id == asset)).first()
         if item is None:
@@ -460,9 +460,7 @@ def freeze(
         item.status, item.frozen_on, item.authority = ("sealed" if authority else "frozen"), on, authority
         target = asset
     else:
-        g = s.scalars(select(Guarantor).where(Guarantor.loan_id == loan_id, Guarantor.name == guarantor)).first()
-        if g is None:
-            raise NotFound(f"loan {loan_id} has no guarantor named {guarantor!r}")
+        g = find_guarantor(s, loan_id, guarantor)
         g.frozen_on = on
         target = guarantor
     s.add(Action(loan_id=loan_id, kind="freeze_request", on=on, by=by, target=target, detail=authority))
@@ -510,9 +508,7 @@ def judgment(
     if amount_fen <= 0:
         raise BadInput("--amount must be positive")
     s = uow.session
-    loan = load_case(s, loan_id)
-    require_open(loan)
-    on = event_date(s, loan, on)
+    loan, on = open_case(s, loan_id, on)
     if loan.state != CaseState.litigation.value:
         raise RuleViolation(f"a judgment is recorded for a case in litigation (this one is {loan.state})")
     if perform_by < on:
@@ -530,9 +526,7 @@ def enforce(uow: UnitOfWork, loan_id: str, *, on: date | None = None, by: str = 
     """Record the application for court enforcement of the latest judgment."""
     by = require_operator(by)
     s = uow.session
-    loan = load_case(s, loan_id)
-    require_open(loan)
-    on = event_date(s, loan, on)
+    loan, on = open_case(s, loan_id, on)
     j = s.scalars(select(Judgment).where(Judgment.loan_id == loan_id, Judgment.enforcement_applied_on.is_(None)).order_by(Judgment.id)).first()
     if j is None:
         raise RuleViolation(f"loan {loan_id} has no judgment awaiting an enforcement application")
