@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 from models.domain.dates import parse_date
 from models.domain.deadlines import GuaranteeType, guarantee_period_end
 from models.domain.errors import BadInput
-from models.store import UnitOfWork
+from models.store import CLASSIFICATION_MARK, UnitOfWork, forget_mark
 from models.tables import Borrower, Collateral, Guarantor, Loan, Officer
 
 LOANS, GUARANTORS, COLLATERAL = "loans", "guarantors", "collateral"
@@ -1260,6 +1260,8 @@ def import_files(uow: UnitOfWork, paths: list[str | Path]) -> ImportReport:
             written = sink.publish()
             if written is not None:
                 report.rejects_files.append(str(written))
+        if store.loans_created:  # new loans carry no classification yet: the next refresh reads the whole book
+            forget_mark(uow.session, CLASSIFICATION_MARK)
         store.close()
         uow.commit()
     except BaseException:

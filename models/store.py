@@ -12,14 +12,15 @@ from datetime import date
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, create_engine, delete, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.tables import Loan, RunDay
+from models.tables import Loan, Mark, RunDay
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 DEFAULT_SQLITE = "sqlite:///var/npl.db"
+CLASSIFICATION_MARK = "classification"  # the date stored classifications are true of
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -143,6 +144,25 @@ def unit_of_work(url: str | None = None) -> Iterator[UnitOfWork]:
 def last_run_date(session: Session) -> date | None:
     """The last business date the daily flow completed."""
     return session.execute(select(RunDay.business_date).order_by(RunDay.business_date.desc()).limit(1)).scalar()
+
+
+def mark_on(session: Session, name: str) -> date | None:
+    """The date a set-wise refresh named ``name`` last brought the book to, if any."""
+    mark = session.get(Mark, name)
+    return mark.on if mark is not None else None
+
+
+def set_mark(session: Session, name: str, on: date) -> None:
+    mark = session.get(Mark, name)
+    if mark is None:
+        session.add(Mark(name=name, on=on))
+    else:
+        mark.on = on
+
+
+def forget_mark(session: Session, name: str) -> None:
+    """The next refresh named ``name`` reads the whole book (loans were added by other means)."""
+    session.execute(delete(Mark).where(Mark.name == name))
 
 
 def get_loan(session: Session, loan_id: str, *, lock: bool = False) -> Loan | None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -79,7 +80,7 @@ class Loan(Base):
     overdue_since: Mapped[date | None] = mapped_column(Date)
     last_payment_on: Mapped[date | None] = mapped_column(Date)
     # the case
-    state: Mapped[str] = mapped_column(String(24), default="performing", index=True)
+    state: Mapped[str] = mapped_column(String(24), default="performing")
     state_entered_on: Mapped[date | None] = mapped_column(Date)
     closed_reason: Mapped[str | None] = mapped_column(String(24))
     classification: Mapped[str] = mapped_column(String(16), default="normal")
@@ -97,7 +98,18 @@ class Loan(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (Index("ix_loans_next_event_on", "next_event_on"),)
+    __table_args__ = (
+        Index("ix_loans_next_event_on", "next_event_on"),
+        # what the daily run's publishing counts read without touching the table (covering)
+        Index("ix_loans_state_classification", "state", "classification", "outstanding_principal_fen"),
+        Index("ix_loans_state_assigned_to", "state", "assigned_to"),
+        Index("ix_loans_awaiting_approval", "assigned_to", "state", "awaiting_approval", sqlite_where=text("awaiting_approval IS NOT NULL"),
+              postgresql_where=text("awaiting_approval IS NOT NULL")),
+        Index("ix_loans_touched", "loan_id", sqlite_where=text("touched = 1"), postgresql_where=text("touched")),
+        # the date the oldest unpaid amount fell due (outside a plan): classification thresholds
+        Index("ix_loans_oldest_due", text("coalesce(overdue_since, maturity_on)")),
+        Index("ix_loans_observation_until", "observation_until"),
+    )
 
 
 class Guarantor(Base):
@@ -110,7 +122,7 @@ class Guarantor(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     guarantee_type: Mapped[str] = mapped_column(String(8))
     agreed_period_end: Mapped[date | None] = mapped_column(Date)
-    period_end: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date, index=True)
     demanded_on: Mapped[date | None] = mapped_column(Date)
     consent_to_change: Mapped[bool] = mapped_column(Boolean, default=False)
     account_balance_fen: Mapped[int | None] = mapped_column(Money)
@@ -155,7 +167,7 @@ class Action(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    on: Mapped[date] = mapped_column(Date)
+    on: Mapped[date] = mapped_column(Date, index=True)
     by: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str | None] = mapped_column(String(32))
     target: Mapped[str | None] = mapped_column(String(200))  # guarantor name or asset id
@@ -181,7 +193,7 @@ class PlanLine(Base):
     __tablename__ = "plan_lines"
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    due_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
     amount_fen: Mapped[int] = mapped_column(Money)
     paid_fen: Mapped[int] = mapped_column(Money, default=0)
 
@@ -219,6 +231,15 @@ class RunDay(Base):
     completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     transitions: Mapped[int] = mapped_column(Integer, default=0)
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Mark(Base):
+    """How far a set-wise refresh has got (``classification``: the date the stored
+    classifications are true of), so the next refresh reads only what changed since."""
+
+    __tablename__ = "marks"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    on: Mapped[date] = mapped_column(Date)
 
 
 class Snapshot(Base):

@@ -1,0 +1,63 @@
+"""A database made by an earlier release is brought to the current schema when first opened,
+with its data kept (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, inspect, text
+
+from models import store
+from tests.conftest import _pg_session_database
+
+
+def upgrade_to(url: str, revision: str) -> None:
+    cfg = Config(str(store.MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(store.MIGRATIONS))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_url(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    databases = _pg_session_database()
+    yield next(databases)
+    next(databases, None)
+
+
+def test_a_database_at_the_first_revision_is_upgraded_on_first_use_and_keeps_its_loans(blank_url: str) -> None:
+    upgrade_to(blank_url, "0001")
+    engine = create_engine(blank_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO borrowers (borrower_id, name, employer_type) VALUES ('B-1', 'Wang', 'none')"))
+        conn.execute(text(
+            "INSERT INTO loans (loan_id, borrower_id, principal_fen, rate_ppm, disbursed_on, maturity_on, product, origin, "
+            "outstanding_principal_fen, overdue_principal_fen, interest_fen, penalty_fen, costs_fen, accrued_to, accrual_stopped, "
+            "state, classification, urgent, employer_pressure, touched, version) VALUES ('L-1', 'B-1', 100, 72000, '2008-01-01', "
+            "'2008-06-30', 'business', 'external', 100, 0, 0, 0, 0, '2008-01-01', false, 'visit', 'normal', false, false, true, 1)"
+        ))
+    engine.dispose()
+
+    upgraded = store.engine_for(blank_url)
+    try:
+        assert store.current_revision(upgraded) == store.HEAD_REVISION
+        with upgraded.connect() as conn:
+            assert conn.execute(text("SELECT state FROM loans WHERE loan_id = 'L-1'")).scalar() == "visit"
+            indexes = set(conn.execute(text(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'loans'" if conn.dialect.name == "postgresql"
+                else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'loans'"  # reflection skips expression indexes
+            )).scalars())
+            assert {"ix_loans_oldest_due", "ix_loans_touched", "ix_loans_state_classification"} <= indexes
+            assert "ix_loans_state" not in indexes  # replaced by the covering index that starts with state
+            assert inspect(conn).has_table("marks")
+    finally:
+        store.dispose_all()
