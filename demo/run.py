@@ -69,9 +69,15 @@ def main() -> None:
         shutil.rmtree(VAR)
     VAR.mkdir(parents=True)
     os.environ.setdefault("PREFECT_HOME", str((VAR / "prefect").resolve()))
-    from flows.prefect_env import quiet_prefect
+    from flows.prefect_env import command_line_run, quiet_prefect
 
     quiet_prefect()
+    with command_line_run():
+        replay(started)
+
+
+def replay(started: float) -> None:
+    """Import the demo portfolio, run it day by day with the recorded events, print the outcome."""
     from flows.daily import daily_collection
     from flows.reports import portfolio_report
     from models.importing import import_files

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from typing import Iterator
 
 
 def quiet_prefect() -> None:
@@ -12,3 +14,19 @@ def quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "true")
     # a first start migrates the temporary server's database: give it time on a busy machine
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+@contextmanager
+def command_line_run() -> Iterator[None]:
+    """Settings for flow runs started from the command line (``npl``, the demo, the benchmark).
+
+    Without ``PREFECT_API_URL`` the runs report to a temporary server that ends with the process,
+    so they send no heartbeats: heartbeats let a long-lived server notice a crashed run, and
+    stopping their thread costs up to a second per flow run. With a server, nothing changes."""
+    from prefect.settings import get_current_settings, temporary_settings
+
+    if get_current_settings().api.url:
+        yield
+        return
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        yield
