@@ -113,7 +113,7 @@ def daily(as_of: str = typer.Option(..., "--as-of", help="Business date YYYY-MM-
           json_out: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
           db: Optional[str] = DbOption) -> None:
     """Run the daily collection flow for a business date (or each date up to --through)."""
-    from flows.prefect_env import quiet_prefect
+    from flows.prefect_env import command_line_run, quiet_prefect
 
     start, end = day(as_of, "--as-of"), day(through, "--through")
     assert start is not None
@@ -130,7 +130,8 @@ def daily(as_of: str = typer.Option(..., "--as-of", help="Business date YYYY-MM-
         progress = _progress_bar(start, end)
         daily_flow._cli_progress["fn"] = progress
     try:
-        result = run(lambda: daily_flow.daily_collection(as_of=start, through=end, db_url=url))
+        with command_line_run():
+            result = run(lambda: daily_flow.daily_collection(as_of=start, through=end, db_url=url))
     finally:
         daily_flow._cli_progress.pop("fn", None)
         if progress is not None:
@@ -141,7 +142,7 @@ def daily(as_of: str = typer.Option(..., "--as-of", help="Business date YYYY-MM-
         typer.echo(f"business date {result['through']} already completed: nothing changed")
     else:
         typer.echo(f"ran {result['dates_run']} business date(s) to {result['through']}: "
-                   f"{len(result['transitions'])} transition(s), {len(result.get('deadlines_at_risk', []))} deadline(s) at risk")
+                   f"{result['counts']['transitions']} transition(s), {len(result.get('deadlines_at_risk', []))} deadline(s) at risk")
 
 
 def _progress_bar(start: date, end: date):  # noqa: ANN202
@@ -404,14 +405,15 @@ def worklist_(as_of: str = typer.Option(..., "--as-of"), officer: Optional[str] 
 def report(as_of: str = typer.Option(..., "--as-of"), json_out: bool = typer.Option(False, "--json"),
            xlsx_file: Optional[Path] = typer.Option(None, "--xlsx"), db: Optional[str] = DbOption) -> None:
     """Portfolio report: by state and classification, NPL ratio, recoveries, deadlines at risk."""
-    from flows.prefect_env import quiet_prefect
+    from flows.prefect_env import command_line_run, quiet_prefect
 
     when = day(as_of, "--as-of")
     quiet_prefect()
     from flows.reports import portfolio_report
     from models.store import database_url
 
-    res = run(lambda: portfolio_report(as_of=when, db_url=database_url(db), xlsx=str(xlsx_file) if xlsx_file else None))
+    with command_line_run():
+        res = run(lambda: portfolio_report(as_of=when, db_url=database_url(db), xlsx=str(xlsx_file) if xlsx_file else None))
     if json_out:
         emit(res)
         return

@@ -31,16 +31,18 @@ def today_in_branch_zone() -> date:
 
 
 @task(cache_policy=NO_CACHE)
-def advance_cases(db_url: str, ids: list[str], day: date) -> dict[str, Any]:
-    """Judge and advance one chunk of cases due on ``day``."""
-    result = daily.DayResult(day)
+def advance_cases(db_url: str, ids: list[str], day: date, room: dict[str, int | None] | None = None) -> dict[str, Any]:
+    """Judge and advance one chunk of cases due on ``day``; return the counts and, of each kind,
+    the items the run still has ``room`` for (Prefect keeps every task's return value until the
+    flow run ends: a long catch-up must not hold every case it moved)."""
+    result = daily.DayResult(day, daily.Tally(keep=None))
     with UnitOfWork(db_url) as uow:
         daily.process_chunk(uow, ids, day, load_policy(), result)
-    return {"cases": result.cases, "transitions": result.transitions, "alerts": result.alerts,
-            "awaiting": result.awaiting, "suspended": result.suspended, "refused": result.refused}
+    return {"cases": result.cases, **result.tally.digest(room)}
 
 
 SAMPLE = 200  # rows of transitions / approvals shown in the summary artifact
+URGENT_ROWS = 1000  # rows of the daily-urgent table (most urgent first; `npl worklist` lists all)
 EVENT_CAP = 500  # per-case Prefect events of one kind per run; a summary event carries the totals
 
 
@@ -51,14 +53,15 @@ def publish_day(db_url: str, through: date, run: dict[str, Any]) -> list[dict[st
     policy = load_policy()
     with UnitOfWork(db_url) as uow:
         summary = reporting.summary_tables(uow.session, policy)
-        per_officer = worklist.worklist_summary(uow.session, through, policy)
         risks = worklist.deadlines_at_risk(uow.session, through, policy)
-        urgent = worklist.worklist(uow.session, through, policy, tasks=worklist.URGENT_TASKS)
+        per_officer = worklist.worklist_summary(uow.session, through, policy, risks)
+        urgent = worklist.worklist(uow.session, through, policy, tasks=worklist.URGENT_TASKS, risks=risks, most=URGENT_ROWS)
+    urgent.sort(key=lambda i: (not i["urgent"], i["due"] or "9999-12-31", worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
     create_markdown_artifact(key="daily-summary", markdown=reporting.summary_markdown(through, summary, run, risks),
                              description=f"Daily collection summary {through}")
     create_table_artifact(key="daily-worklist", table=per_officer or [{"officer": "-", **dict.fromkeys(worklist.SUMMARY_COLUMNS, 0)}],
                           description=f"Work per officer on {through} (`npl worklist --as-of {through}` lists every item)")
-    create_table_artifact(key="daily-urgent", table=urgent[:1000] or [{"officer": "-", "loan_id": "-", "task": "nothing urgent"}],
+    create_table_artifact(key="daily-urgent", table=urgent[:URGENT_ROWS] or [{"officer": "-", "loan_id": "-", "task": "nothing urgent"}],
                           description=f"Approvals awaited, deadlines at risk and demands to send on {through}")
     create_table_artifact(key="deadlines-at-risk", table=risks or [{"loan_id": "-", "clock": "none", "date": None, "detail": "", "officer": "-"}],
                           description=f"Legal deadlines within their lead days on {through}")
@@ -77,7 +80,7 @@ def _emit(run: dict[str, Any], risks: list[dict[str, Any]]) -> None:
     each("npl.promise.broken", [a for a in run["alerts"] if a["clock"] == "promise"])
     each("npl.deadline.at_risk", risks)
     emit_event(event="npl.daily.completed", resource={"prefect.resource.id": f"npl.daily.{run['through']}"},
-               payload={"through": run["through"], "transitions": len(run["transitions"]), "approvals_needed": len(run["awaiting"]),
+               payload={"through": run["through"], "transitions": run["counts"]["transitions"], "approvals_needed": run["counts"]["awaiting"],
                         "deadlines_at_risk": len(risks), "already_done": run["already_done"]})
 
 
@@ -85,16 +88,12 @@ def run_daily(
     as_of: date, through: date | None, db_url: str, *, use_tasks: bool, progress: Callable[[date, date], None] | None = None
 ) -> dict[str, Any]:
     policy = load_policy()
-    merged: dict[str, list[Any]] = {"transitions": [], "alerts": [], "awaiting": [], "suspended": [], "refused": []}
 
     def process(ids: list[str], day: date, day_result: daily.DayResult) -> None:
-        if use_tasks:
-            part = advance_cases(db_url, ids, day)
-        else:
-            part = advance_cases.fn(db_url, ids, day)
+        room = day_result.tally.room()
+        part = advance_cases(db_url, ids, day, room) if use_tasks else advance_cases.fn(db_url, ids, day, room)
         day_result.cases += part["cases"]
-        for key in merged:
-            getattr(day_result, key).extend(part[key])
+        day_result.tally.merge(part)
 
     result = daily.run_dates(lambda: UnitOfWork(db_url), as_of, through, policy, flow_run_id=_flow_run_id(),
                              on_progress=progress, process=process)
@@ -102,9 +101,6 @@ def run_daily(
         with UnitOfWork(db_url) as uow:
             last = last_run_date(uow.session)
             daily.refresh_classification(uow, last)  # idempotent: completes a run killed after its last date
-    for d in result.days:
-        for key in merged:
-            merged[key].extend(getattr(d, key))
     return {
         "as_of": as_of.isoformat(),
         "through": result.through.isoformat(),
@@ -112,7 +108,8 @@ def run_daily(
         "dates_run": len(result.dates_run),
         "event_dates": len(result.days),
         "cases_judged": sum(d.cases for d in result.days),
-        **merged,
+        "counts": dict(result.tally.counts),
+        **result.tally.items,  # the first daily.KEEP of each kind
     }
 
 
@@ -136,10 +133,9 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
         logger.info("business date %s already completed: nothing changed", run["through"])
     else:
         logger.info("ran %d business dates (%d with events) to %s: %d transitions", run["dates_run"], run["event_dates"],
-                    run["through"], len(run["transitions"]))
+                    run["through"], run["counts"]["transitions"])
     if publish:
-        sample = {k: (v[-SAMPLE:] if isinstance(v, list) else v) for k, v in run.items()}
-        sample["transition_count"] = len(run["transitions"])
+        sample = {k: (v[:SAMPLE] if isinstance(v, list) else v) for k, v in run.items()}
         risks = publish_day(url, date.fromisoformat(run["through"]), sample)
         run["deadlines_at_risk"] = risks
         _emit(run, risks)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import Integer, and_, bindparam, case, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, cast, delete, func, insert, literal, or_, select, true, union_all, update
 from sqlalchemy.orm import Session
 
 from machines.escalation import DayPlan, plan_day
@@ -27,7 +27,7 @@ from machines.audit import AuditListener
 from machines.loan_case import CaseBinder, CaseRefused, CaseState, LoanCase
 from machines.policy import Policy
 from models.domain.dates import add_days
-from models.store import UnitOfWork, last_run_date
+from models.store import CLASSIFICATION_MARK, UnitOfWork, last_run_date, mark_on, set_mark
 from models.domain.errors import ConcurrentUpdate
 from models.tables import Action, History, Loan, Officer, Plan, PlanLine, RunDay, Snapshot
 from services.cases import release_officer_if_done
@@ -38,15 +38,51 @@ CATEGORIES = ("normal", "special_mention", "substandard", "doubtful", "loss")
 STAFF_RANK = {name: i for i, name in enumerate(CATEGORIES)}
 
 
+KINDS = ("transitions", "alerts", "awaiting", "suspended", "refused")
+KEEP = 500  # items of each kind a run keeps in full (what it reports and emits as events)
+
+
+@dataclass
+class Tally:
+    """What a run did to the cases: how many of each kind, and the first ``keep`` of each in
+    full. A catch-up on a large book moves hundreds of thousands of cases; the history and the
+    actions tables hold every one, so a run keeps in memory only what it reports."""
+
+    keep: int | None = KEEP
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    items: dict[str, list[Any]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
+
+    def add(self, kind: str, item: Any) -> None:
+        self.counts[kind] += 1
+        if self.keep is None or len(self.items[kind]) < self.keep:
+            self.items[kind].append(item)
+
+    def room(self) -> dict[str, int | None]:
+        """How many more items of each kind this tally keeps (None: no limit)."""
+        return {kind: None if self.keep is None else max(0, self.keep - len(self.items[kind])) for kind in KINDS}
+
+    def digest(self, room: dict[str, int | None] | None = None) -> dict[str, Any]:
+        """Counts and items as plain data, the items cut to ``room`` (a task's return value)."""
+        room = room or {}
+        return {"counts": dict(self.counts), "items": {k: v[: room.get(k)] for k, v in self.items.items()}}
+
+    def merge(self, digest: dict[str, Any]) -> None:
+        for kind in KINDS:
+            self.counts[kind] += digest["counts"][kind]
+            room = self.room()[kind]
+            self.items[kind].extend(digest["items"][kind][:room])
+
+
 @dataclass
 class DayResult:
+    """One business date's (or one chunk's) outcome; items go to ``tally``."""
+
     business_date: date
+    tally: Tally = field(default_factory=Tally)
     cases: int = 0
-    transitions: list[dict[str, Any]] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
-    awaiting: list[dict[str, Any]] = field(default_factory=list)
-    suspended: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, item: Any) -> None:
+        self.tally.add(kind, item)
 
 
 @dataclass
@@ -55,15 +91,20 @@ class RunResult:
     through: date
     dates_run: list[date] = field(default_factory=list)
     already_done: bool = False
-    days: list[DayResult] = field(default_factory=list)
+    days: list[DayResult] = field(default_factory=list)  # the dates on which cases were judged
+    tally: Tally = field(default_factory=Tally)  # every day's outcome, shared by the days
 
     @property
     def transitions(self) -> list[dict[str, Any]]:
-        return [t for d in self.days for t in d.transitions]
+        """The first ``KEEP`` transitions (``tally.counts`` has how many there were)."""
+        return self.tally.items["transitions"]
 
     @property
     def alerts(self) -> list[dict[str, Any]]:
-        return [a for d in self.days for a in d.alerts]
+        return self.tally.items["alerts"]
+
+    def count(self, kind: str) -> int:
+        return self.tally.counts[kind]
 
 
 # --- which dates ------------------------------------------------------------------------------
@@ -86,7 +127,7 @@ def next_due_date(session: Session) -> date | None:
 
 
 def any_touched(session: Session) -> bool:
-    return session.execute(select(Loan.loan_id).where(Loan.touched.is_(True)).limit(1)).first() is not None
+    return session.execute(select(Loan.loan_id).where(Loan.touched == true()).limit(1)).first() is not None
 
 
 # --- one business date --------------------------------------------------------------------------
@@ -99,7 +140,7 @@ def due_chunks(session: Session, day: date) -> Iterator[list[str]]:
         ids = list(
             session.scalars(
                 select(Loan.loan_id)
-                .where(or_(Loan.next_event_on <= day, Loan.touched.is_(True)), Loan.loan_id > after)
+                .where(or_(Loan.next_event_on <= day, Loan.touched == true()), Loan.loan_id > after)
                 .order_by(Loan.loan_id)
                 .limit(CHUNK)
             )
@@ -129,7 +170,7 @@ def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, re
     """Judge and advance one chunk of due cases and commit once; on a concurrent change to any
     of its loans (optimistic version check) the chunk is judged again from fresh rows."""
     for attempt in range(CONFLICT_RETRIES):
-        partial = DayResult(day)
+        partial = DayResult(day, Tally(keep=None))
         try:
             _process_chunk_once(uow, ids, day, policy, partial)
         except ConcurrentUpdate:
@@ -137,8 +178,7 @@ def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, re
             if attempt == CONFLICT_RETRIES - 1:
                 raise
             continue
-        for key in ("transitions", "alerts", "awaiting", "suspended", "refused"):
-            getattr(result, key).extend(getattr(partial, key))
+        result.tally.merge(partial.tally.digest())
         result.cases += partial.cases
         return
 
@@ -193,6 +233,7 @@ def _process_chunk_once(uow: UnitOfWork, ids: list[str], day: date, policy: Poli
         if loan.state == CaseState.closed.value and before[loan.loan_id][0] != CaseState.closed.value:
             s.flush()
             release_officer_if_done(s, loan)  # type: ignore[arg-type]
+    classify(s, uow.dialect, day, Loan.loan_id.in_(ids))  # events and moves may have changed them
     uow.commit()
 
 
@@ -218,7 +259,7 @@ def apply_plan(
         officer = s.get(Officer, loan.assigned_to)
         if officer is not None and officer.suspended_since is None:
             officer.suspended_since = day
-            result.suspended.append(officer.officer_id)
+            result.add("suspended", officer.officer_id)
     for step in plan.steps:
         if step.action == "demand":
             act("demand", step.target, step.detail, "issued")
@@ -237,10 +278,10 @@ def apply_plan(
                 machine_for(loan).fire(step.event, on=day, by="system", reason=step.reason, guarantees=guarantees,
                                        balance_fen=view.balance_fen, closed_reason=step.closed_reason)
             except CaseRefused as exc:
-                result.refused.append(f"{loan.loan_id}: {exc}")
+                result.add("refused", f"{loan.loan_id}: {exc}")
                 act("alert", detail=f"daily run refused: {exc}")
                 break
-            result.transitions.append({"loan_id": loan.loan_id, "from": source, "to": loan.state, "event": step.event,
+            result.add("transitions", {"loan_id": loan.loan_id, "from": source, "to": loan.state, "event": step.event,
                                        "on": day.isoformat(), "reason": step.reason, "officer": loan.assigned_to})
             if loan.state == CaseState.closed.value:
                 loan.awaiting_approval = loan.awaiting_reason = None
@@ -255,13 +296,13 @@ def apply_plan(
     if plan.awaiting and loan.state != CaseState.closed.value:
         event, reason = plan.awaiting
         if loan.awaiting_approval != event:
-            result.awaiting.append({"loan_id": loan.loan_id, "event": event, "reason": reason, "urgent": plan.urgent,
+            result.add("awaiting", {"loan_id": loan.loan_id, "event": event, "reason": reason, "urgent": plan.urgent,
                                     "officer": loan.assigned_to})
         loan.awaiting_approval, loan.awaiting_reason = event, reason
     if plan.urgent and not loan.urgent and loan.state != CaseState.closed.value:
         loan.urgent = True
     for clock, when, text in plan.alerts:
-        result.alerts.append({"loan_id": loan.loan_id, "clock": clock, "date": when.isoformat(), "text": text, "officer": loan.assigned_to})
+        result.add("alerts", {"loan_id": loan.loan_id, "clock": clock, "date": when.isoformat(), "text": text, "officer": loan.assigned_to})
     loan.next_event_on = plan.next_event_on if loan.state != CaseState.closed.value else None
     loan.touched = False
 
@@ -297,13 +338,16 @@ def dpd_expression(dialect: str, day: date) -> Any:
     return case((raw > 0, raw), else_=0)
 
 
+FLOOR_BOUNDS = ((4, 361), (3, 271), (2, 91), (1, 1))  # (rank, days past due) of DOMAIN.md §3
+
+
 def classification_expression(dialect: str, day: date) -> Any:
     """SQL for the classification on ``day``: the DPD floor (DOMAIN.md §3) as date thresholds on the
     oldest unpaid amount, raised by the restructuring observation floor and by staff's own view."""
     oldest = oldest_due_expression()
     floor = case(
         (oldest.is_(None), 0),
-        *((oldest <= add_days(day, -bound), rank) for rank, bound in ((4, 361), (3, 271), (2, 91), (1, 1))),
+        *((oldest <= add_days(day, -bound), rank) for rank, bound in FLOOR_BOUNDS),
         else_=0,
     )
     observation = case((and_(Loan.observation_until.is_not(None), Loan.observation_until >= day), 2), else_=0)
@@ -312,14 +356,47 @@ def classification_expression(dialect: str, day: date) -> Any:
     return case(*((rank == i, name) for i, name in enumerate(CATEGORIES)), else_="normal")
 
 
+def crossing_candidates(since: date, day: date) -> Any:
+    """Loans whose classification can differ between ``since`` and ``day`` by the dates alone: the
+    oldest unpaid amount (or a running plan's unpaid line) crossed a threshold, or an observation
+    period ended. Each part reads an index; the refresh recomputes the candidates exactly."""
+    oldest = func.coalesce(Loan.overdue_since, Loan.maturity_on)  # matches ix_loans_oldest_due
+    parts = [
+        select(Loan.loan_id).where(oldest > add_days(since, -bound), oldest <= add_days(day, -bound))
+        for _rank, bound in FLOOR_BOUNDS
+    ]
+    parts += [
+        select(Plan.loan_id).join(PlanLine, PlanLine.plan_id == Plan.id).where(
+            PlanLine.due_on > add_days(since, -bound), PlanLine.due_on <= add_days(day, -bound),
+            Plan.status == "active", PlanLine.paid_fen < PlanLine.amount_fen,
+        )
+        for _rank, bound in FLOOR_BOUNDS
+    ]
+    parts.append(select(Loan.loan_id).where(Loan.observation_until >= since, Loan.observation_until < day))
+    return union_all(*parts)
+
+
+def classify(session: Session, dialect: str, day: date, *where: Any) -> int:
+    """Set the classification on ``day`` of the open loans matching ``where``; only rows that
+    change are written. Returns how many changed."""
+    classification = classification_expression(dialect, day)
+    stmt = update(Loan).where(Loan.state != CaseState.closed.value, Loan.classification != classification, *where)
+    return session.execute(stmt.values(classification=classification).execution_options(synchronize_session=False)).rowcount
+
+
 def refresh_classification(uow: UnitOfWork, day: date) -> int:
-    """The classification of every open loan on ``day``, in one set-wise UPDATE that writes only
-    the rows crossing a threshold (days past due are computed on read, never stored daily)."""
-    classification = classification_expression(uow.dialect, day)
-    changed = uow.session.execute(
-        update(Loan).where(Loan.state != CaseState.closed.value, Loan.classification != classification)
-        .values(classification=classification).execution_options(synchronize_session=False)
-    ).rowcount
+    """Bring the stored classifications to ``day`` set-wise and commit: only the loans that can
+    have crossed a threshold since the last refresh (the mark), or the whole book when there is
+    no mark (after an import) or it lies after ``day``; the mark moves to ``day``. Loans whose
+    events changed them are classified by the daily run's chunk that judges them. Days past due
+    are computed on read, never stored daily."""
+    s = uow.session
+    since = mark_on(s, CLASSIFICATION_MARK)
+    if since == day:
+        return 0
+    where = [Loan.loan_id.in_(crossing_candidates(since, day))] if since is not None and since < day else []
+    changed = classify(s, uow.dialect, day, *where)
+    set_mark(s, CLASSIFICATION_MARK, day)
     uow.commit()
     return changed
 
@@ -405,7 +482,7 @@ def run_dates(
                 on_progress(quiet_end, end)
             day = add_days(quiet_end, 1)
             continue
-        day_result = DayResult(day)
+        day_result = DayResult(day, result.tally)
         with make_uow() as uow:
             chunks = list(due_chunks(uow.session, day))
         for ids in chunks:

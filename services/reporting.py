@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -20,46 +20,58 @@ from services import worklist
 
 
 def summary_tables(session: Session, policy: Policy) -> dict[str, list[tuple[str, int, int]]]:
-    """Counts and outstanding principal by state and by classification (one GROUP BY each)."""
-    by_state = session.execute(
-        select(Loan.state, func.count(), func.coalesce(func.sum(Loan.outstanding_principal_fen), 0)).group_by(Loan.state)
-    ).all()
-    by_class = session.execute(
-        select(Loan.classification, func.count(), func.coalesce(func.sum(Loan.outstanding_principal_fen), 0))
-        .where(Loan.state != "closed")
-        .group_by(Loan.classification)
-    ).all()
+    """Counts and outstanding principal by state, and of open cases by classification: one
+    GROUP BY over the covering index (state, classification, principal)."""
+    by_state: dict[str, list[int]] = {}
+    by_class: dict[str, list[int]] = {}
+    for state, category, count, principal in session.execute(
+        select(Loan.state, Loan.classification, func.count(), func.coalesce(func.sum(Loan.outstanding_principal_fen), 0))
+        .group_by(Loan.state, Loan.classification)
+    ):
+        for key, totals in ((state, by_state), (category, by_class if state != "closed" else None)):
+            if totals is not None:
+                row = totals.setdefault(key, [0, 0])
+                row[0] += int(count)
+                row[1] += int(principal)
     return {
-        "by_state": sorted(((s, int(c), int(b)) for s, c, b in by_state), key=lambda r: portfolio.STATES.index(r[0])),
-        "by_classification": sorted(((s, int(c), int(b)) for s, c, b in by_class), key=lambda r: portfolio.CATEGORIES.index(r[0])),
+        "by_state": sorted(((s, c, b) for s, (c, b) in by_state.items()), key=lambda r: portfolio.STATES.index(r[0])),
+        "by_classification": sorted(((s, c, b) for s, (c, b) in by_class.items()), key=lambda r: portfolio.CATEGORIES.index(r[0])),
     }
 
 
+SHOWN = 200  # rows of each list in the summary; the tables, history and `npl worklist` have all
+
+
 def summary_markdown(as_of: date, summary: dict[str, Any], run: dict[str, Any], risks: list[dict[str, Any]]) -> str:
+    """The run's summary. ``run`` holds counts (``counts``) and the first items of each kind."""
+    counts = run.get("counts") or {kind: len(run.get(kind, [])) for kind in ("transitions", "awaiting")}
     lines = [f"# Daily collection — {as_of}", ""]
     if run.get("already_done"):
         lines += [f"Business date {run['through']} was already completed: nothing changed.", ""]
     else:
         lines += [f"Ran {run['dates_run']} business date(s) ({run['event_dates']} with events); "
-                  f"{run['cases_judged']} case(s) judged; {run.get('transition_count', len(run['transitions']))} transition(s).", ""]
+                  f"{run['cases_judged']} case(s) judged; {counts['transitions']} transition(s).", ""]
     lines += ["## Cases by state", "", "| state | cases | outstanding principal |", "|---|---:|---:|"]
     lines += [f"| {s} | {c} | {fmt(b)} |" for s, c, b in summary["by_state"]]
     lines += ["", "## Open cases by classification", "", "| classification | cases | outstanding principal |", "|---|---:|---:|"]
     lines += [f"| {s} | {c} | {fmt(b)} |" for s, c, b in summary["by_classification"]]
-    count = run.get("transition_count", len(run["transitions"]))
-    lines += ["", f"## Transitions ({count})", ""]
-    if run["transitions"]:
-        lines += ["| loan | from | to | on | reason |", "|---|---|---|---|---|"]
-        lines += [f"| {t['loan_id']} | {t['from']} | {t['to']} | {t['on']} | {t['reason']} |" for t in run["transitions"][-200:]]
-        if count > len(run["transitions"][-200:]):
-            lines.append(f"(the last {len(run['transitions'][-200:])} of {count} shown)")
-    lines += ["", f"## Deadlines at risk ({len(risks)})", ""]
-    if risks:
-        lines += ["| loan | clock | ends | what to do | officer |", "|---|---|---|---|---|"]
-        lines += [f"| {r['loan_id']} | {r['clock']} | {r['date']} | {r['detail']} | {r['officer']} |" for r in risks]
+
+    def table(title: str, total: int, rows: list[Any], header: str, row: Callable[[Any], str]) -> None:
+        lines.extend(["", f"## {title} ({total})", ""])
+        if rows:
+            shown = rows[:SHOWN]
+            lines.extend([header, "|" + "---|" * (header.count("|") - 1)])
+            lines.extend(row(r) for r in shown)
+            if total > len(shown):
+                lines.append(f"(the first {len(shown)} of {total} shown)")
+
+    table("Transitions", counts["transitions"], run.get("transitions", []), "| loan | from | to | on | reason |",
+          lambda t: f"| {t['loan_id']} | {t['from']} | {t['to']} | {t['on']} | {t['reason']} |")
+    table("Deadlines at risk", len(risks), risks, "| loan | clock | ends | what to do | officer |",
+          lambda r: f"| {r['loan_id']} | {r['clock']} | {r['date']} | {r['detail']} | {r['officer']} |")
     if run.get("awaiting"):
-        lines += ["", "## Newly awaiting approval", "", "| loan | move | reason | urgent |", "|---|---|---|---|"]
-        lines += [f"| {a['loan_id']} | {a['event']} | {a['reason']} | {'yes' if a['urgent'] else ''} |" for a in run["awaiting"]]
+        table("Newly awaiting approval", counts["awaiting"], run["awaiting"], "| loan | move | reason | urgent |",
+              lambda a: f"| {a['loan_id']} | {a['event']} | {a['reason']} | {'yes' if a['urgent'] else ''} |")
     return "\n".join(lines) + "\n"
 
 

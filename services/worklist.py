@@ -68,11 +68,14 @@ def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dic
 
 
 def worklist(
-    session: Session, as_of: date, policy: Policy, officer: str | None = None, tasks: tuple[str, ...] = TASK_ORDER
+    session: Session, as_of: date, policy: Policy, officer: str | None = None, tasks: tuple[str, ...] = TASK_ORDER,
+    risks: list[dict[str, Any]] | None = None, most: int | None = None,
 ) -> list[dict[str, Any]]:
     """Per officer: approvals awaited, deadlines at risk, demands to send, visits (address,
     employer), guarantors to press, filings to prepare, enforcement applications (``tasks``
-    narrows the kinds)."""
+    narrows the kinds; ``risks``: ``deadlines_at_risk`` of the same date, if already read;
+    ``most``: read at most this many cases from each source, urgent ones first — for a published
+    excerpt of a large book; the command lists everything)."""
     items: list[dict[str, Any]] = []
     states = tuple(st for st, task in (("visit", "visit"), ("guarantor_pressure", "press_guarantor"), ("litigation", "prepare_filing")) if task in tasks)
 
@@ -80,34 +83,41 @@ def worklist(
         items.append({"officer": officer_id or UNASSIGNED, "loan_id": loan_id, "task": task, "detail": detail,
                       "due": due, "urgent": urgent})
 
-    open_loans = select(Loan, Borrower).join(Borrower, Borrower.borrower_id == Loan.borrower_id).where(Loan.state != "closed")
+    # plain columns, not ORM objects: tens of thousands of rows on a large book
+    open_loans = select(
+        Loan.loan_id, Loan.state, Loan.assigned_to, Loan.awaiting_approval, Loan.awaiting_reason, Loan.urgent,
+        Loan.employer_pressure, Loan.origin, Borrower.name, Borrower.address, Borrower.employer, Borrower.employer_type,
+        Borrower.phone,
+    ).join(Borrower, Borrower.borrower_id == Loan.borrower_id).where(Loan.state != "closed")
     if officer:
         open_loans = open_loans.where(Loan.assigned_to == officer)
     wanted = [Loan.state.in_(states)] if states else []
     if "approval_awaited" in tasks:
         wanted.append(Loan.awaiting_approval.is_not(None))
     work = open_loans.where(or_(*wanted)) if wanted else open_loans.where(false())
+    if most is not None:
+        work = work.order_by(Loan.urgent.desc(), Loan.loan_id).limit(most)
     guarantors: dict[str, list[str]] = {}
-    for loan, borrower in session.execute(work):
-        if loan.awaiting_approval and "approval_awaited" in tasks:
-            add(loan.assigned_to, loan.loan_id, "approval_awaited", f"{loan.awaiting_approval}: {loan.awaiting_reason or ''}", loan.urgent)
-        if loan.state not in states:
+    for case in session.execute(work):
+        if case.awaiting_approval and "approval_awaited" in tasks:
+            add(case.assigned_to, case.loan_id, "approval_awaited", f"{case.awaiting_approval}: {case.awaiting_reason or ''}", case.urgent)
+        if case.state not in states:
             continue
-        if loan.state == "visit":
-            where = borrower.address or "address unknown"
-            if loan.employer_pressure and borrower.employer:
-                detail = f"visit the borrower's unit {borrower.employer} ({borrower.employer_type}); home: {where}"
+        if case.state == "visit":
+            where = case.address or "address unknown"
+            if case.employer_pressure and case.employer:
+                detail = f"visit the borrower's unit {case.employer} ({case.employer_type}); home: {where}"
             else:
-                detail = f"visit {borrower.name} at {where}" + (f"; employer {borrower.employer}" if borrower.employer else "")
-            detail += f"; phone {mask_phone(borrower.phone)}" if borrower.phone else ""
-            if loan.origin in INSIDER_ORIGINS:
+                detail = f"visit {case.name} at {where}" + (f"; employer {case.employer}" if case.employer else "")
+            detail += f"; phone {mask_phone(case.phone)}" if case.phone else ""
+            if case.origin in INSIDER_ORIGINS:
                 detail += " (insider loan: your responsibility)"
-            add(loan.assigned_to, loan.loan_id, "visit", detail)
-        elif loan.state == "guarantor_pressure":
-            guarantors[loan.loan_id] = []
-            add(loan.assigned_to, loan.loan_id, "press_guarantor", "")
-        elif loan.state == "litigation":
-            add(loan.assigned_to, loan.loan_id, "prepare_filing", "file / follow the suit; seek seizure or account deduction")
+            add(case.assigned_to, case.loan_id, "visit", detail)
+        elif case.state == "guarantor_pressure":
+            guarantors[case.loan_id] = []
+            add(case.assigned_to, case.loan_id, "press_guarantor", "")
+        elif case.state == "litigation":
+            add(case.assigned_to, case.loan_id, "prepare_filing", "file / follow the suit; seek seizure or account deduction")
     if guarantors:
         for g in session.scalars(select(Guarantor).where(Guarantor.loan_id.in_(list(guarantors)))):
             guarantors[g.loan_id].append(f"{g.name} ({g.guarantee_type})")
@@ -120,9 +130,11 @@ def worklist(
     )
     if officer:
         demands = demands.where(Loan.assigned_to == officer)
+    if most is not None:
+        demands = demands.order_by(Action.loan_id).limit(most)
     for action, assigned in (session.execute(demands) if "send_demand" in tasks else ()):
         add(assigned, action.loan_id, "send_demand", f"written demand on {action.target or 'the borrower'}: {action.detail or ''}")
-    for risk in deadlines_at_risk(session, as_of, policy):
+    for risk in (deadlines_at_risk(session, as_of, policy) if risks is None else risks)[:most]:
         task = "apply_enforcement" if risk["clock"] == "enforcement" else "deadline_at_risk"
         if (officer and risk["officer"] != officer) or task not in tasks:
             continue
@@ -131,8 +143,11 @@ def worklist(
     return items
 
 
-def worklist_summary(session: Session, as_of: date, policy: Policy) -> list[dict[str, Any]]:
-    """Per officer, how much of each kind of work there is (GROUP BY, whatever the book's size)."""
+def worklist_summary(
+    session: Session, as_of: date, policy: Policy, risks: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Per officer, how much of each kind of work there is (GROUP BYs over covering indexes,
+    whatever the book's size; ``risks``: ``deadlines_at_risk`` of the same date, if already read)."""
     counts: dict[str, dict[str, int]] = {}
 
     def bump(officer_id: str | None, key: str, n: int) -> None:
@@ -145,7 +160,7 @@ def worklist_summary(session: Session, as_of: date, policy: Policy) -> list[dict
     ):
         bump(officer_id, by_state[state], n)
     for officer_id, n in session.execute(
-        select(Loan.assigned_to, func.count()).where(Loan.state != "closed", Loan.awaiting_approval.is_not(None)).group_by(Loan.assigned_to)
+        select(Loan.assigned_to, func.count()).where(Loan.awaiting_approval.is_not(None), Loan.state != "closed").group_by(Loan.assigned_to)
     ):
         bump(officer_id, "approvals_awaited", n)
     for officer_id, n in session.execute(
@@ -153,7 +168,7 @@ def worklist_summary(session: Session, as_of: date, policy: Policy) -> list[dict
         .where(Action.kind == "demand", Action.by == "system", Action.on == as_of).group_by(Loan.assigned_to)
     ):
         bump(officer_id, "demands_to_send", n)
-    for risk in deadlines_at_risk(session, as_of, policy):
+    for risk in deadlines_at_risk(session, as_of, policy) if risks is None else risks:
         bump(risk["officer"], "deadlines_at_risk", 1)
     return [{"officer": officer_id, **row} for officer_id, row in sorted(counts.items())]
 

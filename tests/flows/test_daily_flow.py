@@ -56,3 +56,25 @@ def test_daily_flow_for_a_completed_date_changes_nothing_and_says_so(prefect_ser
     again = daily_collection(as_of=date(2008, 7, 15), db_url=url, publish=False)
     assert again["already_done"] is True and again["dates_run"] == 0
     assert canonical_dump(url) == before
+
+
+def test_a_run_moving_more_cases_than_it_reports_counts_them_all_and_lists_the_most_urgent_first(prefect_server, tmp_path):
+    import json
+
+    from flows.daily import daily_collection
+    from services.daily import KEEP
+    from tests.builders import load
+
+    many = [{"loan_id": f"L-{i:04d}", "maturity_on": "2008-06-30"} for i in range(KEEP + 100)]
+    # a general guarantee ends 2008-07-31 (six months after maturity): at risk from 2008-07-01
+    load(url := f"sqlite:///{tmp_path / 'npl.db'}", tmp_path,
+         many + [{"loan_id": "L-GEN", "maturity_on": "2008-01-31", "disbursed_on": "2007-01-01"}],
+         [{"loan_id": "L-GEN", "guarantor_name": "Li", "guarantee_type": "general"}])
+    state = daily_collection(as_of=date(2008, 7, 1), db_url=url, return_state=True)
+    run = state.result()
+    assert run["counts"]["transitions"] >= KEEP + 100 and len(run["transitions"]) == KEEP
+    artifacts = asyncio.run(artifacts_of(str(state.state_details.flow_run_id)))
+    assert f"(the first 200 of {run['counts']['transitions']} shown)" in str(artifacts["daily-summary"])
+    urgent = artifacts["daily-urgent"]
+    rows = json.loads(urgent) if isinstance(urgent, str) else urgent
+    assert (rows[0]["loan_id"], rows[0]["task"], rows[0]["due"]) == ("L-GEN", "deadline_at_risk", "2008-07-31")

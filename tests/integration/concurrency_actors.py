@@ -163,7 +163,7 @@ def daily_actor(url: str, first: date, last: date, stop: Any, barrier: Any, resu
             result = run_dates(lambda: uow_class(url), day, None, policy)
             out["date_seconds"].append(round(time.perf_counter() - began, 2))
             out["counts"]["dates"] += len(result.dates_run)
-            out["counts"]["transitions"] += len(result.transitions)
+            out["counts"]["transitions"] += result.count("transitions")
             day += timedelta(days=1)
     except Exception:  # noqa: BLE001
         out["failures"].append(f"daily run crashed on {day}:\n{traceback.format_exc()}")
