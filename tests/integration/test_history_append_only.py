@@ -82,15 +82,9 @@ def pg_db(pg_url: str) -> str:
 
 
 def test_truncate_of_history_is_refused_on_postgresql(pg_db, tmp_path):
-    # BUG (models/migrations/versions/0001_initial_schema.py, protect_history): on PostgreSQL only
-    # row-level BEFORE UPDATE / BEFORE DELETE triggers guard the table; TRUNCATE fires neither, so
-    # `TRUNCATE history` empties the append-only history without a word. (SQLite has no TRUNCATE;
-    # its DELETE-without-WHERE fast path is disabled by the DELETE trigger, covered above.)
-    # Suggested fix (in a new migration 0002, not by editing 0001): on PostgreSQL add
-    #   CREATE TRIGGER history_no_truncate BEFORE TRUNCATE ON history
-    #   FOR EACH STATEMENT EXECUTE FUNCTION npl_history_append_only();
-    # (the function already raises 'history is append-only: TRUNCATE refused' from TG_OP). The test
-    # fixture's `ALTER TABLE history DISABLE TRIGGER USER` before its own TRUNCATE keeps working.
+    # Row-level UPDATE / DELETE triggers do not fire on TRUNCATE: the migration adds a statement-level
+    # BEFORE TRUNCATE trigger on PostgreSQL (SQLite has no TRUNCATE; its DELETE-without-WHERE fast
+    # path is disabled by the DELETE trigger, covered above).
     load(pg_db, tmp_path, [{"loan_id": "L-1"}])
     with UnitOfWork(pg_db) as uow:
         cases.pay(uow, "L-1", Decimal("100000.00"), on=date(2008, 1, 1), by="E-01")
