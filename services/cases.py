@@ -400,6 +400,8 @@ def escalate(
     policy = policy_or_default(policy)
     by = require_operator(by)
     reason = require_reason(reason)
+    if to not in {state.value for state in CaseState}:  # a typo is bad input (exit 2), not a refusal
+        raise BadInput(f"--to: unknown state {to!r}; states: {', '.join(state.value for state in CaseState)}")
     s = uow.session
     loan, on = case_for_move(s, loan_id, on)
     source = loan.state

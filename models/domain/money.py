@@ -6,8 +6,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
-_AMOUNT = re.compile(r"^[+-]?\d+(\.\d{1,2})?$")
-_RATE = re.compile(r"^\d+(\.\d{1,6})?$")
+_AMOUNT = re.compile(r"^[+-]?\d+(\.\d{1,2})?$", re.ASCII)  # ASCII digits only, as the importer
+_RATE = re.compile(r"^\d+(\.\d{1,6})?$", re.ASCII)
 RATE_SCALE = 1_000_000  # annual rates are stored as integer millionths ("ppm")
 
 

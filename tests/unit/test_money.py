@@ -44,6 +44,17 @@ def test_parse_amount_rejects_non_numeric_text(text):
         parse_amount(text)
 
 
+@pytest.mark.parametrize("text", ["１００", "100.５", "١٠٠"])
+def test_parse_amount_takes_ascii_digits_only_as_the_importer_does(text):
+    with pytest.raises(ValueError, match="not an amount"):
+        parse_amount(text)
+
+
+def test_parse_rate_takes_ascii_digits_only():
+    with pytest.raises(ValueError, match="not a rate"):
+        parse_rate("０.０５")
+
+
 @pytest.mark.parametrize("text", ["", "   ", None])
 def test_parse_amount_rejects_empty_text(text):
     with pytest.raises(ValueError, match="empty"):
