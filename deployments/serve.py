@@ -11,7 +11,8 @@ against that server (waiting up to ``$NPL_PREFECT_WAIT_S`` seconds for it to ans
   ``$NPL_TIMEZONE`` (default ``Asia/Shanghai``); one run at a time, a colliding run cancelled
 - ``manual-escalation/ops``       manual moves, approvals by a second person in the UI
 - ``record-payment/ops``, ``record-visit/ops``, ``record-demand/ops``,
-  ``sign-installment-plan/ops``, ``record-judgment/ops``, ``record-enforcement/ops``
+  ``sign-installment-plan/ops``, ``record-judgment/ops``, ``record-enforcement/ops``,
+  ``take-asset/ops``, ``dispose-asset/ops``
 - ``portfolio-report/ops``        also run by the automation on ``npl.deadline.at_risk``
 
 and creates (or updates) the automations in ``AUTOMATIONS``. Flow runs use

@@ -267,6 +267,46 @@ def freeze(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), asset: 
     typer.echo(f"{loan_id}: {res['frozen']} frozen on {res['on']}" + (f" through {res['authority']}" if res["authority"] else ""))
 
 
+@app.command("take-asset")
+def take_asset(loan_id: str, asset: str = typer.Option(..., "--asset", help="The collateral's asset id."),
+               value: str = typer.Option(..., "--value", help="The agreed value the asset settles (decimal text)."),
+               on: Optional[str] = typer.Option(None, "--on"),
+               payer: Optional[str] = typer.Option(None, "--payer", help="borrower | guarantor:NAME (default: the borrower, for the borrower's asset)"),
+               by: str = typer.Option(..., "--by"), json_out: bool = typer.Option(False, "--json"), db: Optional[str] = DbOption) -> None:
+    """Settlement in kind: the bank takes a collateral asset at an agreed value; its two-year disposal clock starts."""
+    from services import cases
+
+    worth = amount(value, "--value")
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.take_asset(u, loan_id, asset=asset, value=worth, on=day(on, "--on"), payer=payer, by=by)
+
+    res = run(go)
+    if json_out:
+        emit(res)
+        return
+    typer.echo(f"{loan_id}: asset {res['asset']} taken in settlement at {res['amount']} on {res['paid_on']}; dispose of it by {res['dispose_by']}")
+    typer.echo(f"  balance now {res['balance_after']['total']}; state {res['state']}" + (f" ({res['closed_reason']})" if res["closed_reason"] else ""))
+
+
+@app.command("dispose-asset")
+def dispose_asset(loan_id: str, asset: str = typer.Option(..., "--asset"), on: Optional[str] = typer.Option(None, "--on"),
+                  proceeds: Optional[str] = typer.Option(None, "--proceeds", help="What the sale brought (decimal text), for the record."),
+                  by: str = typer.Option(..., "--by"), db: Optional[str] = DbOption) -> None:
+    """Record the sale of an asset the bank took in settlement: its disposal clock stops."""
+    from services import cases
+
+    brought = amount(proceeds, "--proceeds")
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.dispose_asset(u, loan_id, asset=asset, on=day(on, "--on"), proceeds=brought, by=by)
+
+    res = run(go)
+    typer.echo(f"{loan_id}: asset {res['asset']} disposed of on {res['disposed_on']}" + (" (after its deadline)" if res["late"] else ""))
+
+
 @app.command()
 def revitalize(loan_id: str, credit: str = typer.Option(..., "--credit"), on: Optional[str] = typer.Option(None, "--on"),
                by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"),

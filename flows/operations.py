@@ -311,4 +311,55 @@ def record_enforcement(
         return cases.enforce(uow, loan_id, on=on, by=by)
 
 
-EVENT_FLOWS = (record_payment, record_visit, record_demand, sign_installment_plan, record_judgment, record_enforcement)
+@flow(name="take-asset", flow_run_name="{loan_id}: {asset} taken at {value}")
+def take_asset(
+    loan_id: str,
+    asset: str,
+    value: Amount,
+    on: date | None = None,
+    payer: str | None = None,
+    by: str = "operator",
+    db_url: str | None = None,
+) -> dict[str, Any]:
+    """Settlement in kind: the bank takes a collateral asset at an agreed value; the value pays
+    the debt like a payment by the asset's owner, and the asset must be disposed of within two
+    years (the daily run lists it from 90 days before).
+
+    Args:
+        loan_id: the loan, e.g. L-0002
+        asset: the collateral's asset id, e.g. A-YANG-FACTORY
+        value: the agreed value the asset settles
+        on: date taken (default: the last date the daily run covered)
+        payer: empty for the borrower's asset; guarantor:NAME for a guarantor's
+        by: your operator id
+        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
+    """
+    with UnitOfWork(db_url) as uow:
+        return cases.take_asset(uow, loan_id, asset=asset, value=value, on=on, payer=payer, by=by)
+
+
+@flow(name="dispose-asset", flow_run_name="{loan_id}: {asset} disposed of")
+def dispose_asset(
+    loan_id: str,
+    asset: str,
+    on: date | None = None,
+    proceeds: Amount | None = None,
+    by: str = "operator",
+    db_url: str | None = None,
+) -> dict[str, Any]:
+    """Record the sale of an asset the bank took in settlement; its disposal deadline stops.
+
+    Args:
+        loan_id: the loan the asset was taken for
+        asset: the asset id
+        on: date of the sale (default: the last date the daily run covered)
+        proceeds: what the sale brought, for the record
+        by: your operator id
+        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
+    """
+    with UnitOfWork(db_url) as uow:
+        return cases.dispose_asset(uow, loan_id, asset=asset, on=on, proceeds=proceeds, by=by)
+
+
+EVENT_FLOWS = (record_payment, record_visit, record_demand, sign_installment_plan, record_judgment, record_enforcement,
+               take_asset, dispose_asset)

@@ -138,10 +138,15 @@ class Collateral(Base):
     owner: Mapped[str] = mapped_column(String(10))
     description: Mapped[str] = mapped_column(String(300))
     estimated_value_fen: Mapped[int] = mapped_column(Money)
-    status: Mapped[str] = mapped_column(String(8), default="free")
+    status: Mapped[str] = mapped_column(String(8), default="free")  # free | frozen | sealed | taken | sold
     frozen_on: Mapped[date | None] = mapped_column(Date)
     authority: Mapped[str | None] = mapped_column(String(200))
-    __table_args__ = (UniqueConstraint("loan_id", "asset_id", name="uq_collateral_loan_asset"),)
+    taken_on: Mapped[date | None] = mapped_column(Date)  # taken in settlement: disposal clock (Art. 42)
+    disposed_on: Mapped[date | None] = mapped_column(Date)
+    __table_args__ = (
+        UniqueConstraint("loan_id", "asset_id", name="uq_collateral_loan_asset"),
+        Index("ix_collateral_taken_on", "taken_on", sqlite_where=text("disposed_on IS NULL"), postgresql_where=text("disposed_on IS NULL")),
+    )
 
 
 class Payment(Base):
@@ -172,7 +177,7 @@ class Action(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     target: Mapped[str | None] = mapped_column(String(200))  # guarantor name or asset id
     amount_fen: Mapped[int | None] = mapped_column(Money)
-    due_on: Mapped[date | None] = mapped_column(Date)  # a promise's date
+    due_on: Mapped[date | None] = mapped_column(Date)  # a promise's date; a taken asset's dispose-by date
     status: Mapped[str | None] = mapped_column(String(16))  # promise: open | kept | broken
     detail: Mapped[str | None] = mapped_column(Text)
 

@@ -25,7 +25,7 @@ from machines.policy import Policy, load_policy
 from models.domain.allocation import Balances, allocate
 from models.domain.classification import Category
 from models.domain.dates import add_days, add_months
-from models.domain.deadlines import enforcement_apply_by, limitation_end
+from models.domain.deadlines import enforcement_apply_by, foreclosed_dispose_by, limitation_end
 from models.domain.errors import BadInput, ConcurrentUpdate, NotFound, RuleViolation
 from models.domain.money import fmt, to_fen
 from models.domain.schedule import apply_to_lines, schedule
@@ -243,6 +243,18 @@ def pay(
     if amount_fen <= 0:
         raise BadInput(f"a payment must be positive (got {amount})")
     loan, on = open_case(s, loan_id, on)
+    result = apply_payment(s, loan, on, amount_fen, kind, guarantor_name, by, policy)
+    uow.commit()
+    return result
+
+
+def apply_payment(
+    s: Session, loan: Loan, on: date, amount_fen: int, kind: str, guarantor_name: str | None, by: str, policy: Policy,
+    reason: str | None = None,
+) -> PaymentResult:
+    """Apply an amount received on ``on`` to the open case (costs → penalty → interest →
+    principal, plan lines oldest first); close the case at zero. The caller commits."""
+    loan_id = loan.loan_id
     guarantor = None
     if guarantor_name is not None:
         guarantor = find_guarantor(s, loan_id, guarantor_name)
@@ -275,14 +287,13 @@ def pay(
         if all(ln.paid_fen >= ln.amount_fen for ln in lines):
             plan.status, plan.ended_on = "completed", on
     if after.total == 0:  # a back-dated final payment closes the case no earlier than its last move
-        close(s, loan, bind(s, loan), "settle", max(on, loan.state_entered_on or on), by=by, reason=f"paid off by {kind}",
+        close(s, loan, bind(s, loan), "settle", max(on, loan.state_entered_on or on), by=by, reason=reason or f"paid off by {kind}",
               balance_fen=0, closed_reason=CLOSED_REASON_BY_PAYER[kind])
         if plan is not None and plan.status == "active":
             plan.status, plan.ended_on = "completed", on
     else:
         touch(loan, s, on)
-    uow.commit()
-    return PaymentResult(loan_id, on, amount_fen, payer if kind != "guarantor" else f"guarantor:{guarantor_name}",
+    return PaymentResult(loan_id, on, amount_fen, kind if kind != "guarantor" else f"guarantor:{guarantor_name}",
                          {"costs": alloc.costs, "penalty": alloc.penalty, "interest": alloc.interest, "principal": alloc.principal},
                          after, loan.state, loan.closed_reason)
 
@@ -454,11 +465,11 @@ def freeze(
     s = uow.session
     loan, on = open_case(s, loan_id, on)
     if asset is not None:
-        item = s.scalars(select(Collateral).where(Collateral.loan_id == loan_id, Collateral.asset_id == asset)).first()
-        if item is None:
-            raise NotFound(f"loan {loan_id} has no collateral {asset!r}")
+        item = find_asset(s, loan_id, asset)
         if item.status == "sold":
             raise RuleViolation(f"asset {asset} was already sold")
+        if item.taken_on is not None:
+            raise RuleViolation(f"asset {asset} was taken in settlement on {item.taken_on}: it is the bank's own")
         item.status, item.frozen_on, item.authority = ("sealed" if authority else "frozen"), on, authority
         target = asset
     else:
@@ -469,6 +480,78 @@ def freeze(
     touch(loan, s, on)
     uow.commit()
     return {"loan_id": loan_id, "on": on.isoformat(), "frozen": target, "authority": authority}
+
+
+def find_asset(s: Session, loan_id: str, asset: str) -> Collateral:
+    item = s.scalars(select(Collateral).where(Collateral.loan_id == loan_id, Collateral.asset_id == asset)).first()
+    if item is None:
+        raise NotFound(f"loan {loan_id} has no collateral {asset!r}")
+    return item
+
+
+@retry_on_conflict
+def take_asset(
+    uow: UnitOfWork, loan_id: str, *, asset: str, value: Decimal, on: date | None = None, payer: str | None = None,
+    by: str = "operator", policy: Policy | None = None,
+) -> dict[str, Any]:
+    """Settlement in kind: the bank takes a collateral asset at an agreed value. The value is
+    applied to the debt as a payment by the asset's owner (``payer``: borrower, or
+    guarantor:NAME for a guarantor's asset) and the asset's disposal clock starts
+    (Commercial Bank Law Art. 42: dispose of it within two years)."""
+    by = require_operator(by)
+    policy = policy_or_default(policy)
+    value_fen = to_fen(value)
+    if value_fen <= 0:
+        raise BadInput(f"--value must be positive (got {value})")
+    s = uow.session
+    loan, on = open_case(s, loan_id, on)
+    item = find_asset(s, loan_id, asset)
+    if item.taken_on is not None or item.status in ("taken", "sold"):
+        raise RuleViolation(f"asset {asset} was already {'taken in settlement' if item.taken_on else item.status}")
+    if payer is None:
+        if item.owner != "borrower":
+            raise BadInput(f"asset {asset} is a guarantor's: name the payer as --payer guarantor:NAME")
+        payer = "borrower"
+    kind, guarantor_name = parse_payer(payer)
+    if kind == "court":
+        raise BadInput("--payer: an asset is taken from its owner, the borrower or a guarantor, not from a court deduction")
+    result = apply_payment(s, loan, on, value_fen, kind, guarantor_name, by, policy, reason=f"settled in kind: asset {asset}")
+    dispose_by = foreclosed_dispose_by(on)
+    item.status, item.taken_on = "taken", on
+    s.add(Action(loan_id=loan_id, kind="asset_taken", on=on, by=by, target=asset, amount_fen=value_fen, due_on=dispose_by,
+                 detail=f"taken in settlement at {fmt(value_fen)}; dispose of by {dispose_by} (Commercial Bank Law Art. 42)"))
+    uow.commit()
+    return {**result.as_dict(), "asset": asset, "dispose_by": dispose_by.isoformat()}
+
+
+@retry_on_conflict
+def dispose_asset(
+    uow: UnitOfWork, loan_id: str, *, asset: str, on: date | None = None, proceeds: Decimal | None = None, by: str = "operator",
+) -> dict[str, Any]:
+    """The bank has sold (disposed of) an asset it took in settlement: its disposal clock stops.
+    The case may be closed by then; the asset is the bank's own property."""
+    by = require_operator(by)
+    proceeds_fen = to_fen(proceeds) if proceeds is not None else None
+    if proceeds_fen is not None and proceeds_fen < 0:
+        raise BadInput(f"--proceeds must not be negative (got {proceeds})")
+    s = uow.session
+    loan = load_case(s, loan_id)
+    on = event_date(s, loan, on)
+    item = find_asset(s, loan_id, asset)
+    if item.taken_on is None:
+        raise RuleViolation(f"asset {asset} was not taken in settlement: record that first (npl take-asset)")
+    if item.disposed_on is not None:
+        raise RuleViolation(f"asset {asset} was already disposed of on {item.disposed_on}")
+    if on < item.taken_on:
+        raise RuleViolation(f"{on} is before the asset was taken in settlement ({item.taken_on})")
+    item.status, item.disposed_on = "sold", on
+    late = on > foreclosed_dispose_by(item.taken_on)
+    s.add(Action(loan_id=loan_id, kind="asset_disposed", on=on, by=by, target=asset, amount_fen=proceeds_fen,
+                 detail="disposed of" + (f" for {fmt(proceeds_fen)}" if proceeds_fen is not None else "")
+                 + (f", after the deadline {foreclosed_dispose_by(item.taken_on)}" if late else "")))
+    uow.commit()
+    return {"loan_id": loan_id, "asset": asset, "disposed_on": on.isoformat(),
+            "proceeds": fmt(proceeds_fen) if proceeds_fen is not None else None, "late": late}
 
 
 @retry_on_conflict
@@ -633,4 +716,10 @@ def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal:
         "urgent": loan.urgent,
         "plan": {"monthly": fmt(plan_row.monthly_fen), "first_due": plan_row.first_due.isoformat(), "total": fmt(plan_row.total_fen)} if plan_row else None,
         "next_event_on": loan.next_event_on.isoformat() if loan.next_event_on else None,
+        "assets_taken": [
+            {"asset": a.asset_id, "taken_on": a.taken_on.isoformat(), "dispose_by": foreclosed_dispose_by(a.taken_on).isoformat(),
+             "disposed_on": a.disposed_on.isoformat() if a.disposed_on else None}
+            for a in s.scalars(select(Collateral).where(Collateral.loan_id == loan_id, Collateral.taken_on.is_not(None))
+                               .order_by(Collateral.taken_on, Collateral.asset_id))
+        ],
     }

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from machines.escalation import INSIDER_ORIGINS
 from machines.policy import Policy
 from models.domain.dates import add_days, add_years
-from models.domain.deadlines import LIMITATION_YEARS, enforcement_apply_by, limitation_end
+from models.domain.deadlines import FORECLOSED_DISPOSAL_YEARS, LIMITATION_YEARS, enforcement_apply_by, foreclosed_dispose_by, limitation_end
 from models.privacy import mask_phone
-from models.tables import Action, Borrower, Guarantor, Judgment, Loan
+from models.tables import Action, Borrower, Collateral, Guarantor, Judgment, Loan
 
 UNASSIGNED = "unassigned"
 TASK_ORDER = ("approval_awaited", "deadline_at_risk", "send_demand", "visit", "press_guarantor", "prepare_filing", "apply_enforcement")
@@ -63,6 +63,21 @@ def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dic
         if as_of <= end <= add_days(as_of, lead_e):
             out.append({"loan_id": j.loan_id, "clock": "enforcement", "date": end.isoformat(),
                         "detail": "apply for enforcement of the judgment", "officer": officer or UNASSIGNED})
+    # assets taken in settlement (Commercial Bank Law Art. 42): the bank's own property, whatever
+    # became of the case; listed from the lead date until disposed of, even past the deadline
+    lead_a = policy.lead("foreclosed_asset")
+    for asset, officer in session.execute(
+        select(Collateral, Loan.assigned_to).join(Loan, Loan.loan_id == Collateral.loan_id).where(
+            Collateral.disposed_on.is_(None), Collateral.taken_on.is_not(None),
+            # candidates (a 29 February shifts the end a day), checked exactly below
+            Collateral.taken_on <= add_days(add_years(add_days(as_of, lead_a), -FORECLOSED_DISPOSAL_YEARS), 2),
+        )
+    ):
+        end = foreclosed_dispose_by(asset.taken_on)
+        if end <= add_days(as_of, lead_a):
+            what = "dispose of the asset taken in settlement" if as_of <= end else "disposal deadline passed: dispose of the asset"
+            out.append({"loan_id": asset.loan_id, "clock": "foreclosed_asset", "date": end.isoformat(),
+                        "detail": f"{asset.asset_id}: {what} (Commercial Bank Law Art. 42)", "officer": officer or UNASSIGNED})
     out.sort(key=lambda r: (r["date"], r["loan_id"], r["clock"]))
     return out
 

@@ -340,3 +340,18 @@ def test_bad_input_on_the_command_line_exits_2(db_url, tmp_path):
 
         assert uow.session.query(Payment).count() == 0
         assert uow.session.query(History).count() == 0
+
+
+# --- npl take-asset / dispose-asset ---------------------------------------------------------------
+
+
+def test_take_asset_prints_the_settlement_and_the_disposal_deadline_and_dispose_asset_stops_the_clock(db_url, tmp_path):
+    import_demo(db_url, tmp_path)
+    run_daily(db_url, date(2008, 7, 1), date(2008, 7, 5))
+    taken = npl(db_url, "take-asset", "L-0002", "--asset", "A-YANG-FACTORY", "--value", "30000.00", "--by", "E-02")
+    assert taken.exit_code == 0, taken.stderr
+    assert taken.stdout.splitlines()[0] == (
+        "L-0002: asset A-YANG-FACTORY taken in settlement at 30000.00 on 2008-07-05; dispose of it by 2010-07-05")
+    assert show(db_url, "L-0002")["state"] != "closed"
+    sold = npl(db_url, "dispose-asset", "L-0002", "--asset", "A-YANG-FACTORY", "--proceeds", "160000.00", "--by", "E-02")
+    assert (sold.exit_code, sold.stdout.strip()) == (0, "L-0002: asset A-YANG-FACTORY disposed of on 2008-07-05")

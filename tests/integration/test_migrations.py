@@ -59,5 +59,6 @@ def test_a_database_at_the_first_revision_is_upgraded_on_first_use_and_keeps_its
             assert {"ix_loans_oldest_due", "ix_loans_touched", "ix_loans_state_classification"} <= indexes
             assert "ix_loans_state" not in indexes  # replaced by the covering index that starts with state
             assert inspect(conn).has_table("marks")
+            assert {"taken_on", "disposed_on"} <= {c["name"] for c in inspect(conn).get_columns("collateral")}
     finally:
         store.dispose_all()
