@@ -357,9 +357,10 @@ def classification_expression(dialect: str, day: date) -> Any:
 
 
 def crossing_candidates(since: date, day: date) -> Any:
-    """Loans whose classification can differ between ``since`` and ``day`` by the dates alone: the
-    oldest unpaid amount (or a running plan's unpaid line) crossed a threshold, or an observation
-    period ended. Each part reads an index; the refresh recomputes the candidates exactly."""
+    """Loans whose classification can differ between ``since`` and ``day``: the oldest unpaid
+    amount (or a running plan's unpaid line) crossed a threshold, an observation period ended, or
+    an event touched the loan since the last run. Each part reads an index; the refresh
+    recomputes the candidates exactly."""
     oldest = func.coalesce(Loan.overdue_since, Loan.maturity_on)  # matches ix_loans_oldest_due
     parts = [
         select(Loan.loan_id).where(oldest > add_days(since, -bound), oldest <= add_days(day, -bound))
@@ -373,6 +374,7 @@ def crossing_candidates(since: date, day: date) -> Any:
         for _rank, bound in FLOOR_BOUNDS
     ]
     parts.append(select(Loan.loan_id).where(Loan.observation_until >= since, Loan.observation_until < day))
+    parts.append(select(Loan.loan_id).where(Loan.touched == true()))  # events since the last run changed them
     return union_all(*parts)
 
 
@@ -386,15 +388,13 @@ def classify(session: Session, dialect: str, day: date, *where: Any) -> int:
 
 def refresh_classification(uow: UnitOfWork, day: date) -> int:
     """Bring the stored classifications to ``day`` set-wise and commit: only the loans that can
-    have crossed a threshold since the last refresh (the mark), or the whole book when there is
-    no mark (after an import) or it lies after ``day``; the mark moves to ``day``. Loans whose
-    events changed them are classified by the daily run's chunk that judges them. Days past due
-    are computed on read, never stored daily."""
+    have crossed a threshold since the last refresh (the mark) or were touched by an event, or
+    the whole book when there is no mark (after an import that added loans) or it lies after
+    ``day``; the mark moves to ``day``. The daily run's chunks also classify the cases they judge.
+    Days past due are computed on read, never stored daily."""
     s = uow.session
     since = mark_on(s, CLASSIFICATION_MARK)
-    if since == day:
-        return 0
-    where = [Loan.loan_id.in_(crossing_candidates(since, day))] if since is not None and since < day else []
+    where = [Loan.loan_id.in_(crossing_candidates(since, day))] if since is not None and since <= day else []
     changed = classify(s, uow.dialect, day, *where)
     set_mark(s, CLASSIFICATION_MARK, day)
     uow.commit()

@@ -123,3 +123,15 @@ def test_importing_new_loans_makes_the_next_refresh_read_the_whole_book(db_url, 
         assert mark_on(uow.session, CLASSIFICATION_MARK) is None
         refresh_classification(uow, date(2009, 1, 1))
     assert stored(db_url)["L-OLD"] == "loss"
+
+
+def test_a_refresh_on_the_same_date_reclassifies_loans_touched_by_events_since(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-A", "maturity_on": "2008-06-30"}])
+    with UnitOfWork(db_url) as uow:
+        refresh_classification(uow, date(2008, 12, 31))  # 184 days past due: substandard
+    with UnitOfWork(db_url) as uow:  # staff's own view, recorded by an event that touches the loan
+        uow.session.execute(update(Loan).values(staff_classification="loss", touched=True))
+        uow.commit()
+    with UnitOfWork(db_url) as uow:
+        assert refresh_classification(uow, date(2008, 12, 31)) == 1
+    assert stored(db_url) == {"L-A": "loss"}
