@@ -221,6 +221,23 @@ def demand(loan_id: str, on: Optional[str] = typer.Option(None, "--on"),
     typer.echo(f"{loan_id}: written demand on {res['demand_on']} recorded for {res['on']}")
 
 
+@app.command(context_settings={"ignore_unknown_options": True})
+def cost(loan_id: str, amount_text: str = typer.Argument(..., metavar="AMOUNT"),
+         what: str = typer.Option(..., "--what", help="What the bank paid: court fee, preservation fee, appraisal…"),
+         on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option(..., "--by"), db: Optional[str] = DbOption) -> None:
+    """Record a recoverable cost paid on the case; it is owed by the borrower and paid first."""
+    from services import cases
+
+    amt = amount(amount_text, "AMOUNT")
+
+    def go() -> Any:
+        with uow(db) as u:
+            return cases.cost(u, loan_id, amt, what=what, on=day(on, "--on"), by=by)
+
+    res = run(go)
+    typer.echo(f"{loan_id}: cost {res['cost']} ({res['what']}) on {res['on']}; costs owed now {res['costs_owed']}")
+
+
 @app.command()
 def plan(loan_id: str, monthly: str = typer.Option(..., "--monthly"), first_due: str = typer.Option(..., "--first-due"),
          on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:

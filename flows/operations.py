@@ -246,6 +246,30 @@ def record_demand(
         return cases.demand(uow, loan_id, on=on, guarantor=guarantor, by=by)
 
 
+@flow(name="record-cost", flow_run_name="{loan_id}: cost {amount}")
+def record_cost(
+    loan_id: str,
+    amount: Amount,
+    what: str,
+    on: date | None = None,
+    by: str = "operator",
+    db_url: str | None = None,
+) -> dict[str, Any]:
+    """Record a recoverable cost the bank paid on the case (court or preservation fee, appraisal);
+    the borrower owes it and payments settle it first.
+
+    Args:
+        loan_id: the loan, e.g. L-0003
+        amount: the amount paid
+        what: what it was, e.g. court fee
+        on: date paid (default: the last date the daily run covered)
+        by: your operator id
+        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
+    """
+    with UnitOfWork(db_url) as uow:
+        return cases.cost(uow, loan_id, amount, what=what, on=on, by=by)
+
+
 @flow(name="sign-installment-plan", flow_run_name="{loan_id}: plan {monthly}/month")
 def sign_installment_plan(
     loan_id: str,
@@ -361,5 +385,5 @@ def dispose_asset(
         return cases.dispose_asset(uow, loan_id, asset=asset, on=on, proceeds=proceeds, by=by)
 
 
-EVENT_FLOWS = (record_payment, record_visit, record_demand, sign_installment_plan, record_judgment, record_enforcement,
-               take_asset, dispose_asset)
+EVENT_FLOWS = (record_payment, record_visit, record_demand, record_cost, sign_installment_plan, record_judgment,
+               record_enforcement, take_asset, dispose_asset)

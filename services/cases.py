@@ -354,6 +354,31 @@ def demand(uow: UnitOfWork, loan_id: str, *, on: date | None = None, guarantor: 
     return {"loan_id": loan_id, "on": on.isoformat(), "demand_on": guarantor or "borrower"}
 
 
+@retry_on_conflict
+def cost(
+    uow: UnitOfWork, loan_id: str, amount: Decimal, *, what: str, on: date | None = None, by: str = "operator",
+) -> dict[str, Any]:
+    """Record a recoverable cost the bank paid on the case (court fees, preservation fees,
+    appraisal): it is added to what the borrower owes and is paid first (Civil Code Art. 561);
+    no interest accrues on it."""
+    by = require_operator(by)
+    what = (what or "").strip()
+    if not what:
+        raise BadInput("--what must say what the cost was (e.g. court fee)")
+    if len(what) > 200:
+        raise BadInput("--what is longer than 200 characters")
+    amount_fen = to_fen(amount)
+    if amount_fen <= 0:
+        raise BadInput(f"a cost must be positive (got {amount})")
+    s = uow.session
+    loan, on = open_case(s, loan_id, on)
+    loan.costs_fen += amount_fen
+    s.add(Action(loan_id=loan_id, kind="cost", on=on, by=by, amount_fen=amount_fen, detail=what))
+    touch(loan, s, on)
+    uow.commit()
+    return {"loan_id": loan_id, "on": on.isoformat(), "cost": fmt(amount_fen), "what": what, "costs_owed": fmt(loan.costs_fen)}
+
+
 def approval_for(by: str, approved_by: str | None) -> Approval:
     approver = require_operator(approved_by, "--approved-by") if approved_by and approved_by.strip() else None
     return Approval(requested_by=by, approved_by=approver)

@@ -82,9 +82,9 @@ def balance_on(url: str, loan_id: str, day: date) -> Balances:
 def test_payment_is_applied_to_costs_then_penalty_then_interest_then_principal_and_the_parts_add_up(db_url, tmp_path):
     # allocation does not depend on the case's state: no daily run is needed (nor, then, any date limit)
     load(db_url, tmp_path, [{"loan_id": "L-1"}])
-    with UnitOfWork(db_url) as uow:  # no command records costs yet: put 500.00 of court fees on file directly
-        uow.session.execute(update(Loan).where(Loan.loan_id == "L-1").values(costs_fen=50000))
-        uow.commit()
+    with UnitOfWork(db_url) as uow:  # 500.00 of court fees advanced by the bank
+        recorded = cases.cost(uow, "L-1", Decimal("500.00"), what="court fee", on=date(2008, 7, 10), by="E-01")
+    assert (recorded["cost"], recorded["costs_owed"]) == ("500.00", "500.00")
     first = pay(db_url, "L-1", "1000.00", date(2008, 7, 10))
     assert first.allocation == {"costs": 50000, "penalty": 30000, "interest": 20000, "principal": 0}
     second = pay(db_url, "L-1", "5000.00", date(2008, 7, 10))
@@ -406,3 +406,29 @@ def test_freezing_the_demo_factory_of_yang_seals_it(db_url, tmp_path):
     with UnitOfWork(db_url) as uow:
         factory = uow.session.scalars(select(Collateral).where(Collateral.asset_id == "A-YANG-FACTORY")).one()
     assert (factory.loan_id, factory.status, factory.frozen_on) == ("L-0002", "sealed", date(2008, 7, 1))
+
+
+def test_a_cost_is_owed_without_interest_and_a_refused_cost_changes_nothing(db_url, tmp_path):
+    from tests.canonical import canonical_dump
+
+    load(db_url, tmp_path, [{"loan_id": "L-1"}])
+    run(db_url, date(2008, 7, 1))
+    before = balance_on(db_url, "L-1", date(2008, 7, 1))
+    with UnitOfWork(db_url) as uow:
+        cases.cost(uow, "L-1", Decimal("1234.56"), what="preservation fee", by="E-01")
+    assert balance_on(db_url, "L-1", date(2008, 7, 1)).costs == before.costs + 123456
+    later, then = balance_on(db_url, "L-1", date(2008, 9, 1)), balance_on(db_url, "L-1", date(2008, 7, 1))
+    assert later.costs == then.costs  # no interest on costs
+    with UnitOfWork(db_url) as uow:
+        action = uow.session.scalars(select(Action).where(Action.kind == "cost")).one()
+        assert (action.amount_fen, action.detail, action.on, action.by) == (123456, "preservation fee", date(2008, 7, 1), "E-01")
+    snapshot = canonical_dump(db_url)
+    for kwargs, error, message in (
+        ({"amount": Decimal("0"), "what": "fee"}, BadInput, "must be positive"),
+        ({"amount": Decimal("10"), "what": "  "}, BadInput, "--what must say"),
+        ({"amount": Decimal("10"), "what": "fee", "on": date(2008, 7, 3)}, RuleViolation, "in the future"),
+    ):
+        with UnitOfWork(db_url) as uow:
+            with pytest.raises(error, match=message):
+                cases.cost(uow, "L-1", kwargs.pop("amount"), by="E-01", **kwargs)
+    assert canonical_dump(db_url) == snapshot
