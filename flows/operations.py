@@ -149,6 +149,9 @@ def manual_escalation(
         )
         comment = f" ({answer.comment.strip()})" if answer.comment.strip() else ""
         if answer.decision == "reject":
+            with UnitOfWork(db_url) as uow:  # the case's own record of the decision, beside Prefect's
+                cases.record_rejection(uow, loan_id, to=to, reason=reason, requested_by=requested_by,
+                                       rejected_by=answer.approver, comment=answer.comment, on=on)
             logger.info("rejected by %s%s: the case is unchanged", answer.approver, comment)
             result = {"loan_id": loan_id, "to": to, "decision": "reject", "approver": answer.approver,
                       "comment": answer.comment, "state": case["state"]}

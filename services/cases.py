@@ -379,6 +379,24 @@ def cost(
     return {"loan_id": loan_id, "on": on.isoformat(), "cost": fmt(amount_fen), "what": what, "costs_owed": fmt(loan.costs_fen)}
 
 
+def record_rejection(
+    uow: UnitOfWork, loan_id: str, *, to: str, reason: str, requested_by: str, rejected_by: str, comment: str = "",
+    on: date | None = None,
+) -> dict[str, Any]:
+    """A second person rejected a requested move: the case does not move, and its actions keep
+    who asked for what and why, who rejected it and why. Dated as the move would have been (the
+    given date, else the last business date run, else the date the case entered its state)."""
+    rejected_by = require_operator(rejected_by, "approver")
+    s = uow.session
+    loan = load_case(s, loan_id)
+    on = on or last_run_date(s) or loan.state_entered_on or loan.disbursed_on
+    detail = f"{requested_by} asked to move {loan.state} → {to}: {reason}; rejected by {rejected_by}" + (
+        f": {comment.strip()}" if comment.strip() else "")
+    s.add(Action(loan_id=loan_id, kind="approval_rejected", on=on, by=rejected_by, target=to, outcome="rejected", detail=detail))
+    uow.commit()
+    return {"loan_id": loan_id, "on": on.isoformat(), "to": to, "rejected_by": rejected_by, "detail": detail}
+
+
 def approval_for(by: str, approved_by: str | None) -> Approval:
     approver = require_operator(approved_by, "--approved-by") if approved_by and approved_by.strip() else None
     return Approval(requested_by=by, approved_by=approver)

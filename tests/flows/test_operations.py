@@ -18,6 +18,7 @@ from uuid import UUID
 
 import pytest
 import yaml
+from sqlalchemy import select
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import ConcurrencyLimitStrategy, FlowRun, StateType
 from prefect.deployments import run_deployment
@@ -31,6 +32,7 @@ from machines.policy import load_policy
 from models.domain.errors import RuleViolation
 from models.importing import import_files
 from models.store import UnitOfWork
+from models.tables import Action
 from services import cases
 from services.daily import run_dates
 
@@ -91,11 +93,14 @@ def is_final(run: FlowRun) -> bool:
     return run.state.is_final()
 
 
+ESCALATION_REASON = "refuses to cooperate"
+
+
 def start_escalation(db_url: str, loan_id: str, to: str, requested_by: str = "E-01") -> FlowRun:
     """Start ``manual-escalation/ops`` as the UI's Run button does (without waiting)."""
     return run_deployment(
         "manual-escalation/ops",
-        parameters={"loan_id": loan_id, "to": to, "reason": "refuses to cooperate", "requested_by": requested_by,
+        parameters={"loan_id": loan_id, "to": to, "reason": ESCALATION_REASON, "requested_by": requested_by,
                     "on": AS_OF.isoformat(), "db_url": db_url},
         timeout=0,
     )
@@ -136,7 +141,7 @@ def escalations(ops_runner: Any, tmp_path_factory: pytest.TempPathFactory) -> di
             resume_flow_run(paused[loan_id].id, run_input=answer)
     final = {loan_id: wait_for(run.id, is_final) for loan_id, run in paused.items()}
     return {loan_id: {"before": before[loan_id], "paused": paused[loan_id], "waiting": waiting[loan_id],
-                      "final": final[loan_id], "after": case(db_url, loan_id)} for loan_id in DECISIONS}
+                      "final": final[loan_id], "after": case(db_url, loan_id), "db_url": db_url} for loan_id in DECISIONS}
 
 
 def test_litigation_waits_for_a_second_person_and_records_requester_and_approver(escalations: dict[str, Any]) -> None:
@@ -172,6 +177,12 @@ def test_a_rejected_escalation_completes_as_rejected_and_changes_nothing(escalat
     assert "E-02" in final.message and "try the guarantor first" in final.message
     assert (run["after"]["state"], run["after"]["history"]) == (run["before"]["state"], run["before"]["history"])
     assert events_for("L-OPS-3", operations.EVENT_CASE_ESCALATED, timeout=1) == []
+    with UnitOfWork(run["db_url"]) as uow:  # the case keeps its own record of the decision
+        rejected = uow.session.scalars(select(Action).where(Action.loan_id == "L-OPS-3", Action.kind == "approval_rejected")).all()
+        assert [(a.by, a.target, a.on, a.detail) for a in rejected] == [(
+            "E-02", "litigation", AS_OF,
+            f"E-01 asked to move {run['before']['state']} → litigation: {ESCALATION_REASON}; rejected by E-02: try the guarantor first",
+        )]
 
 
 # --- the flows called directly (moves without approval, case events) --------------------------------
