@@ -80,6 +80,9 @@ STEADY_STATE_SQL = [
     "UPDATE loans SET limitation_start = state_entered_on WHERE state != 'performing'",
     """UPDATE guarantors SET demanded_on = (SELECT date(maturity_on, '+10 days') FROM loans WHERE loans.loan_id = guarantors.loan_id)
        WHERE guarantee_type = 'joint' AND loan_id IN (SELECT loan_id FROM loans WHERE maturity_on < date(:d, '-10 days'))""",
+    # ... and demanded each of them again within the last three years (Art. 694: the guarantee debt's limitation)
+    """UPDATE guarantors SET limitation_interrupted_on = max(demanded_on, date(:d, '-' || (id % 1000) || ' days'))
+       WHERE demanded_on IS NOT NULL""",
     "UPDATE loans SET accrual_stopped = 1, accrued_to = state_entered_on WHERE state = 'installment'",
     """INSERT INTO plans (loan_id, signed_on, monthly_fen, first_due, total_fen, status)
        SELECT loan_id, state_entered_on, outstanding_principal_fen / 24 + 1, date(state_entered_on, '+1 month'),

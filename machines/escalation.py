@@ -85,6 +85,7 @@ class Step:
 class DayPlan:
     steps: list[Step] = field(default_factory=list)
     demanded_guarantors: list[str] = field(default_factory=list)
+    interrupted_guarantors: list[str] = field(default_factory=list)  # re-demanded: limitation restarts
     borrower_demanded: bool = False
     suspend_officer: bool = False
     employer_pressure: bool = False
@@ -154,10 +155,25 @@ def plan_day(view: CaseView, day: date, policy: Policy) -> DayPlan:
             return plan
         move("fall_due", CaseState.overdue, "first day past due; demand notice to the borrower")
 
-    # 3. legal deadlines: guarantee periods (Civil Code Arts. 692-693)
+    # 3. legal deadlines: guarantee periods (Civil Code Arts. 692-693), then the preserved
+    #    guarantee debt's own limitation (Art. 694): a written demand on the guarantor interrupts it
     for g in v.guarantees:
         st = g.status
-        if st.preserved or day < st.lead_date(policy.lead("guarantee")):
+        if st.preserved:
+            end = st.debt_limitation_end()
+            if end is None or day < add_days(end, -policy.lead("limitation")):
+                continue
+            if day > end:
+                plan.alerts.append(("guarantee_limitation_lapsed", end, f"limitation of {g.name}'s guarantee debt lapsed"))
+                continue
+            plan.steps.append(Step(action="demand", target=g.name,
+                                   detail=f"guarantee debt limitation ends {end}: written demand on the guarantor interrupts it"))
+            plan.interrupted_guarantors.append(g.name)
+            v = replace(v, guarantees=tuple(
+                replace(x, status=replace(x.status, interrupted_on=day)) if x.name == g.name else x for x in v.guarantees
+            ))
+            continue
+        if day < st.lead_date(policy.lead("guarantee")):
             continue
         if day > st.period_end:
             plan.alerts.append(("guarantee_lapsed", st.period_end, f"guarantee period of {g.name} lapsed"))
@@ -275,7 +291,12 @@ def next_event_on(v: CaseView, day: date, policy: Policy, plan: DayPlan | None =
         candidates.append(deadline)
     for g in v.guarantees:
         st = g.status
-        if st.preserved or (plan and g.name in plan.demanded_guarantors):
+        if st.preserved:  # (a demand made today is already in the view)
+            end = st.debt_limitation_end()
+            if end is not None and day <= end:
+                candidates.append(max(add_days(end, -policy.lead("limitation")), add_days(day, 1)))
+            continue
+        if plan and g.name in plan.demanded_guarantors:
             continue
         lead = st.lead_date(policy.lead("guarantee"))
         candidates.append(lead if lead > day else add_days(day, 1))

@@ -271,8 +271,10 @@ def apply_payment(
     loan.last_payment_on = max(loan.last_payment_on or on, on)
     if kind == "borrower":  # a part payment is the debtor's consent: it interrupts limitation
         loan.limitation_start = max(loan.limitation_start or on, on)
-    if guarantor is not None and guarantor.account_balance_fen is not None:
-        guarantor.account_balance_fen = max(0, guarantor.account_balance_fen - amount_fen)
+    if guarantor is not None:  # the guarantor's performance interrupts their own limitation (Art. 195)
+        guarantor.limitation_interrupted_on = max(guarantor.limitation_interrupted_on or on, on)
+        if guarantor.account_balance_fen is not None:
+            guarantor.account_balance_fen = max(0, guarantor.account_balance_fen - amount_fen)
     s.add(Payment(
         loan_id=loan_id, paid_on=on, amount_fen=amount_fen, payer=kind, guarantor_name=guarantor_name,
         costs_fen=alloc.costs, penalty_fen=alloc.penalty, interest_fen=alloc.interest, principal_fen=alloc.principal,
@@ -346,6 +348,8 @@ def demand(uow: UnitOfWork, loan_id: str, *, on: date | None = None, guarantor: 
             raise RuleViolation(f"a demand on the guarantor before the debt falls due ({loan.maturity_on}) does not preserve the guarantee")
         if g.demanded_on is None or g.demanded_on > on:
             g.demanded_on = on
+        # every demand restarts the guarantee debt's limitation (Arts. 694, 195)
+        g.limitation_interrupted_on = max(g.limitation_interrupted_on or on, on)
     else:
         loan.limitation_start = max(loan.limitation_start or on, on)
     s.add(Action(loan_id=loan_id, kind="demand", on=on, by=by, target=guarantor, outcome="issued"))
@@ -759,6 +763,11 @@ def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal:
         "urgent": loan.urgent,
         "plan": {"monthly": fmt(plan_row.monthly_fen), "first_due": plan_row.first_due.isoformat(), "total": fmt(plan_row.total_fen)} if plan_row else None,
         "next_event_on": loan.next_event_on.isoformat() if loan.next_event_on else None,
+        # the preserved guarantee debts' own limitation (Art. 694): when each ends unless interrupted
+        "guarantee_limitations": [
+            {"guarantor": g.name, "limitation_end": end.isoformat()}
+            for g in guarantors if (end := guarantee_of(g, loan).debt_limitation_end()) is not None
+        ],
         "assets_taken": [
             {"asset": a.asset_id, "taken_on": a.taken_on.isoformat(), "dispose_by": foreclosed_dispose_by(a.taken_on).isoformat(),
              "disposed_on": a.disposed_on.isoformat() if a.disposed_on else None}

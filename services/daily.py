@@ -249,11 +249,13 @@ def apply_plan(
                         "detail": detail, "outcome": outcome, "amount_fen": None, "due_on": None, "status": None})
 
     guarantees = [g.status for g in view.guarantees]
-    demanded = set(plan.demanded_guarantors)
+    demanded, interrupted = set(plan.demanded_guarantors), set(plan.interrupted_guarantors)
     for g in loader.guarantors.get(loan.loan_id, []):
         if g.name in demanded and g.demanded_on is None:
             g.demanded_on = day
-    if demanded:
+        if g.name in interrupted:
+            g.limitation_interrupted_on = day
+    if demanded or interrupted:
         guarantees = [guarantee_of(g, loan) for g in loader.guarantors.get(loan.loan_id, [])]  # type: ignore[arg-type]
     if plan.suspend_officer and loan.assigned_to:
         officer = s.get(Officer, loan.assigned_to)

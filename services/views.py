@@ -56,7 +56,8 @@ def first_past_due(loan: Loan) -> date:
 
 
 def guarantee_of(g: Guarantor, loan: Loan) -> GuaranteeStatus:
-    return guarantee_status(GuaranteeType(g.guarantee_type), loan.maturity_on, g.agreed_period_end, g.demanded_on, loan.sued_on)
+    return guarantee_status(GuaranteeType(g.guarantee_type), loan.maturity_on, g.agreed_period_end, g.demanded_on, loan.sued_on,
+                            g.limitation_interrupted_on)
 
 
 def guarantee_views(guarantors: Iterable[Guarantor], loan: Loan) -> tuple[GuaranteeView, ...]:

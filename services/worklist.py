@@ -14,6 +14,7 @@ from models.domain.dates import add_days, add_years
 from models.domain.deadlines import FORECLOSED_DISPOSAL_YEARS, LIMITATION_YEARS, enforcement_apply_by, foreclosed_dispose_by, limitation_end
 from models.privacy import mask_phone
 from models.tables import Action, Borrower, Collateral, Guarantor, Judgment, Loan
+from services.views import guarantee_of
 
 UNASSIGNED = "unassigned"
 TASK_ORDER = ("approval_awaited", "deadline_at_risk", "send_demand", "visit", "press_guarantor", "prepare_filing", "apply_enforcement")
@@ -40,7 +41,21 @@ def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dic
         act = "demand the joint guarantor" if g.guarantee_type == "joint" else "sue the borrower (general guarantee)"
         out.append({"loan_id": g.loan_id, "clock": "guarantee", "date": g.period_end.isoformat(),
                     "detail": f"{g.name}: {act}", "officer": officer or UNASSIGNED})
+    # the preserved joint guarantee debt's own limitation (Art. 694): three years from the latest
+    # demand on (or payment by) the guarantor
     lead_l = policy.lead("limitation")
+    last_demand = func.coalesce(Guarantor.limitation_interrupted_on, Guarantor.demanded_on)
+    for g, loan in session.execute(
+        select(Guarantor, Loan).join(Loan, Loan.loan_id == Guarantor.loan_id).where(
+            Loan.state != "closed", Guarantor.guarantee_type == "joint", Guarantor.demanded_on.is_not(None),
+            last_demand <= add_days(add_years(add_days(as_of, lead_l), -LIMITATION_YEARS), 2),  # candidates
+        )
+    ):
+        end = guarantee_of(g, loan).debt_limitation_end()
+        if end is not None and as_of <= end <= add_days(as_of, lead_l):
+            out.append({"loan_id": g.loan_id, "clock": "guarantee_limitation", "date": end.isoformat(),
+                        "detail": f"{g.name}: demand the guarantor to interrupt the guarantee debt's limitation",
+                        "officer": loan.assigned_to or UNASSIGNED})
     horizon = add_days(add_years(as_of, -LIMITATION_YEARS), lead_l + 2)  # candidates, checked exactly below
     lim_rows = session.execute(
         select(Loan.loan_id, Loan.maturity_on, Loan.limitation_start, Loan.assigned_to).where(

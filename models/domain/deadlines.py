@@ -46,15 +46,30 @@ class GuaranteeStatus:
     period_end: date
     act: RequiredAct
     act_done_on: date | None
+    interrupted_on: date | None = None  # the latest demand on / payment by the guarantor
 
     @property
     def preserved(self) -> bool:
         """The required act was done within the period: the guarantor stays liable."""
         return self.act_done_on is not None and self.act_done_on <= self.period_end
 
+    def debt_limitation_end(self) -> date | None:
+        """Art. 694: once a joint guarantee is preserved by a demand, the guarantee debt has its
+        own limitation: three years from that demand (Art. 188), restarting from each later
+        demand on the guarantor or payment by them (Art. 195). None otherwise: an unpreserved
+        guarantee ends with its period, and a general guarantee's limitation starts only when the
+        guarantor's defence of prior enforcement ends, which is outside what the system records."""
+        if self.act is not RequiredAct.demand_guarantor or not self.preserved:
+            return None
+        assert self.act_done_on is not None
+        return limitation_end(self.act_done_on, [self.interrupted_on] if self.interrupted_on else [])
+
     def liable_on(self, day: date) -> bool:
         """The guarantor can still be held liable on ``day``."""
-        return self.preserved or day <= self.period_end
+        if not self.preserved:
+            return day <= self.period_end
+        end = self.debt_limitation_end()
+        return end is None or day <= end
 
     def lead_date(self, lead_days: int) -> date:
         """The day on which the daily run must act if the act is still not done."""
@@ -67,13 +82,15 @@ def guarantee_status(
     agreed_end: date | None,
     demanded_on: date | None,
     sued_on: date | None,
+    interrupted_on: date | None = None,
 ) -> GuaranteeStatus:
-    """The period, the act it requires and when (if ever) that act was done."""
+    """The period, the act it requires, when (if ever) that act was done, and the latest
+    interruption of the guarantee debt's limitation."""
     act = required_act(kind)
     done = demanded_on if act is RequiredAct.demand_guarantor else sued_on
     if done is not None and done < maturity_on and act is RequiredAct.demand_guarantor:
         done = None  # a demand before the debt fell due does not preserve the claim
-    return GuaranteeStatus(guarantee_period_end(maturity_on, agreed_end), act, done)
+    return GuaranteeStatus(guarantee_period_end(maturity_on, agreed_end), act, done, interrupted_on)
 
 
 def limitation_end(maturity_on: date, interruptions: list[date] | tuple[date, ...] = ()) -> date:

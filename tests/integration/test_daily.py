@@ -54,6 +54,26 @@ def test_joint_guarantee_about_to_lapse_triggers_a_written_demand_before_it_ends
         assert (demand.by, demand.on) == ("system", date(2008, 11, 30))
 
 
+def test_a_preserved_joint_guarantee_is_demanded_again_before_its_own_limitation_ends(db_url, tmp_path):
+    from machines.policy import load_policy
+    from services.worklist import deadlines_at_risk
+
+    load(db_url, tmp_path, [{"loan_id": "L-1"}], [{"loan_id": "L-1", "guarantor_name": "Zhang", "guarantee_type": "joint"}])
+    run(db_url, date(2008, 7, 1), date(2011, 9, 30))  # demanded 2008-11-30: the guarantee debt's limitation ends 2011-11-30
+    with UnitOfWork(db_url) as uow:
+        assert uow.session.scalars(select(Guarantor)).one().limitation_interrupted_on is None
+        risks = [(r["clock"], r["date"]) for r in deadlines_at_risk(uow.session, date(2011, 10, 1), load_policy())]
+        assert ("guarantee_limitation", "2011-11-30") in risks
+    run(db_url, date(2011, 10, 1))  # 60 lead days
+    with UnitOfWork(db_url) as uow:
+        assert uow.session.scalars(select(Guarantor)).one().limitation_interrupted_on == date(2011, 10, 1)
+        demands = uow.session.scalars(select(Action).where(Action.kind == "demand", Action.target == "Zhang").order_by(Action.on))
+        assert [(a.on, a.by) for a in demands] == [(date(2008, 11, 30), "system"), (date(2011, 10, 1), "system")]
+        risks = [r["clock"] for r in deadlines_at_risk(uow.session, date(2011, 10, 1), load_policy())]
+        assert "guarantee_limitation" not in risks
+        assert cases.show(uow, "L-1")["guarantee_limitations"] == [{"guarantor": "Zhang", "limitation_end": "2014-10-01"}]
+
+
 def test_joint_guarantee_demand_escalates_a_case_still_before_guarantor_pressure(db_url, tmp_path):
     # an agreed period barely after maturity: the lead date comes while the case is overdue
     load(db_url, tmp_path, [{"loan_id": "L-1"}],

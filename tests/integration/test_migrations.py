@@ -60,5 +60,6 @@ def test_a_database_at_the_first_revision_is_upgraded_on_first_use_and_keeps_its
             assert "ix_loans_state" not in indexes  # replaced by the covering index that starts with state
             assert inspect(conn).has_table("marks")
             assert {"taken_on", "disposed_on"} <= {c["name"] for c in inspect(conn).get_columns("collateral")}
+            assert "limitation_interrupted_on" in {c["name"] for c in inspect(conn).get_columns("guarantors")}
     finally:
         store.dispose_all()

@@ -432,3 +432,22 @@ def test_a_cost_is_owed_without_interest_and_a_refused_cost_changes_nothing(db_u
             with pytest.raises(error, match=message):
                 cases.cost(uow, "L-1", kwargs.pop("amount"), by="E-01", **kwargs)
     assert canonical_dump(db_url) == snapshot
+
+
+def test_a_demand_on_or_a_payment_by_a_joint_guarantor_restarts_the_guarantee_debts_limitation(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1"}], [{"loan_id": "L-1", "guarantor_name": "Zhang", "guarantee_type": "joint"}])
+    run(db_url, date(2008, 7, 1), date(2008, 8, 1))
+
+    def limitation() -> list[dict]:
+        with UnitOfWork(db_url) as uow:
+            return cases.show(uow, "L-1")["guarantee_limitations"]
+
+    assert limitation() == []  # not yet preserved: the guarantee period runs
+    with UnitOfWork(db_url) as uow:
+        cases.demand(uow, "L-1", guarantor="Zhang", on=date(2008, 7, 20), by="E-01")
+    assert limitation() == [{"guarantor": "Zhang", "limitation_end": "2011-07-20"}]
+    pay(db_url, "L-1", "100.00", date(2008, 8, 1), payer="guarantor:Zhang")
+    assert limitation() == [{"guarantor": "Zhang", "limitation_end": "2011-08-01"}]
+    with UnitOfWork(db_url) as uow:  # an earlier demand recorded late does not shorten it
+        cases.demand(uow, "L-1", guarantor="Zhang", on=date(2008, 7, 25), by="E-01")
+    assert limitation() == [{"guarantor": "Zhang", "limitation_end": "2011-08-01"}]

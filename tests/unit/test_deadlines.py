@@ -154,3 +154,26 @@ def test_limitation_never_ends_before_maturity_or_any_interruption(maturity, int
 def test_enforcement_deadline_never_precedes_perform_by(perform_by):
     assert enforcement_apply_by(perform_by) > perform_by
     assert foreclosed_dispose_by(perform_by) > perform_by
+
+
+def test_a_preserved_joint_guarantee_debt_has_its_own_three_year_limitation_from_the_demand():
+    # Art. 694 (2): the guarantee debt's limitation runs from the creditor's demand on the guarantor
+    status = guarantee_status(GuaranteeType.joint, date(2008, 6, 30), None, date(2008, 11, 30), None)
+    assert status.debt_limitation_end() == date(2011, 11, 30)
+    assert status.liable_on(date(2011, 11, 30))
+    assert not status.liable_on(date(2011, 12, 1))
+
+
+def test_a_later_demand_on_or_payment_by_the_guarantor_restarts_the_guarantee_debts_limitation():
+    # Art. 195: a demand or the obligor's performance interrupts; the period runs anew
+    status = guarantee_status(GuaranteeType.joint, date(2008, 6, 30), None, date(2008, 11, 30), None, date(2010, 3, 15))
+    assert status.debt_limitation_end() == date(2013, 3, 15)
+    assert status.liable_on(date(2012, 1, 1))
+
+
+def test_only_a_preserved_joint_guarantee_has_a_running_guarantee_debt_limitation():
+    unpreserved = guarantee_status(GuaranteeType.joint, date(2008, 6, 30), None, None, None)
+    general = guarantee_status(GuaranteeType.general, date(2008, 6, 30), None, None, date(2008, 9, 1))
+    assert unpreserved.debt_limitation_end() is None
+    assert general.preserved and general.debt_limitation_end() is None  # starts after enforcement: not recorded
+    assert general.liable_on(date(2020, 1, 1))

@@ -132,3 +132,15 @@ def test_the_next_event_date_is_always_after_the_business_date(state, day_offset
              oldest_unpaid_line_due=day + timedelta(days=10) if state == "installment" else None)
     plan = plan_day(c, day, POLICY)
     assert plan.next_event_on is None or plan.next_event_on > day
+
+
+def test_a_preserved_joint_guarantee_is_demanded_again_sixty_days_before_its_debt_limitation_ends():
+    # demanded 2008-11-30: the guarantee debt's limitation ends 2011-11-30 (Arts. 694, 188)
+    c = case(state="litigation", state_entered_on=date(2009, 1, 5), sued_on=date(2009, 1, 5),
+             guarantees=(guarantee("joint", demanded=date(2008, 11, 30)),))
+    quiet = plan_day(c, date(2011, 9, 30), POLICY)
+    assert not [s for s in quiet.steps if s.action == "demand"] and quiet.next_event_on == date(2011, 10, 1)
+    due = plan_day(c, date(2011, 10, 1), POLICY)
+    assert [(s.action, s.target) for s in due.steps] == [("demand", "Zhang")] and due.interrupted_guarantors == ["Zhang"]
+    assert "guarantee debt limitation ends 2011-11-30" in due.steps[0].detail
+    assert due.next_event_on == date(2014, 8, 2)  # 2014-10-01 less the 60 lead days
