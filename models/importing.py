@@ -1090,13 +1090,30 @@ class _Loader:
                 else:
                     rejects.add(line, row, [(ROW, _width_problem(row, width, line))])
 
+    def _in_batches(self, accepted: Iterator[Any], write: Callable[[list[Any], _Rejects], int], rejects: _Rejects) -> int:
+        """Write the accepted rows BATCH_ROWS at a time; rejects are flushed after each batch.
+        Returns how many rows were written."""
+        imported = 0
+        batch: list[Any] = []
+        for item in accepted:
+            batch.append(item)
+            if len(batch) >= BATCH_ROWS:
+                imported += write(batch, rejects)
+                batch = []
+                rejects.flush()
+        if batch:
+            imported += write(batch, rejects)
+        rejects.flush()
+        return imported
+
     def loans(self, source: _Source, rejects: _Rejects) -> int:
+        return self._in_batches(self._accepted_loans(source, rejects), self._write_loans, rejects)
+
+    def _accepted_loans(self, source: _Source, rejects: _Rejects) -> Iterator[tuple[tuple, tuple]]:
         parse = _RowParser(_LOAN_FIELDS, source)
         iso = self.store.iso
         key_at = source.index["loan_id"]
         seen: dict[str, int] = {}
-        batch: list[tuple[tuple, tuple]] = []
-        imported = 0
         for line, row in self.rows(source, rejects):
             values, problems = parse(row)
             key = row[key_at].strip()
@@ -1110,24 +1127,19 @@ class _Loader:
                 if key:
                     self.rejected_loans.setdefault(key, f"{source.name} line {line}")
                 continue
-            batch.append(parsed)
-            if len(batch) >= BATCH_ROWS:
-                self.store.loans(batch)
-                imported += len(batch)
-                batch = []
-                rejects.flush()
-        if batch:
-            self.store.loans(batch)
-            imported += len(batch)
-        rejects.flush()
-        return imported
+            yield parsed
+
+    def _write_loans(self, batch: list[tuple[tuple, tuple]], _rejects: _Rejects) -> int:
+        self.store.loans(batch)
+        return len(batch)
 
     def guarantors(self, source: _Source, rejects: _Rejects) -> int:
+        return self._in_batches(self._accepted_guarantors(source, rejects), self._write_guarantors, rejects)
+
+    def _accepted_guarantors(self, source: _Source, rejects: _Rejects) -> Iterator[tuple[int, list[str], Any]]:
         parse = _RowParser(_GUARANTOR_FIELDS, source)
         loan_at, name_at = source.index["loan_id"], source.index["guarantor_name"]
         seen: dict[tuple[str, str], int] = {}
-        batch: list[tuple[int, list[str], Any]] = []
-        imported = 0
         for line, row in self.rows(source, rejects):
             values, problems = parse(row)
             key = (row[loan_at].strip(), row[name_at].strip())
@@ -1139,15 +1151,7 @@ class _Loader:
             if problems:
                 rejects.add(line, row, problems)
                 continue
-            batch.append((line, row, _guarantor_row(values)))
-            if len(batch) >= BATCH_ROWS:
-                imported += self._write_guarantors(batch, rejects)
-                batch = []
-                rejects.flush()
-        if batch:
-            imported += self._write_guarantors(batch, rejects)
-        rejects.flush()
-        return imported
+            yield line, row, _guarantor_row(values)
 
     def _known(self, batch: list[tuple[int, list[str], Any]], rejects: _Rejects) -> tuple[list[Any], dict[str, date]]:
         """The batch's rows whose loan is on file (this call's loans included); the rest rejected."""
@@ -1182,13 +1186,14 @@ class _Loader:
         return len(rows)
 
     def collateral(self, source: _Source, rejects: _Rejects) -> int:
+        return self._in_batches(self._accepted_collateral(source, rejects), self._write_collateral, rejects)
+
+    def _accepted_collateral(self, source: _Source, rejects: _Rejects) -> Iterator[tuple[int, list[str], Any]]:
         parse = _RowParser(_COLLATERAL_FIELDS, source)
         loan_at = source.index["loan_id"]
         asset_at = source.index.get("asset_id")
         seen: dict[tuple[str, str], int] = {}
         positions: dict[str, int] = {}
-        batch: list[tuple[int, list[str], Any]] = []
-        imported = 0
         for line, row in self.rows(source, rejects):
             values, problems = parse(row)
             loan_key = row[loan_at].strip()
@@ -1204,15 +1209,7 @@ class _Loader:
             if parsed is None:
                 rejects.add(line, row, problems)
                 continue
-            batch.append((line, row, parsed))
-            if len(batch) >= BATCH_ROWS:
-                imported += self._write_collateral(batch, rejects)
-                batch = []
-                rejects.flush()
-        if batch:
-            imported += self._write_collateral(batch, rejects)
-        rejects.flush()
-        return imported
+            yield line, row, parsed
 
     def _write_collateral(self, batch: list[tuple[int, list[str], Any]], rejects: _Rejects) -> int:
         known, _ = self._known(batch, rejects)
