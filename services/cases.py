@@ -134,6 +134,12 @@ def find_guarantor(s: Session, loan_id: str, name: str) -> Guarantor:
     return g
 
 
+def interrupt_guarantee_limitation(g: Guarantor, on: date) -> None:
+    """A demand on the guarantor or their payment restarts the guarantee debt's limitation
+    (Civil Code Arts. 694, 195); one recorded late never moves it back."""
+    g.limitation_interrupted_on = max(g.limitation_interrupted_on or on, on)
+
+
 def require_open(loan: Loan) -> None:
     if loan.state == CaseState.closed.value:
         raise RuleViolation(f"loan {loan.loan_id} is closed ({loan.closed_reason})")
@@ -271,8 +277,8 @@ def apply_payment(
     loan.last_payment_on = max(loan.last_payment_on or on, on)
     if kind == "borrower":  # a part payment is the debtor's consent: it interrupts limitation
         loan.limitation_start = max(loan.limitation_start or on, on)
-    if guarantor is not None:  # the guarantor's performance interrupts their own limitation (Art. 195)
-        guarantor.limitation_interrupted_on = max(guarantor.limitation_interrupted_on or on, on)
+    if guarantor is not None:
+        interrupt_guarantee_limitation(guarantor, on)
         if guarantor.account_balance_fen is not None:
             guarantor.account_balance_fen = max(0, guarantor.account_balance_fen - amount_fen)
     s.add(Payment(
@@ -348,8 +354,7 @@ def demand(uow: UnitOfWork, loan_id: str, *, on: date | None = None, guarantor: 
             raise RuleViolation(f"a demand on the guarantor before the debt falls due ({loan.maturity_on}) does not preserve the guarantee")
         if g.demanded_on is None or g.demanded_on > on:
             g.demanded_on = on
-        # every demand restarts the guarantee debt's limitation (Arts. 694, 195)
-        g.limitation_interrupted_on = max(g.limitation_interrupted_on or on, on)
+        interrupt_guarantee_limitation(g, on)
     else:
         loan.limitation_start = max(loan.limitation_start or on, on)
     s.add(Action(loan_id=loan_id, kind="demand", on=on, by=by, target=guarantor, outcome="issued"))
@@ -553,8 +558,10 @@ def take_asset(
     s = uow.session
     loan, on = open_case(s, loan_id, on)
     item = find_asset(s, loan_id, asset)
-    if item.taken_on is not None or item.status in ("taken", "sold"):
-        raise RuleViolation(f"asset {asset} was already {'taken in settlement' if item.taken_on else item.status}")
+    if item.taken_on is not None:
+        raise RuleViolation(f"asset {asset} was already taken in settlement")
+    if item.status == "sold":
+        raise RuleViolation(f"asset {asset} was already sold")
     if payer is None:
         if item.owner != "borrower":
             raise BadInput(f"asset {asset} is a guarantor's: name the payer as --payer guarantor:NAME")
@@ -592,10 +599,11 @@ def dispose_asset(
     if on < item.taken_on:
         raise RuleViolation(f"{on} is before the asset was taken in settlement ({item.taken_on})")
     item.status, item.disposed_on = "sold", on
-    late = on > foreclosed_dispose_by(item.taken_on)
+    deadline = foreclosed_dispose_by(item.taken_on)
+    late = on > deadline
     s.add(Action(loan_id=loan_id, kind="asset_disposed", on=on, by=by, target=asset, amount_fen=proceeds_fen,
                  detail="disposed of" + (f" for {fmt(proceeds_fen)}" if proceeds_fen is not None else "")
-                 + (f", after the deadline {foreclosed_dispose_by(item.taken_on)}" if late else "")))
+                 + (f", after the deadline {deadline}" if late else "")))
     uow.commit()
     return {"loan_id": loan_id, "asset": asset, "disposed_on": on.isoformat(),
             "proceeds": fmt(proceeds_fen) if proceeds_fen is not None else None, "late": late}

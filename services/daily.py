@@ -67,10 +67,10 @@ class Tally:
         return {"counts": dict(self.counts), "items": {k: v[: room.get(k)] for k, v in self.items.items()}}
 
     def merge(self, digest: dict[str, Any]) -> None:
+        room = self.room()
         for kind in KINDS:
             self.counts[kind] += digest["counts"][kind]
-            room = self.room()[kind]
-            self.items[kind].extend(digest["items"][kind][:room])
+            self.items[kind].extend(digest["items"][kind][: room[kind]])
 
 
 @dataclass

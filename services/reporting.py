@@ -24,15 +24,19 @@ def summary_tables(session: Session, policy: Policy) -> dict[str, list[tuple[str
     GROUP BY over the covering index (state, classification, principal)."""
     by_state: dict[str, list[int]] = {}
     by_class: dict[str, list[int]] = {}
+
+    def add(totals: dict[str, list[int]], key: str, count: int, principal: int) -> None:
+        row = totals.setdefault(key, [0, 0])
+        row[0] += int(count)
+        row[1] += int(principal)
+
     for state, category, count, principal in session.execute(
         select(Loan.state, Loan.classification, func.count(), func.coalesce(func.sum(Loan.outstanding_principal_fen), 0))
         .group_by(Loan.state, Loan.classification)
     ):
-        for key, totals in ((state, by_state), (category, by_class if state != "closed" else None)):
-            if totals is not None:
-                row = totals.setdefault(key, [0, 0])
-                row[0] += int(count)
-                row[1] += int(principal)
+        add(by_state, state, count, principal)
+        if state != "closed":
+            add(by_class, category, count, principal)
     return {
         "by_state": sorted(((s, c, b) for s, (c, b) in by_state.items()), key=lambda r: portfolio.STATES.index(r[0])),
         "by_classification": sorted(((s, c, b) for s, (c, b) in by_class.items()), key=lambda r: portfolio.CATEGORIES.index(r[0])),
@@ -44,7 +48,7 @@ SHOWN = 200  # rows of each list in the summary; the tables, history and `npl wo
 
 def summary_markdown(as_of: date, summary: dict[str, Any], run: dict[str, Any], risks: list[dict[str, Any]]) -> str:
     """The run's summary. ``run`` holds counts (``counts``) and the first items of each kind."""
-    counts = run.get("counts") or {kind: len(run.get(kind, [])) for kind in ("transitions", "awaiting")}
+    counts = run["counts"]
     lines = [f"# Daily collection — {as_of}", ""]
     if run.get("already_done"):
         lines += [f"Business date {run['through']} was already completed: nothing changed.", ""]

@@ -20,6 +20,13 @@ UNASSIGNED = "unassigned"
 TASK_ORDER = ("approval_awaited", "deadline_at_risk", "send_demand", "visit", "press_guarantor", "prepare_filing", "apply_enforcement")
 
 
+def started_by(as_of: date, lead: int, years: int) -> date:
+    """The latest start of a ``years``-long period that can end within ``lead`` days of
+    ``as_of`` (two days' slack: a 29 February start shifts the end); rows started by then are
+    the candidates, each then checked exactly."""
+    return add_days(add_years(add_days(as_of, lead), -years), 2)
+
+
 def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dict[str, Any]]:
     """Every open case's legal clock whose end is within its lead days and not yet protected."""
     out: list[dict[str, Any]] = []
@@ -48,7 +55,7 @@ def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dic
     for g, loan in session.execute(
         select(Guarantor, Loan).join(Loan, Loan.loan_id == Guarantor.loan_id).where(
             Loan.state != "closed", Guarantor.guarantee_type == "joint", Guarantor.demanded_on.is_not(None),
-            last_demand <= add_days(add_years(add_days(as_of, lead_l), -LIMITATION_YEARS), 2),  # candidates
+            last_demand <= started_by(as_of, lead_l, LIMITATION_YEARS),
         )
     ):
         end = guarantee_of(g, loan).debt_limitation_end()
@@ -56,7 +63,7 @@ def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dic
             out.append({"loan_id": g.loan_id, "clock": "guarantee_limitation", "date": end.isoformat(),
                         "detail": f"{g.name}: demand the guarantor to interrupt the guarantee debt's limitation",
                         "officer": loan.assigned_to or UNASSIGNED})
-    horizon = add_days(add_years(as_of, -LIMITATION_YEARS), lead_l + 2)  # candidates, checked exactly below
+    horizon = started_by(as_of, lead_l, LIMITATION_YEARS)
     lim_rows = session.execute(
         select(Loan.loan_id, Loan.maturity_on, Loan.limitation_start, Loan.assigned_to).where(
             Loan.state != "closed", Loan.sued_on.is_(None),
@@ -84,8 +91,7 @@ def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dic
     for asset, officer in session.execute(
         select(Collateral, Loan.assigned_to).join(Loan, Loan.loan_id == Collateral.loan_id).where(
             Collateral.disposed_on.is_(None), Collateral.taken_on.is_not(None),
-            # candidates (a 29 February shifts the end a day), checked exactly below
-            Collateral.taken_on <= add_days(add_years(add_days(as_of, lead_a), -FORECLOSED_DISPOSAL_YEARS), 2),
+            Collateral.taken_on <= started_by(as_of, lead_a, FORECLOSED_DISPOSAL_YEARS),
         )
     ):
         end = foreclosed_dispose_by(asset.taken_on)
