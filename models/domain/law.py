@@ -203,7 +203,8 @@ def limitation_end(start: date, interruptions: Sequence[date] = ()) -> Ruled:
     """Last day of the limitation period that started on ``start`` (the debt's maturity: the day
     the bank knew its right was harmed), restarted by each evidenced interruption dated on or
     before the then-running period's end; each new period follows the law in force on its day.
-    For a suit, Art. 195 restarts the period when the proceedings end: pass that day."""
+    For a suit, Art. 195 restarts the period when the proceedings end: pass that day. For a debt
+    payable in installments the start is the last installment's due date (Civil Code Art. 189)."""
     return _limitation_run(start, interruptions)[0]
 
 
