@@ -170,8 +170,9 @@ def _period(start: date) -> Ruled:
     if two_years < GENERAL_PROVISIONS_IN_FORCE:
         # SPC 2018 Art. 3: ran out before 2017-10-01 (its last day ended before that date): stays out
         return Ruled(two_years, "GPCL 1986 Art. 135, 140; SPC 2018 transition Art. 3", True)
-    # SPC 2018 Art. 2: not yet run out on 2017-10-01 (its last day is that day or later): three years
-    return Ruled(add_years(start, 3), "GPCL 1986 Art. 135, 140; SPC 2018 transition Art. 2")
+    # SPC 2018 Art. 2: not yet run out on 2017-10-01 (its last day is that day or later): the
+    # General Provisions' three years from the same start
+    return Ruled(add_years(start, 3), "General Provisions 2017 Art. 188; SPC 2018 transition Art. 2")
 
 
 def _longstop_rule(on: date) -> str:
@@ -220,6 +221,7 @@ def guarantee_limitation_start(
     enforcement_received_on: date | None = None,
     enforcement_ended_delivered_on: date | None = None,
     exception_known_on: date | None = None,
+    period_end: date | None = None,
 ) -> Ruled | None:
     """When the guarantee debt's own limitation starts, once the guarantee was preserved within
     its period; None while it has not started.
@@ -229,9 +231,10 @@ def guarantee_limitation_start(
     of the guarantor's defence of prior enforcement (SPC 2020 guarantee interpretation Art. 28):
     the ruling ending enforcement delivered to the bank, or one year after the court received the
     enforcement application if no such ruling came within that year; or, under Art. 28 ¶2, the
-    day the bank knew of a Civil Code Art. 687 ¶2 exception (``exception_known_on``)."""
+    day the bank knew of a Civil Code Art. 687 ¶2 exception (``exception_known_on``).
+    ``period_end``: the guarantee period's end; a demand after it preserved nothing (None)."""
     if mode is GuaranteeType.joint:
-        if demanded_on is None:
+        if demanded_on is None or (period_end is not None and demanded_on > period_end):
             return None
         if signed_on >= CIVIL_CODE_IN_FORCE:
             return Ruled(demanded_on, "Civil Code Art. 694 ¶2")

@@ -161,9 +161,9 @@ def test_a_period_agreed_until_repaid_cannot_also_have_an_end_date():
         (D(2015, 9, 30), [], D(2017, 9, 30), True, "GPCL 1986 Art. 135, 140; SPC 2018 transition Art. 3"),
         # 2015-10-01 + 2 years = 2017-10-01, its last day is the day the 2017 law took effect:
         # not yet run out, so three years from the start, 2018-10-01 (Art. 2)
-        (D(2015, 10, 1), [], D(2018, 10, 1), False, "GPCL 1986 Art. 135, 140; SPC 2018 transition Art. 2"),
+        (D(2015, 10, 1), [], D(2018, 10, 1), False, "General Provisions 2017 Art. 188; SPC 2018 transition Art. 2"),
         # 2016-02-29 + 3 years: 2019 has no 29 February -> 2019-02-28 (Art. 2)
-        (D(2016, 2, 29), [], D(2019, 2, 28), False, "GPCL 1986 Art. 135, 140; SPC 2018 transition Art. 2"),
+        (D(2016, 2, 29), [], D(2019, 2, 28), False, "General Provisions 2017 Art. 188; SPC 2018 transition Art. 2"),
         # from 2017-10-01: three years, 2020-10-01 (General Provisions Art. 188)
         (D(2017, 10, 1), [], D(2020, 10, 1), False, "General Provisions 2017 Art. 188, 195"),
         # 2020-12-31 + 3 years = 2023-12-31, still under the General Provisions
@@ -181,7 +181,7 @@ def test_a_period_agreed_until_repaid_cannot_also_have_an_end_date():
          "GPCL 1986 Art. 135, 140; SPC 2018 transition Art. 3"),
         # interrupted 2016-06-01: two years would end 2018-06-01, after 2017-10-01 -> three, 2019-06-01
         (D(2014, 6, 30), [D(2016, 6, 1)], D(2019, 6, 1), False,
-         "GPCL 1986 Art. 135, 140; SPC 2018 transition Art. 2"),
+         "General Provisions 2017 Art. 188; SPC 2018 transition Art. 2"),
         # start 2016-06-30 runs (Art. 2) to 2019-06-30; interrupted 2018-01-15 -> 2021-01-15 (2017 law)
         (D(2016, 6, 30), [D(2018, 1, 15)], D(2021, 1, 15), False, "General Provisions 2017 Art. 188, 195"),
         # start 2019-03-31 runs to 2022-03-31; interrupted 2021-02-28 -> 2024-02-28 (Civil Code)
@@ -238,6 +238,11 @@ def test_joint_guarantee_debt_limitation_restarts_on_a_later_demand():
 
 def test_guarantee_debt_limitation_has_not_started_without_its_event():
     assert guarantee_limitation_start(JOINT, D(2007, 1, 10)) is None
+    # a demand 2008-12-31 after the period ended 2008-12-30 preserved nothing: no debt limitation
+    late = guarantee_limitation_start(JOINT, D(2007, 1, 10), demanded_on=D(2008, 12, 31), period_end=D(2008, 12, 30))
+    assert late is None
+    on_time = guarantee_limitation_start(JOINT, D(2007, 1, 10), demanded_on=D(2008, 12, 30), period_end=D(2008, 12, 30))
+    assert on_time is not None and on_time.date == D(2008, 12, 30)
     assert guarantee_limitation_start(GENERAL, D(2007, 1, 10)) is None
     assert guarantee_limitation_start(GENERAL, D(2021, 1, 1)) is None
     # a judgment alone does not end the defence of prior enforcement under the Civil Code
