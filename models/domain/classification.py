@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from enum import Enum
+from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from models.domain.dates import add_months
+from models.domain.errors import BadInput, ClassificationBetterThanFloor
+
+if TYPE_CHECKING:  # pragma: no cover - for the annotation only (restructuring imports this module)
+    from models.domain.restructuring import Restructured
 
 
 class Category(str, Enum):
@@ -110,3 +119,113 @@ def first_day_of(category: Category, oldest_due: date) -> date:
 
     bound = dict((c, b) for b, c in DPD_FLOORS)[category]
     return add_days(oldest_due, bound)
+
+
+# --- days past due from the oldest amount still unpaid (issue 15 rule 2) ------------------------
+
+
+def oldest_unpaid_amount(
+    fell_due: Iterable[tuple[date, int]], payments: Iterable[tuple[date, int]], as_of: date
+) -> date | None:
+    """The due date of the oldest amount still unpaid at ``as_of``, or None when all are paid.
+
+    ``fell_due``: ``(due date, fen)`` of each amount of principal or interest the loan owes;
+    ``payments``: ``(date, fen)`` applied to those amounts, oldest amount first. Only payments
+    made on or before ``as_of`` count, and only amounts due before ``as_of`` are overdue (the
+    debtor has the whole due date). So a payment that clears the oldest overdue amount moves
+    the date forward to the next unpaid one, and clearing every overdue amount gives None
+    (0 days past due; DOMAIN.md §3: days past due count from the oldest amount still unpaid).
+    """
+    paid = sum(fen for on, fen in payments if on <= as_of)
+    for due_on, fen in sorted(fell_due, key=lambda a: a[0]):
+        if paid >= fen:
+            paid -= fen
+            continue
+        return due_on if due_on < as_of else None
+    return None
+
+
+# --- classification with staff judgement (issue 15 rules 3 and 8) -------------------------------
+
+
+@dataclass(frozen=True)
+class Classified:
+    """A loan's category, the floor it may not be better than, and why it is what it is."""
+
+    category: Category
+    floor: Category
+    reason: str
+
+
+def classify_with_judgement(
+    dpd: int,
+    *,
+    restructured: Restructured | None = None,
+    staff: Category | None = None,
+    staff_reason: str | None = None,
+    closed: bool = False,
+) -> Classified | None:
+    """The category from the DPD floor, the restructured floor and staff's judgement.
+
+    The floor is the worse of the DPD floor and the restructured asset's floor (2023 measures,
+    Art. 20 and DOMAIN.md §3). Staff may classify worse than the floor, never better: a better
+    category raises :class:`ClassificationBetterThanFloor` naming the floor; a worse one needs
+    a reason. A closed loan has no current classification: None (the caller keeps the one it
+    had at close, issue 15 rule 8).
+    """
+    if dpd < 0:
+        raise BadInput(f"days past due cannot be negative: {dpd}")
+    if closed:
+        return None
+    dpd_category = dpd_floor(dpd)
+    floor, reason = dpd_category, _dpd_reason(dpd, dpd_category)
+    if restructured is not None and restructured.floor.rank > floor.rank:
+        floor = restructured.floor
+        reason = (
+            f"restructured on {restructured.on}, in observation {restructured.observation_from}"
+            f"..{restructured.observation_until}: at least {floor.value}"
+        )
+    if staff is None or staff == floor:
+        return Classified(floor, floor, reason)
+    if staff.rank < floor.rank:
+        raise ClassificationBetterThanFloor(staff.value, floor.value, reason)
+    if not staff_reason or not staff_reason.strip():
+        raise BadInput(f"classifying {staff.value}, worse than the floor {floor.value}, needs a reason")
+    return Classified(staff, floor, f"staff judgement: {staff_reason.strip()} (floor {floor.value}: {reason})")
+
+
+def _dpd_reason(dpd: int, category: Category) -> str:
+    if dpd == 0:
+        return "nothing past due"
+    return f"{dpd} {'day' if dpd == 1 else 'days'} past due: at least {category.value}"
+
+
+# --- NPL ratio (issue 15 rule 7) -------------------------------------------------------------------
+
+RATIO_PLACES = Decimal("0.0001")
+
+
+def npl_ratio(loans: Iterable[tuple[Category | None, int | Decimal]]) -> Decimal | None:
+    """Principal of substandard + doubtful + loss loans ÷ principal of all open loans.
+
+    ``loans``: ``(category, outstanding principal)`` of each loan; a closed loan (category
+    None) counts in neither sum. The result is a fraction (0.1234 = 12.34%), quantized to four
+    places half-up; None when the open loans owe no principal (the ratio is undefined). Only
+    principal counts: interest receivable is reported apart (issue 15 rule 7; Art. 6 of the 2023
+    measures names substandard, doubtful and loss together as non-performing).
+    """
+    bad = total = Decimal(0)
+    for category, principal in loans:
+        if category is None:
+            continue
+        amount = Decimal(principal)
+        if amount < 0:
+            raise BadInput(f"outstanding principal cannot be negative: {principal}")
+        total += amount
+        if category.non_performing:
+            bad += amount
+    if total == 0:
+        return None
+    # exact quotient first, then one rounding (no intermediate rounding at the context's precision)
+    scaled = Fraction(bad) / Fraction(total) * 10_000
+    return (Decimal(int(scaled + Fraction(1, 2))) / 10_000).quantize(RATIO_PLACES)
