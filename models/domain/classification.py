@@ -200,6 +200,36 @@ def _dpd_reason(dpd: int, category: Category) -> str:
     return f"{dpd} {'day' if dpd == 1 else 'days'} past due: at least {category.value}"
 
 
+# --- a non-retail debtor's claims together (2023 measures Art. 7 para. 2) ------------------------
+
+DEBTOR_NPL_SHARE = Fraction(1, 10)
+
+
+def debtor_floor(
+    claims: Iterable[tuple[Category, int | Decimal]], *, retail: bool, recognised_enhancement: bool = False
+) -> Category | None:
+    """Substandard for every claim on a non-retail debtor when more than 10% of its claims at
+    the bank are non-performing, else None (no debtor-wide floor).
+
+    2023 measures Art. 7 para. 2: "商业银行对非零售债务人在本行的债权超过10%被分为不良的，对该债务人在
+    本行的所有债权均应归为不良。经国务院金融管理部门认可的增信方式除外。" ``claims``: ``(category,
+    outstanding principal)`` of the debtor's open claims; the share is by principal (the text
+    does not say by what; principal is what rule 7 measures). Exactly 10% is not "more than".
+    ``recognised_enhancement``: a credit enhancement the State Council's financial regulator
+    recognises, the article's exception.
+    """
+    if retail or recognised_enhancement:
+        return None
+    bad = total = Fraction(0)
+    for category, principal in claims:
+        total += Fraction(principal)
+        if category.non_performing:
+            bad += Fraction(principal)
+    if total > 0 and bad / total > DEBTOR_NPL_SHARE:
+        return Category.substandard
+    return None
+
+
 # --- NPL ratio (issue 15 rule 7) -------------------------------------------------------------------
 
 RATIO_PLACES = Decimal("0.0001")

@@ -14,6 +14,7 @@ from models.domain.classification import (
     Classified,
     classify,
     classify_with_judgement,
+    debtor_floor,
     days_past_due,
     dpd_floor,
     first_day_of,
@@ -353,3 +354,24 @@ def test_npl_ratio_without_open_principal_is_undefined():
 def test_npl_ratio_refuses_negative_principal():
     with pytest.raises(BadInput):
         npl_ratio([(Category.loss, -1)])
+
+
+# --- a non-retail debtor's claims together (2023 measures Art. 7 para. 2) ---------------------------
+
+
+def test_more_than_ten_percent_non_performing_makes_all_claims_of_a_corporate_debtor_non_performing():
+    # 1,001 of 10,000 non-performing = 10.01% > 10%
+    claims = [(Category.substandard, 1_001), (Category.normal, 8_999)]
+    assert debtor_floor(claims, retail=False) == Category.substandard
+
+
+def test_exactly_ten_percent_is_not_more_than_ten_percent():
+    claims = [(Category.doubtful, 1_000), (Category.normal, 9_000)]
+    assert debtor_floor(claims, retail=False) is None
+
+
+def test_debtor_wide_floor_does_not_apply_to_retail_debtors_nor_with_recognised_enhancement():
+    claims = [(Category.loss, 5_000), (Category.normal, 5_000)]
+    assert debtor_floor(claims, retail=True) is None
+    assert debtor_floor(claims, retail=False, recognised_enhancement=True) is None
+    assert debtor_floor([], retail=False) is None
