@@ -5,8 +5,8 @@ Model (documented in the README): from the accrual base date to ``end``
 - principal past due earns penalty interest at rate × (1 + uplift) from the day after it fell
   due, and after final maturity the whole outstanding principal is past due;
 - no interest on interest in ``accrue`` itself: compound interest on contractual interest not
-  paid when due is ``compound_fen`` (PBoC 2003 notice, item 三), its own amount; while an installment agreement runs nothing accrues (the agreed
-  schedule is the debt).
+  paid when due is ``compound_fen`` (PBoC 2003 notice, item 三), an amount of its own;
+- while an installment agreement runs nothing accrues (the agreed schedule is the debt).
 Each accrual is rounded half-up to the fen once, when it is added to the balance.
 """
 
