@@ -4,18 +4,22 @@ Model (documented in the README): from the accrual base date to ``end``
 - principal not yet past due earns contractual interest at the annual rate;
 - principal past due earns penalty interest at rate × (1 + uplift) from the day after it fell
   due, and after final maturity the whole outstanding principal is past due;
-- no interest on interest; while an installment agreement runs nothing accrues (the agreed
-  schedule is the debt).
+- no interest on interest in ``accrue`` itself: compound interest on contractual interest not
+  paid when due is ``compound_fen`` (PBoC 2003 notice, item 三), an amount of its own;
+- while an installment agreement runs nothing accrues (the agreed schedule is the debt).
 Each accrual is rounded half-up to the fen once, when it is added to the balance.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+from models.domain.dates import add_days
+from models.domain.errors import PenaltyUpliftOutOfRange
 from models.domain.money import RATE_SCALE
 
 DAY_BASIS = 360
@@ -82,3 +86,119 @@ def accrue(
         overdue_fen, rate_ppm, penalty_days_overdue, penalty_mult
     )
     return Accrual(interest, penalty)
+
+
+# --- penalty uplift bounds (PBoC 2003 notice, item 三) ---------------------------------------------
+
+# "逾期贷款……罚息利率……改为在借款合同载明的贷款利率水平上加收30%-50%;借款人未按合同约定用途使用借款的
+# 罚息利率……改为在借款合同载明的贷款利率水平上加收50%-100%" (银发〔2003〕251号, item 三)
+OVERDUE_UPLIFT_BOUNDS = (Decimal("0.3"), Decimal("0.5"))
+MISUSED_UPLIFT_BOUNDS = (Decimal("0.5"), Decimal("1"))
+
+
+def validate_uplift(uplift: Decimal, *, misused: bool = False) -> Decimal:
+    """``uplift`` if the notice allows it: 30-50%, or 50-100% for a loan flagged as used against
+    its agreed purpose; else :class:`PenaltyUpliftOutOfRange` naming the bound it crosses."""
+    if isinstance(uplift, float):  # pragma: no cover - guarded by type, kept as a tripwire
+        raise TypeError("an uplift never comes from a float")
+    lower, upper = MISUSED_UPLIFT_BOUNDS if misused else OVERDUE_UPLIFT_BOUNDS
+    value = Decimal(uplift)
+    if not lower <= value <= upper:
+        raise PenaltyUpliftOutOfRange(value, lower, upper, misused)
+    return value
+
+
+# --- compound interest on interest not paid when due (PBoC 2003 notice, item 三) --------------------
+
+
+@dataclass(frozen=True)
+class InterestDue:
+    """``fen`` of contractual interest that fell due on ``due_on`` and was paid on ``paid_on``
+    (None while unpaid). A part paid on another day is its own ``InterestDue``."""
+
+    due_on: date
+    fen: int
+    paid_on: date | None = None
+
+
+def compound_fen(
+    unpaid_interest: Iterable[InterestDue],
+    rate_ppm: int,
+    *,
+    start: date,
+    end: date,
+    uplift: Decimal = DEFAULT_UPLIFT,
+    compound: bool = True,
+) -> int:
+    """Compound interest earned after ``start`` up to and including ``end`` (ACT/360).
+
+    "对不能按时支付的利息，按罚息利率计收复利" (PBoC 2003 notice, item 三): contractual interest not
+    paid when due bears interest at the penalty rate, rate × (1 + uplift), from the day after it
+    fell due up to and including the day it is paid (the same convention as ``accrue``: interest
+    paid on its due date bears none). Only contractual interest compounds: neither penalty
+    interest nor compound interest itself bears more. The sum is exact and rounded half-up to
+    the fen once. ``compound=False`` (the policy switch) gives 0.
+    """
+    if not compound or end <= start:
+        return 0
+    multiplier = Fraction(1 + uplift)
+    exact = Fraction(0)
+    for item in unpaid_interest:
+        if item.fen <= 0:
+            continue
+        lo = max(item.due_on, start)
+        hi = min(item.paid_on, end) if item.paid_on is not None else end
+        days = (hi - lo).days
+        if days > 0:
+            exact += Fraction(item.fen * rate_ppm * days) * multiplier / (RATE_SCALE * DAY_BASIS)
+    return round_half_up(exact)
+
+
+# --- interest for delayed performance of a judgment (Civil Procedure Law Art. 264; SPC 2014) --------
+
+# SPC interpretation 法释〔2014〕8号, Art. 1: "加倍部分债务利息=债务人尚未清偿的生效法律文书确定的除一般债务利息
+# 之外的金钱债务×日万分之一点七五×迟延履行期间" — 1.75 per ten thousand a day (no day-count basis).
+DELAYED_DAILY_RATE = Fraction(175, 1_000_000)
+
+
+def delayed_performance_fen(
+    unperformed_fen: int,
+    performance_date: date,
+    *,
+    start: date,
+    end: date,
+    excluded: Iterable[tuple[date, date]] = (),
+) -> int:
+    """The doubled part of interest for delayed performance earned after ``start`` up to and
+    including ``end`` on ``unperformed_fen``.
+
+    Civil Procedure Law Art. 264: a debtor who does not pay money within the period a judgment
+    sets pays double interest for the delay. SPC 2014 interpretation:
+    - Art. 1: the doubled part = the money debt the judgment determined and still unpaid,
+      *excluding* the ordinary interest for the delay period (which the judgment's own method
+      gives, a separate component) × 1.75/10,000 × days of delay. ``unperformed_fen`` is that
+      base; when part is paid the caller accrues up to the payment day and continues on the
+      rest (Art. 3: each part to the day it is performed).
+    - Art. 2: counted from the end of the performance period; the start day is not counted
+      (Civil Code Art. 201), so the first day bearing it is the day after ``performance_date``.
+      Installments ordered by the judgment each run from their own date: one call each.
+    - Art. 3: up to and including the day of performance (or of the court's deduction, of the
+      ruling confirming a sale); ``excluded`` are periods (first and last day included) of a
+      stay of enforcement not requested by the debtor, which bear none (Art. 3 para. 3).
+    Exact, rounded half-up to the fen once.
+    """
+    if unperformed_fen <= 0 or end <= start:
+        return 0
+    lo, hi = max(start, performance_date), end  # days lo+1 .. hi bear it
+    if hi <= lo:
+        return 0
+    days = (hi - lo).days
+    counted_out: set[date] = set()
+    for first, last in excluded:
+        a, b = max(first, add_days(lo, 1)), min(last, hi)
+        day = a
+        while day <= b:
+            counted_out.add(day)
+            day = add_days(day, 1)
+    days -= len(counted_out)
+    return round_half_up(Fraction(unperformed_fen * days) * DELAYED_DAILY_RATE)

@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.domain.allocation import ORDER, Allocation, Balances, allocate
+from models.domain.allocation import (
+    JUDGMENT_ORDER,
+    ORDER,
+    Allocation,
+    Balances,
+    JudgmentAllocation,
+    JudgmentBalances,
+    allocate,
+    allocate_judgment,
+)
 
 OWED = Balances(principal=10_000, interest=300, penalty=200, costs=100)
 
@@ -89,3 +98,59 @@ def test_allocation_pays_a_later_part_only_once_earlier_parts_are_paid_in_full(a
             assert all(getattr(a, earlier) == getattr(owed, earlier) for earlier in order[:i])
     if a.remainder > 0:
         assert a.applied == owed
+
+
+# --- a payment on a judgment debt (SPC 2014 interpretation Art. 4) ---------------------------------
+
+JUDGMENT = JudgmentBalances(principal=10_000, interest=300, penalty=200, costs=100, delayed=500)
+
+
+def test_judgment_debt_is_paid_before_delayed_performance_interest():
+    # 10,600 = the whole money debt the judgment determined; nothing left for the doubled interest
+    assert allocate_judgment(10_600, JUDGMENT) == JudgmentAllocation(
+        costs=100, penalty=200, interest=300, principal=10_000, delayed=0, remainder=0
+    )
+
+
+def test_delayed_performance_interest_takes_what_is_left_after_the_judgment_debt():
+    assert allocate_judgment(10_601, JUDGMENT).delayed == 1
+    assert allocate_judgment(11_200, JUDGMENT) == JudgmentAllocation(100, 200, 300, 10_000, 500, 100)
+
+
+def test_within_the_judgment_debt_the_civil_code_order_applies():
+    assert allocate_judgment(250, JUDGMENT) == JudgmentAllocation(100, 150, 0, 0, 0, 0)
+
+
+def test_parties_may_agree_another_order_for_a_judgment_debt():
+    order = ("delayed", "costs", "penalty", "interest", "principal")
+    assert allocate_judgment(600, JUDGMENT, order) == JudgmentAllocation(100, 0, 0, 0, 500, 0)
+
+
+@pytest.mark.parametrize("order", [ORDER, ("delayed", "delayed", "costs", "penalty", "interest")])
+def test_judgment_order_must_name_each_part_once(order):
+    with pytest.raises(ValueError, match="each of"):
+        allocate_judgment(100, JUDGMENT, order)
+
+
+def test_negative_payment_on_a_judgment_debt_is_refused():
+    with pytest.raises(ValueError, match="negative"):
+        allocate_judgment(-1, JUDGMENT)
+
+
+judgments = st.builds(JudgmentBalances, principal=fen, interest=fen, penalty=fen, costs=fen, delayed=fen)
+
+
+@given(amount=fen, owed=judgments, order=st.permutations(JUDGMENT_ORDER))
+def test_judgment_allocation_parts_add_up_to_the_payment_exactly(amount, owed, order):
+    a = allocate_judgment(amount, owed, tuple(order))
+    assert a.total == amount
+    assert a.remainder == max(amount - owed.total, 0)
+    for name in JUDGMENT_ORDER:
+        assert 0 <= getattr(a, name) <= getattr(owed, name)
+
+
+@given(amount=fen, owed=judgments)
+def test_delayed_performance_interest_is_paid_only_once_the_judgment_debt_is_paid_in_full(amount, owed):
+    a = allocate_judgment(amount, owed)
+    if a.delayed > 0:
+        assert (a.costs, a.penalty, a.interest, a.principal) == (owed.costs, owed.penalty, owed.interest, owed.principal)

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from models.domain.interest import DEFAULT_UPLIFT, Accrual, accrue, interest_fen, round_half_up
+from models.domain.errors import PenaltyUpliftOutOfRange
+from models.domain.interest import (
+    DEFAULT_UPLIFT,
+    Accrual,
+    InterestDue,
+    accrue,
+    compound_fen,
+    delayed_performance_fen,
+    interest_fen,
+    round_half_up,
+    validate_uplift,
+)
 from models.domain.money import parse_rate, rate_to_ppm, to_fen
 
 WANG_PRINCIPAL = to_fen(Decimal("290000"))
@@ -110,3 +123,147 @@ def test_round_half_up_rounds_halves_away_from_zero(value, rounded):
 def test_interest_on_nothing_or_for_no_days_is_zero():
     assert interest_fen(0, WANG_RATE, 30) == 0
     assert interest_fen(WANG_PRINCIPAL, WANG_RATE, 0) == 0
+
+
+# --- penalty uplift bounds (PBoC 2003 notice, item 三) ----------------------------------------------
+
+
+@pytest.mark.parametrize("uplift", ["0.3", "0.4", "0.5"])
+def test_overdue_uplift_within_30_to_50_percent_is_accepted(uplift):
+    assert validate_uplift(Decimal(uplift)) == Decimal(uplift)
+
+
+@pytest.mark.parametrize(("uplift", "bound"), [("0.29", "at least 0.3"), ("0", "at least 0.3"), ("0.51", "at most 0.5"), ("1", "at most 0.5")])
+def test_overdue_uplift_outside_30_to_50_percent_is_refused_naming_the_bound(uplift, bound):
+    with pytest.raises(PenaltyUpliftOutOfRange, match=bound):
+        validate_uplift(Decimal(uplift))
+
+
+@pytest.mark.parametrize("uplift", ["0.5", "0.75", "1"])
+def test_misused_loan_uplift_within_50_to_100_percent_is_accepted(uplift):
+    assert validate_uplift(Decimal(uplift), misused=True) == Decimal(uplift)
+
+
+@pytest.mark.parametrize(("uplift", "bound"), [("0.49", "at least 0.5"), ("0.3", "at least 0.5"), ("1.01", "at most 1")])
+def test_misused_loan_uplift_outside_50_to_100_percent_is_refused_naming_the_bound(uplift, bound):
+    with pytest.raises(PenaltyUpliftOutOfRange, match=bound):
+        validate_uplift(Decimal(uplift), misused=True)
+
+
+def test_default_uplift_is_allowed_for_both_kinds_of_loan():
+    assert validate_uplift(DEFAULT_UPLIFT) == validate_uplift(DEFAULT_UPLIFT, misused=True) == Decimal("0.5")
+
+
+# --- compound interest (PBoC 2003 notice, item 三) -------------------------------------------------
+
+# 1,000.00 of contractual interest due 2010-03-20; rate 6.57%, uplift 50%: penalty rate 9.855%,
+# a day's compound interest = 100,000 fen x 0.09855 / 360 = 27.375 fen
+RATE = rate_to_ppm(parse_rate("0.0657"))
+DUE_ON = date(2010, 3, 20)
+
+
+def compound(paid_on, start=date(2010, 1, 1), end=date(2010, 12, 31), **kwargs):
+    return compound_fen([InterestDue(DUE_ON, 100_000, paid_on)], RATE, start=start, end=end, **kwargs)
+
+
+def test_interest_paid_on_its_due_date_bears_no_compound_interest():
+    assert compound(DUE_ON) == 0
+
+
+def test_interest_paid_the_day_after_bears_one_day():
+    assert compound(date(2010, 3, 21)) == 27  # 27.375 -> 27
+
+
+def test_interest_paid_ten_days_late_bears_ten_days():
+    assert compound(date(2010, 3, 30)) == 274  # 273.75 -> 274
+
+
+def test_unpaid_interest_compounds_within_the_accrual_window_only():
+    # window (2010-03-25, 2010-03-30]: 5 days, 136.875 -> 137
+    assert compound(None, start=date(2010, 3, 25), end=date(2010, 3, 30)) == 137
+    # a window opening before the due date counts from the day after it: 10 days
+    assert compound(None, start=date(2010, 3, 1), end=date(2010, 3, 30)) == 274
+    assert compound(None, start=date(2010, 3, 1), end=DUE_ON) == 0
+
+
+def test_compound_interest_uses_the_loan_uplift():
+    # 0.0657 x 1.3 = 0.08541; 100,000 x 0.08541 x 10 / 360 = 237.25 -> 237
+    assert compound(date(2010, 3, 30), uplift=Decimal("0.3")) == 237
+
+
+def test_compound_interest_is_summed_exactly_and_rounded_once():
+    items = [InterestDue(DUE_ON, 100_000, date(2010, 3, 21)), InterestDue(date(2010, 4, 20), 100_000, date(2010, 4, 21))]
+    assert compound_fen(items, RATE, start=date(2010, 1, 1), end=date(2010, 12, 31)) == 55  # 54.75, not 27 + 27
+
+
+def test_compound_switch_off_gives_none():
+    assert compound(None, compound=False) == 0
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31)),
+            st.integers(0, 10**9),
+            st.one_of(st.none(), st.integers(-400, 4000)),
+        ),
+        max_size=8,
+    ),
+    st.integers(0, 1_000_000),
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2035, 12, 31)),
+    st.integers(0, 5000),
+    st.sampled_from([Decimal("0.3"), Decimal("0.5"), Decimal("1")]),
+)
+def test_compound_interest_is_never_negative_and_zero_when_interest_is_paid_on_time(raw, rate, start, length, uplift):
+    end = start + timedelta(days=length)
+    items = [InterestDue(due, fen, None if lag is None else due + timedelta(days=lag)) for due, fen, lag in raw]
+    assert compound_fen(items, rate, start=start, end=end, uplift=uplift) >= 0
+    on_time = [InterestDue(i.due_on, i.fen, i.due_on) for i in items]
+    early = [InterestDue(i.due_on, i.fen, i.paid_on) for i in items if i.paid_on is not None and i.paid_on <= i.due_on]
+    assert compound_fen(on_time, rate, start=start, end=end, uplift=uplift) == 0
+    assert compound_fen(early, rate, start=start, end=end, uplift=uplift) == 0
+
+
+# --- interest for delayed performance (Civil Procedure Law Art. 264; SPC 2014 Arts. 1-3) -----------
+
+# judgment money debt 100,000.00 unperformed, performance date 2015-03-31:
+# a day = 10,000,000 fen x 1.75 / 10,000 = 1,750 fen
+DEBT = 10_000_000
+PERFORM_BY = date(2015, 3, 31)
+
+
+def delayed(end, start=date(2015, 3, 1), **kwargs):
+    return delayed_performance_fen(DEBT, PERFORM_BY, start=start, end=end, **kwargs)
+
+
+def test_no_delayed_performance_interest_on_the_performance_date():
+    assert delayed(PERFORM_BY) == 0
+
+
+def test_delayed_performance_interest_starts_the_day_after_the_performance_date():
+    assert delayed(date(2015, 4, 1)) == 1_750
+
+
+def test_delayed_performance_interest_runs_to_the_day_of_performance_inclusive():
+    assert delayed(date(2015, 4, 30)) == 52_500  # 30 days (04-01 .. 04-30)
+    assert delayed(date(2015, 4, 30), start=date(2015, 4, 10)) == 35_000  # 20 days (04-11 .. 04-30)
+
+
+def test_stay_not_requested_by_the_debtor_bears_none():
+    # stay 04-10 .. 04-19 (10 days) inside 30 days -> 20 days
+    assert delayed(date(2015, 4, 30), excluded=[(date(2015, 4, 10), date(2015, 4, 19))]) == 35_000
+    # a stay beginning before the delay counts only its days inside it: 04-01 .. 04-05 -> 25 days
+    assert delayed(date(2015, 4, 30), excluded=[(date(2015, 3, 20), date(2015, 4, 5))]) == 43_750
+    # overlapping stays count each day once: 04-10 .. 04-22 -> 13 days out, 17 days
+    stays = [(date(2015, 4, 10), date(2015, 4, 19)), (date(2015, 4, 15), date(2015, 4, 22))]
+    assert delayed(date(2015, 4, 30), excluded=stays) == 29_750
+
+
+def test_delayed_performance_interest_rounds_half_up_to_the_fen():
+    # 200.00 x 1.75/10,000 = 3.5 fen -> 4; 2,857 fen x 1.75/10,000 = 0.499975 -> 0
+    assert delayed_performance_fen(20_000, PERFORM_BY, start=PERFORM_BY, end=date(2015, 4, 1)) == 4
+    assert delayed_performance_fen(2_857, PERFORM_BY, start=PERFORM_BY, end=date(2015, 4, 1)) == 0
+
+
+def test_nothing_unperformed_bears_nothing():
+    assert delayed_performance_fen(0, PERFORM_BY, start=PERFORM_BY, end=date(2016, 1, 1)) == 0
