@@ -11,14 +11,18 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from models import letters
 from models.letters import (
     REGISTER_COLUMNS,
     TITLES,
+    FontNotFound,
     LetterError,
     borrower_legal_basis,
     format_amount,
+    font_path,
     format_date,
     guarantor_legal_basis,
+    missing_glyphs,
     write_register,
 )
 from tests.letter_samples import yang_letter, zhang_letter
@@ -202,3 +206,31 @@ def test_an_empty_batch_gives_registers_with_headers_only(tmp_path: Path) -> Non
     xlsx, csv_file = write_register([], tmp_path / "r.xlsx", tmp_path / "r.csv")
     assert len(read_csv(csv_file)) == 1
     assert load_workbook(xlsx).active.max_row == 2
+
+
+# --- the font -----------------------------------------------------------------------------------
+
+
+def test_no_cjk_font_names_the_debian_package_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(letters.FONT_ENV, raising=False)
+    monkeypatch.setattr(letters, "FONT_CANDIDATES", (str(tmp_path / "absent.ttc"),))
+    with pytest.raises(FontNotFound, match="fonts-wqy-zenhei"):
+        font_path()
+
+
+def test_the_font_override_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(letters.FONT_ENV, str(tmp_path / "absent.ttf"))
+    with pytest.raises(FontNotFound, match="absent.ttf"):
+        font_path()
+
+
+def test_the_font_override_wins_over_the_debian_fonts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    chosen = tmp_path / "branch.ttf"
+    chosen.write_bytes(b"")
+    monkeypatch.setenv(letters.FONT_ENV, str(chosen))
+    assert font_path() == chosen
+
+
+def test_missing_glyphs_lists_each_uncovered_character_once_in_order() -> None:
+    covered = frozenset(map(ord, "杨某"))
+    assert missing_glyphs("杨某𠀀 某x𠀀", covered) == ["𠀀", "x"]
