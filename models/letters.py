@@ -398,10 +398,12 @@ def _body(letter: Letter) -> list[str]:
     as_of = format_date(letter.as_of)
     pay_by = format_date(letter.pay_by)
     total = format_amount(letter.total)
+    # before maturity (overdue interest or installments, an accelerated loan) nothing "fell due"
+    matured = "借款到期后，" if letter.as_of > letter.maturity_on else ""
     if letter.kind == "borrower":
         return [
             f"贵方与我行{bank}签订编号为{contract}的借款合同，{dates}，"
-            f"我行已于{format_date(letter.disbursed_on)}依约发放贷款。借款到期后，贵方未按合同约定履行还款义务。"
+            f"我行已于{format_date(letter.disbursed_on)}依约发放贷款。{matured}贵方未按合同约定履行还款义务。"
             f"截至{as_of}，贵方尚欠我行下列款项，合计人民币{total}元：",
             f"请贵方于{pay_by}前向我行归还上述全部欠款。上述利息、罚息计至{as_of}，"
             "此后按合同约定继续计收至全部清偿之日。逾期仍不履行的，我行将依法采取诉讼等措施追收，"
@@ -412,7 +414,7 @@ def _body(letter: Letter) -> list[str]:
     period_end = format_date(letter.guarantee_period_end) if letter.guarantee_period_end else ""
     opening = (
         f"借款人{debtor}与我行{bank}签订编号为{contract}的借款合同，{dates}。"
-        f"贵方为该笔借款提供{mode}，保证期间至{period_end}。借款到期后，借款人未按合同约定履行还款义务。"
+        f"贵方为该笔借款提供{mode}，保证期间至{period_end}。{matured}借款人未按合同约定履行还款义务。"
         f"截至{as_of}，借款人尚欠我行下列款项，合计人民币{total}元："
     )
     if letter.guarantee_type == "joint":
@@ -465,7 +467,11 @@ def _story(letter: Letter, font: str, width: float) -> list[Flowable]:
         [Paragraph(f"签收人（签名）：{line}", s["slip"]), Paragraph(f"签收日期：{line}", s["slip"])],
     ]
     signature = Table(receipt_rows, colWidths=[width * 0.5, width * 0.5])
-    signature.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
+    signature.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+    ]))
     thumb = Table(
         [[Paragraph("指印：", s["slip"]), ""]],
         colWidths=[14 * mm, 17 * mm],

@@ -182,3 +182,10 @@ def test_the_same_letter_renders_the_same_bytes(tmp_path: Path) -> None:
     second = render_letter(yang_letter(), tmp_path / "b.pdf").read_bytes()
     assert first == second
 
+
+
+def test_a_letter_before_maturity_does_not_say_the_loan_fell_due(tmp_path: Path) -> None:
+    before = squeezed(text_of(render(yang_letter(issued_on=yang_letter().maturity_on), tmp_path)))
+    after = squeezed(text_of(render(yang_letter(letter_no="CS-2"), tmp_path)))
+    assert "借款到期后" not in before and "贵方未按合同约定履行还款义务" in before
+    assert "借款到期后，贵方未按合同约定履行还款义务" in after
