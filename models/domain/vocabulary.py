@@ -20,8 +20,9 @@ GUARANTEE_TYPES: tuple[str, ...] = tuple(kind.value for kind in GuaranteeType)
 COLLATERAL_OWNERS: tuple[str, ...] = ("borrower", "guarantor")
 COLLATERAL_STATUSES: tuple[str, ...] = ("free", "frozen", "sealed", "sold")
 
-# payments: who paid (a guarantor is named as ``guarantor:NAME``)
-PAYERS: tuple[str, ...] = ("borrower", "guarantor", "court", "deduction")
+# who paid, as a repayments file names it (a guarantor as ``guarantor:NAME``); ``deduction``: the
+# bank took the arrears from the borrower's account under the loan contract
+REPAYMENT_PAYERS: tuple[str, ...] = ("borrower", "guarantor", "court", "deduction")
 
 # annual rates are stored as integer millionths ("ppm")
 RATE_SCALE = 1_000_000

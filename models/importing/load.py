@@ -2,8 +2,9 @@
 
 Loans files are loaded first, then guarantors, then collateral (so guarantors may name loans
 from a loans file of the same call), in batches of core ``INSERT ... ON CONFLICT DO UPDATE``
-statements, in one transaction committed at the end. The use case callers go through is
-``services.importing``; this is the part that needs no service.
+statements, then repayments (booked one by one through the payment service the use case
+passes in), all in one transaction committed at the end. The use case callers go through is
+``services.importing``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from models.importing import collateral, guarantors, loans
+from models.importing import collateral, guarantors, loans, repayments
 from models.importing.files import inspect_all
 from models.importing.loaders import Kind, Loading
 from models.importing.rejects import Rejects
@@ -22,7 +23,7 @@ from models.importing.upsert import Store
 from models.store import CLASSIFICATION_MARK, UnitOfWork, forget_mark
 
 # every kind of file, in the order files are loaded; a new kind is one module and one line here
-KINDS: tuple[Kind, ...] = (loans.KIND, guarantors.KIND, collateral.KIND)
+KINDS: tuple[Kind, ...] = (loans.KIND, guarantors.KIND, collateral.KIND, repayments.KIND)
 
 
 def import_files(
@@ -53,14 +54,18 @@ def import_files(
             for source in (s for s in sources if s.kind == kind.name):
                 rejects = Rejects(source, report.rejected)
                 sinks.append(rejects)
+                skipped = loading.already_booked
                 imported = kind.load(loading, source, rejects)
                 setattr(report, kind.name, getattr(report, kind.name) + imported)
-                summaries[source.order] = ImportedFile(source.name, kind.name, imported, rejects.count)
+                summaries[source.order] = ImportedFile(
+                    source.name, kind.name, imported, rejects.count, loading.already_booked - skipped
+                )
         order = {source.name: source.order for source in sources}
         report.rejected.sort(key=lambda rejected: (order[rejected.file], rejected.line))
         report.files = [summaries[i] for i in sorted(summaries)]
         report.loans_created = store.loans_created
         report.loans_updated = store.loans_updated
+        report.already_booked = loading.already_booked
         if before_commit is not None:
             before_commit(report)
         sinks.sort(key=lambda sink: sink.source.order)

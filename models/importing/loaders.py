@@ -31,6 +31,7 @@ class Loading:
     store: Store
     rejected_loans: dict[str, str] = field(default_factory=dict)  # loan_id → where its row was rejected
     services: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    already_booked: int = 0  # rows skipped because what they record is on file already (same reference)
 
 
 @dataclass(frozen=True)

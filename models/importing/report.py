@@ -23,16 +23,20 @@ class ImportedFile:
     kind: str
     imported: int = 0
     rejected: int = 0
+    already_booked: int = 0  # repayments whose reference was booked before: skipped, not applied twice
 
 
 @dataclass
 class ImportReport:
     """What an import call did: rows imported per kind, every rejected row (ordered by input
-    file, then line), the rejects files written, loans new and updated, and each file's kind."""
+    file, then line), the rejects files written, loans new and updated, each file's kind, and
+    the repayments skipped because their reference was booked already."""
 
     loans: int = 0
     guarantors: int = 0
     collateral: int = 0
+    repayments: int = 0
+    already_booked: int = 0  # repayments whose reference was booked before: skipped, not applied twice
     rejected: list[Rejected] = field(default_factory=list)
     rejects_files: list[str] = field(default_factory=list)
     loans_created: int = 0
