@@ -81,10 +81,6 @@ class Repayment:
     guarantor: str | None  # the guarantor's name when payer is guarantor
     reference: str
 
-    @property
-    def payer_text(self) -> str:
-        return f"guarantor:{self.guarantor}" if self.guarantor is not None else self.payer
-
 
 Book = Callable[[Session, Repayment], "tuple[str, str] | None"]
 
