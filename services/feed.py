@@ -196,7 +196,11 @@ def _recorded(url: str | None, sha256: str) -> FeedFile | None:
 def _skip(inbox: Path, path: Path, earlier: FeedFile | None) -> FeedFileResult:
     """A file ingested before (same checksum): moved where the first copy went, not applied."""
     outcome = earlier.outcome if earlier is not None else PROCESSED
-    moved = _move(path, inbox / (REJECTED if outcome == REJECTED else PROCESSED))
+    destination = inbox / (REJECTED if outcome == REJECTED else PROCESSED)
+    rejects_file = path.with_name(path.stem + REJECTS_SUFFIX)  # left by a run that stopped before the move
+    moved = _move(path, destination)
+    if rejects_file.exists():
+        _move(rejects_file, destination, name=moved.stem + REJECTS_SUFFIX)
     if earlier is not None:
         when = f" for {earlier.ingested_on}" if earlier.ingested_on else ""
         note = f"already ingested as {earlier.name}{when} (same checksum): not applied again"

@@ -213,7 +213,7 @@ def test_a_kill_during_ingestion_leaves_the_file_to_be_applied_once_by_the_rerun
     write_csv(inbox / "20080701-1-loans.csv", LOANS)
     write_csv(inbox / "20080701-2-guarantors.csv", GUARANTORS)
     ingest_inbox(db_url, inbox)
-    write_csv(inbox / "20080701-3-repayments.csv", PAY_NIGHT1)
+    write_csv(inbox / "20080701-3-repayments.csv", [*PAY_NIGHT1, {**PAY_NIGHT1[0], "loan_id": "L-9", "reference": "TX-9"}])
     store.dispose_all()
     child = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), db_url, str(inbox), where],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
@@ -229,4 +229,7 @@ def test_a_kill_during_ingestion_leaves_the_file_to_be_applied_once_by_the_rerun
     ]
     assert [p[-1] for p in payments(db_url)] == ["TX-1", "TX-2"]
     assert [f[0] for f in feed_files(db_url)] == ["20080701-1-loans.csv", "20080701-2-guarantors.csv", "20080701-3-repayments.csv"]
-    assert not (inbox / "20080701-3-repayments.csv").exists()
+    assert sorted(p.name for p in (inbox / "processed").iterdir()) == [
+        "20080701-1-loans.csv", "20080701-2-guarantors.csv", "20080701-3-repayments.csv", "20080701-3-repayments.rejects.csv",
+    ]
+    assert [p.name for p in inbox.iterdir() if p.is_file() and not p.name.endswith(".tmp")] == []
