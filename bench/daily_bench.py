@@ -116,10 +116,10 @@ def main() -> None:
 
     from flows.daily import daily_collection
     from machines.policy import load_policy
-    from models.importing import import_files
     from models.store import UnitOfWork
     from models.tables import History, Loan
     from services.daily import refresh_classification, reschedule
+    from services.importing import import_paths
 
     url = f"sqlite:///{work / 'bench.db'}"
     print(f"npl-collect benchmark: {args.loans:,} loans, SQLite, work folder {work}")
@@ -128,8 +128,7 @@ def main() -> None:
     print(f"  generate CSV                 {time.perf_counter() - t:8.1f} s")
 
     t = time.perf_counter()
-    with UnitOfWork(url) as uow:
-        rep = import_files(uow, files)
+    rep = import_paths(url, files)
     t_import = time.perf_counter() - t
     print(f"  import                       {t_import:8.1f} s   ({rep.loans:,} loans, {rep.guarantors:,} guarantors, "
           f"{args.loans / t_import:,.0f} loans/s)")

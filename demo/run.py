@@ -80,13 +80,12 @@ def replay(started: float) -> None:
     """Import the demo portfolio, run it day by day with the recorded events, print the outcome."""
     from flows.daily import daily_collection
     from flows.reports import portfolio_report
-    from models.importing import import_files
     from models.store import UnitOfWork
     from services import cases
+    from services.importing import import_paths
 
     url = f"sqlite:///{(VAR / 'npl.db').resolve()}"
-    with UnitOfWork(url) as uow:
-        rep = import_files(uow, [HERE / "data" / f for f in ("loans.csv", "guarantors.csv", "collateral.csv")])
+    rep = import_paths(url, [HERE / "data" / f for f in ("loans.csv", "guarantors.csv", "collateral.csv")])
     print(f"imported {rep.loans} loans, {rep.guarantors} guarantors, {rep.collateral} collateral")
 
     first = date(2006, 9, 14)

@@ -84,17 +84,15 @@ def uow(db: str | None):  # noqa: ANN201
 
 
 @app.command("import")
-def import_(paths: list[Path] = typer.Argument(..., help="CSV files: loans, guarantors, collateral (told by header)."),
+def import_(paths: list[Path] = typer.Argument(..., help="CSV files: loans, guarantors, collateral, repayments (told by header)."),
             db: Optional[str] = DbOption) -> None:
-    """Load or update loans, guarantors and collateral from core-banking CSV exports."""
-    from models.importing import import_files
+    """Load or update loans, guarantors and collateral, and book repayments, from core-banking CSV exports."""
+    from services.importing import import_paths
 
-    def go() -> Any:
-        with uow(db) as u:
-            return import_files(u, [str(p) for p in paths])
-
-    report = run(go)
+    report = run(lambda: import_paths(db, [str(p) for p in paths]))
     typer.echo(f"imported: {report.loans} loans, {report.guarantors} guarantors, {report.collateral} collateral")
+    if any(f.kind == "repayments" for f in report.files):
+        typer.echo(f"imported: {report.repayments} repayments ({report.already_booked} already booked, skipped)")
     for r in report.rejected:
         typer.echo(f"rejected: {r.file}:{r.line}: column {r.column}: {r.reason}", err=True)
     for f in report.rejects_files:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from models.domain.errors import BadInput
+from models.domain.vocabulary import CREDIT_RATINGS, PRODUCTS
 
 DEFAULTS_PATH = Path(__file__).with_name("policy.toml")
-RATINGS = ("AAA", "AA", "A", "BBB", "BB", "B", "C")
-PRODUCTS = ("business", "consumer", "mortgage", "agriculture", "aquaculture", "other")
+RATINGS = CREDIT_RATINGS  # best first
 
 
 class PolicyError(BadInput):

@@ -165,6 +165,8 @@ class Payment(Base):
     principal_fen: Mapped[int] = mapped_column(Money)
     state_at_payment: Mapped[str] = mapped_column(String(24))
     recorded_by: Mapped[str] = mapped_column(String(64), default="operator")
+    # the core system's transaction id of a payment from the nightly feed: booked at most once
+    reference: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
 
 class Action(Base):
@@ -259,3 +261,21 @@ class Snapshot(Base):
     classification: Mapped[str] = mapped_column(String(16))
     dpd: Mapped[int] = mapped_column(Integer)
     principal_fen: Mapped[int] = mapped_column(Money)
+
+
+class FeedFile(Base):
+    """A file of the nightly core-banking export taken from the inbox: what it held, what became
+    of its rows, which run took it. A file with a recorded checksum is never applied again."""
+
+    __tablename__ = "feed_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str | None] = mapped_column(String(16))  # None: the file could not be read
+    outcome: Mapped[str] = mapped_column(String(16))  # processed | rejected
+    rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    ingested_on: Mapped[date | None] = mapped_column(Date)  # the business date it was ingested for
+    note: Mapped[str | None] = mapped_column(Text)  # why it was rejected

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from machines.policy import load_policy
-from models.importing import import_files
 from models.store import UnitOfWork
 from services import daily
+from services.importing import import_paths
 
 LOAN_DEFAULTS: dict[str, Any] = {
     "borrower_name": "Borrower",
@@ -41,8 +41,7 @@ def load(url: str, tmp: Path, loans: list[dict[str, Any]], guarantors: list[dict
     paths = [write_csv(tmp / "loans.csv", [{**LOAN_DEFAULTS, **loan} for loan in loans])]
     if guarantors:
         paths.append(write_csv(tmp / "guarantors.csv", guarantors))
-    with UnitOfWork(url) as uow:
-        report = import_files(uow, paths)
+    report = import_paths(url, paths)
     assert not report.rejected, report.rejected
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from models.domain.vocabulary import RATE_SCALE  # re-exported: rates are integer millionths
+
 CENT = Decimal("0.01")
 _AMOUNT = re.compile(r"^[+-]?\d+(\.\d{1,2})?$", re.ASCII)  # ASCII digits only, as the importer
 _RATE = re.compile(r"^\d+(\.\d{1,6})?$", re.ASCII)
-RATE_SCALE = 1_000_000  # annual rates are stored as integer millionths ("ppm")
 
 
 def money(value: Decimal | int | str) -> Decimal:

@@ -27,9 +27,9 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 
 from flows.daily import daily_collection
-from models.importing import import_files
 from models.store import UnitOfWork
 from services import cases
+from services.importing import import_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -63,8 +63,7 @@ def branch(ops_runner: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     folder = tmp_path_factory.mktemp("branch")
     db_url = f"sqlite:///{folder / 'npl.db'}"
     (folder / "loans.csv").write_text(LOANS_CSV, encoding="utf-8")
-    with UnitOfWork(db_url) as uow:
-        import_files(uow, [folder / "loans.csv"])
+    import_paths(db_url, [folder / "loans.csv"])
     escalation = run_deployment(
         "manual-escalation/ops", timeout=0,
         parameters={"loan_id": "L-UI-1", "to": "litigation", "reason": "refuses every contact", "requested_by": "E-01",

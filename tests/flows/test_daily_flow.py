@@ -7,8 +7,7 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
-from models.importing import import_files
-from models.store import UnitOfWork
+from services.importing import import_paths
 from tests.canonical import canonical_dump
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "data"
@@ -16,8 +15,7 @@ DEMO = Path(__file__).resolve().parents[2] / "demo" / "data"
 
 def demo_db(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'npl.db'}"
-    with UnitOfWork(url) as uow:
-        import_files(uow, [DEMO / "loans.csv", DEMO / "guarantors.csv", DEMO / "collateral.csv"])
+    import_paths(url, [DEMO / "loans.csv", DEMO / "guarantors.csv", DEMO / "collateral.csv"])
     return url
 
 

@@ -30,11 +30,11 @@ from deployments import serve
 from flows import operations
 from machines.policy import load_policy
 from models.domain.errors import RuleViolation
-from models.importing import import_files
 from models.store import UnitOfWork
 from models.tables import Action
 from services import cases
 from services.daily import run_dates
+from services.importing import import_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2008, 9, 30)
@@ -56,8 +56,7 @@ def make_book(folder: Path, db_url: str | None = None) -> str:
     db_url = db_url or f"sqlite:///{folder / 'npl.db'}"
     (folder / "loans.csv").write_text(LOANS_CSV, encoding="utf-8")
     (folder / "guarantors.csv").write_text(GUARANTORS_CSV, encoding="utf-8")
-    with UnitOfWork(db_url) as uow:
-        report = import_files(uow, [folder / "loans.csv", folder / "guarantors.csv"])
+    report = import_paths(db_url, [folder / "loans.csv", folder / "guarantors.csv"])
     assert not report.rejected
     run_dates(lambda: UnitOfWork(db_url), AS_OF, None, load_policy())
     return db_url

@@ -12,9 +12,9 @@ import openpyxl
 from typer.testing import CliRunner
 
 from flows.cli import app
-from models.importing import import_files
 from models.store import UnitOfWork
 from services import cases
+from services.importing import import_paths
 from tests.builders import run
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "data"
@@ -23,8 +23,7 @@ CONTRACT_KEYS = {"as_of", "loans", "by_state", "by_classification", "npl_ratio",
 
 def test_report_json_has_the_contract_keys_and_the_workbook_reconciles_with_it(prefect_server, tmp_path):
     url = f"sqlite:///{tmp_path / 'npl.db'}"
-    with UnitOfWork(url) as uow:
-        import_files(uow, [DEMO / "loans.csv", DEMO / "guarantors.csv", DEMO / "collateral.csv"])
+    import_paths(url, [DEMO / "loans.csv", DEMO / "guarantors.csv", DEMO / "collateral.csv"])
     run(url, date(2008, 6, 1), date(2008, 12, 1))
     with UnitOfWork(url) as uow:
         cases.pay(uow, "L-0002", Decimal("1000.00"), on=date(2008, 12, 1), payer="guarantor:Zhang")

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from machines.policy import load_policy
 from models.domain.errors import BadInput, RuleViolation
-from models.importing import import_files
 from models.store import UnitOfWork
 from models.tables import Action, Collateral, Loan, Payment
 from services import cases
+from services.importing import import_paths
 from services.worklist import deadlines_at_risk, worklist
 from tests.builders import load, run, write_csv
 
@@ -26,8 +26,7 @@ def book(url: str, tmp_path) -> None:
         {"loan_id": "L-1", "owner": "borrower", "description": "flat", "estimated_value": "60000.00", "asset_id": "A-FLAT"},
         {"loan_id": "L-1", "owner": "guarantor", "description": "shop", "estimated_value": "80000.00", "asset_id": "A-SHOP"},
     ])
-    with UnitOfWork(url) as uow:
-        assert not import_files(uow, [collateral]).rejected
+    assert not import_paths(url, [collateral]).rejected
     run(url, date(2008, 7, 1), date(2008, 7, 10))
 
 

@@ -42,10 +42,10 @@ from flows import operations
 from flows.cli import app
 from models import store
 from models.domain.errors import NplError
-from models.importing import import_files
 from models.store import UnitOfWork
 from models.tables import Collateral, Guarantor, Loan
 from services import cases
+from services.importing import import_paths
 from tests.builders import load, run
 from tests.canonical import canonical_dump
 from tests.conftest import _empty
@@ -87,8 +87,7 @@ def copy_of(db: Path, target: Path) -> str:
 def demo_book(url: str, tmp: Path) -> None:
     """The demo portfolio run to 2008-09-30, with L-0004 paid off (a closed case)."""
     paths = [shutil.copy(DEMO / name, tmp / name) for name in ("loans.csv", "guarantors.csv", "collateral.csv")]
-    with UnitOfWork(url) as uow:
-        assert not import_files(uow, paths).rejected
+    assert not import_paths(url, paths).rejected
     run(url, date(2008, 7, 1), date(2008, 9, 30))
     with UnitOfWork(url) as uow:
         assert cases.pay(uow, "L-0004", Decimal("47000.00"), by="E-02").closed_reason == "repaid"
@@ -227,8 +226,7 @@ def test_bad_import_reports_every_bad_row_lands_every_good_one_and_nothing_else(
     good.mkdir()
     good_files = [good / name for name in case["files"] if _good_rows_only(inbox / name, bad_lines[name], good / name)]
     if good_files:
-        with UnitOfWork(reference) as uow:
-            assert import_files(uow, good_files).rejected == []
+        assert import_paths(reference, good_files).rejected == []
     assert canonical_dump(url) == canonical_dump(reference)
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from models import importing
+from models.importing import upsert
 from models.domain.errors import BadInput
-from models.importing import ImportReport, Rejected, import_files
 from models.store import UnitOfWork
 from models.tables import Borrower, Collateral, Guarantor, Loan, Officer
+from services.importing import ImportReport, Rejected, import_paths
 
 DATA = Path(__file__).parent / "data" / "import"
 BAD_INPUTS = Path(__file__).parents[1] / "data" / "bad_inputs"
@@ -60,8 +60,7 @@ def loans_file(tmp_path: Path, name: str, rows: list[dict[str, str]]) -> Path:
 
 
 def run_import(db_url: str, *paths: Path) -> ImportReport:
-    with UnitOfWork(db_url) as uow:
-        return import_files(uow, list(paths))
+    return import_paths(db_url, list(paths))
 
 
 def loan_row(db_url: str, loan_id: str) -> Loan:
@@ -574,7 +573,7 @@ def test_a_failure_part_way_writes_nothing_and_leaves_no_rejects_file(
     def broken(self: object, rows: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importing._Store, "guarantors", broken)
+    monkeypatch.setattr(upsert.Store, "guarantors", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         run_import(db_url, loans, guarantors)
 

@@ -27,6 +27,7 @@ CHILD = r"""
 import os, signal, sys
 sys.path.insert(0, {root!r})
 from models import importing
+from models.importing.upsert import Store
 from models.store import UnitOfWork
 
 kill_at = sys.argv[2]
@@ -45,10 +46,10 @@ def close_then_die(self):
     if kill_at == "commit":  # everything written, the commit not yet made
         os.kill(os.getpid(), signal.SIGKILL)
 
-importing._Store.loans = dying(importing._Store.loans)
-importing._Store.guarantors = dying(importing._Store.guarantors)
-original_close = importing._Store.close
-importing._Store.close = close_then_die
+Store.loans = dying(Store.loans)
+Store.guarantors = dying(Store.guarantors)
+original_close = Store.close
+Store.close = close_then_die
 with UnitOfWork(sys.argv[1]) as uow:
     importing.import_files(uow, sys.argv[3:])
 """

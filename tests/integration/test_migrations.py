@@ -61,5 +61,7 @@ def test_a_database_at_the_first_revision_is_upgraded_on_first_use_and_keeps_its
             assert inspect(conn).has_table("marks")
             assert {"taken_on", "disposed_on"} <= {c["name"] for c in inspect(conn).get_columns("collateral")}
             assert "limitation_interrupted_on" in {c["name"] for c in inspect(conn).get_columns("guarantors")}
+            assert "reference" in {c["name"] for c in inspect(conn).get_columns("payments")}
+            assert inspect(conn).has_table("feed_files")
     finally:
         store.dispose_all()

@@ -21,10 +21,10 @@ from machines.loan_case import CaseRefused
 from machines.policy import load_policy
 from models.domain.allocation import Balances
 from models.domain.errors import BadInput, NotFound, RuleViolation
-from models.importing import import_files
 from models.store import UnitOfWork
 from models.tables import Action, Collateral, Guarantor, History, Judgment, Loan, Payment, Plan, PlanLine
 from services import cases
+from services.importing import import_paths
 from services.views import balances_as_of
 from tests.builders import load, run
 
@@ -368,8 +368,7 @@ def test_a_judgment_is_recorded_only_in_litigation_and_enforcement_only_after_a_
 def test_freezing_an_asset_marks_it_sealed_through_an_authority_or_frozen(db_url, tmp_path):
     load(db_url, tmp_path, [{"loan_id": "L-1"}], [{"loan_id": "L-1", "guarantor_name": "Zhang", **LONG_JOINT}])
     collateral = shutil.copy(DATA / "collateral_small.csv", tmp_path / "collateral.csv")
-    with UnitOfWork(db_url) as uow:
-        assert import_files(uow, [collateral]).collateral == 3
+    assert import_paths(db_url, [collateral]).collateral == 3
     on = date(2008, 7, 2)
     with UnitOfWork(db_url) as uow:
         cases.freeze(uow, "L-1", on=on, asset="A-SHOP", authority="Xiaoshan County Court", by="E-01")
@@ -398,8 +397,7 @@ def test_freezing_an_asset_marks_it_sealed_through_an_authority_or_frozen(db_url
 def test_freezing_the_demo_factory_of_yang_seals_it(db_url, tmp_path):
     demo = Path(__file__).resolve().parents[2] / "demo" / "data"
     paths = [shutil.copy(demo / n, tmp_path / n) for n in ("loans.csv", "guarantors.csv", "collateral.csv")]
-    with UnitOfWork(db_url) as uow:
-        import_files(uow, paths)
+    import_paths(db_url, paths)
     with UnitOfWork(db_url) as uow:
         res = cases.freeze(uow, "L-0002", on=date(2008, 7, 1), asset="A-YANG-FACTORY", authority="Xiaoshan County Court")
     assert res == {"loan_id": "L-0002", "on": "2008-07-01", "frozen": "A-YANG-FACTORY", "authority": "Xiaoshan County Court"}
