@@ -276,6 +276,7 @@ def verify(uow: UnitOfWork, operator_id: str, code: str | None, *, at: datetime,
     rules = (policy or load_policy()).approvals
     at = _utc(at)
     oid = normalize_operator_id(operator_id)
+    _refuse_after_a_write(uow)
     with Session(uow.engine) as s:
         with s.begin():
             op = s.execute(select(Operator).where(Operator.operator_id == oid).with_for_update()).scalar_one_or_none()
@@ -285,6 +286,17 @@ def verify(uow: UnitOfWork, operator_id: str, code: str | None, *, at: datetime,
             s.add(OtpAttempt(operator_id=oid, at=at, ok=reason == "ok", reason=reason))
     if message is not None:
         raise ApprovalRefused(message)
+
+
+def _refuse_after_a_write(uow: UnitOfWork) -> None:
+    """On SQLite (one writer at a time) the check's own transaction would wait 30 s behind the
+    caller's pending write and then fail: say at once that the hook is called too late."""
+    if uow.session is None or uow.dialect != "sqlite":
+        return
+    uow.session.flush()
+    raw = uow.session.connection().connection.dbapi_connection
+    if getattr(raw, "in_transaction", False):
+        raise RuntimeError("services.operators: check the approval before the unit of work's first write")
 
 
 def _judge(s: Session, op: Operator, code: str | None, at: datetime, rules) -> tuple[str, str | None]:  # noqa: ANN001
