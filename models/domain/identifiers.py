@@ -72,9 +72,11 @@ def normalize_operator_id(text: str | None) -> str:
     return _normalize(text, "operator id")
 
 
-def display_id(text: str) -> str:
-    """How a well-formed id is shown: ``Ｅ‐01`` → ``E-01`` (steps 1–3, case kept); compare with normalize_*."""
-    _normalize(text, "id")
+def display_id(text: str, what: str = "id") -> str:
+    """How a well-formed id is shown and may be stored: ``Ｅ‐01`` → ``E-01`` (steps 1–3, case kept).
+
+    Refuses exactly what normalize_* refuses; compare and look up with normalize_*."""
+    _normalize(text, what)
     return _plain(text)
 
 

@@ -75,5 +75,6 @@ def test_loan_ids_follow_the_same_rule_and_refuse_look_alikes():
 
 def test_the_display_form_keeps_case_but_drops_width_dashes_and_invisibles():
     assert display_id("\uff25\u201001\u200b") == "E-01"
-    with pytest.raises(IdentifierError):
-        display_id("\u0421-01")
+    assert display_id("L\u2010000\uff11", "loan id") == "L-0001"
+    with pytest.raises(IdentifierError, match="^loan id .*U\\+0421"):
+        display_id("\u0421-01", "loan id")
