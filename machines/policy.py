@@ -21,6 +21,25 @@ class PolicyError(BadInput):
 
 
 @dataclass(frozen=True)
+class Approvals:
+    """``[approvals]``: the second factor for approvals (off for the demo only)."""
+
+    require_otp: bool = True
+    otp_max_failures: int = 5
+    otp_lockout_minutes: int = 15
+
+
+def _approvals(table: dict[str, Any]) -> Approvals:
+    if not isinstance(table["require_otp"], bool):
+        raise PolicyError(f"policy: approvals.require_otp must be true or false, got {table['require_otp']!r}")
+    for key in ("otp_max_failures", "otp_lockout_minutes"):
+        value = table[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise PolicyError(f"policy: approvals.{key} must be a positive whole number, got {value!r}")
+    return Approvals(table["require_otp"], table["otp_max_failures"], table["otp_lockout_minutes"])
+
+
+@dataclass(frozen=True)
 class Policy:
     limits: dict[str, int]
     lead_days: dict[str, int]
@@ -28,6 +47,7 @@ class Policy:
     revitalization_products: tuple[str, ...]
     observation_months: int
     penalty_uplift: Decimal
+    approvals: Approvals = Approvals()
 
     def limit(self, name: str) -> int:
         return self.limits[name]
@@ -94,6 +114,7 @@ def validate(data: dict[str, Any]) -> Policy:
         revitalization_products=tuple(products),
         observation_months=months,
         penalty_uplift=uplift,
+        approvals=_approvals(data["approvals"]),
     )
 
 

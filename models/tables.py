@@ -279,3 +279,32 @@ class FeedFile(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     ingested_on: Mapped[date | None] = mapped_column(Date)  # the business date it was ingested for
     note: Mapped[str | None] = mapped_column(Text)  # why it was rejected
+
+class Operator(Base):
+    """The operator register: who may act (any active operator) and approve (an active manager).
+
+    ``operator_id`` is the normalized id (models.domain.identifiers); ``display_id`` as first
+    given. The one-time-password secret is stored encrypted (Fernet, key ``$NPL_SECRET_KEY``);
+    ``otp_last_counter`` is the last accepted RFC 6238 time step, so a code is used once."""
+
+    __tablename__ = "operators"
+    operator_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # officer | manager | admin
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    otp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    otp_last_counter: Mapped[int | None] = mapped_column(BigInteger)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OtpAttempt(Base):
+    """Every one-time-password check of an enrolled approver, accepted or not (never the code)."""
+
+    __tablename__ = "otp_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operators.operator_id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(64))
