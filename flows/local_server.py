@@ -199,7 +199,7 @@ def running_local_api(home: Path | None = None, timeout: float = 1.0) -> str | N
 
 
 @contextlib.contextmanager
-def command_line_api(probe_timeout: float = 15.0, startup_timeout: float = 120.0) -> Iterator[tuple[str, bool]]:
+def command_line_api(probe_timeout: float = 10.0, startup_timeout: float = 120.0) -> Iterator[tuple[str, bool]]:
     """Yield (API URL, temporary?) for a command-line flow run (see the module docstring), with
     ``PREFECT_API_URL`` set inside; a temporary server started here stops on exit. A configured
     API must answer its health check within ``probe_timeout`` seconds."""

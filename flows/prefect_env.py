@@ -6,7 +6,7 @@ Every Prefect API call a command makes is bounded by Prefect's own client settin
 - ``PREFECT_API_REQUEST_TIMEOUT`` (default here 20 s; Prefect's own is 60 s): one request;
 - ``PREFECT_CLIENT_MAX_RETRIES`` (default here 2; Prefect's own is 5): retries of a request that
   timed out or met 429/502/503, with backoff;
-- ``NPL_PREFECT_PROBE_TIMEOUT`` (default 15 s): the health check a command makes before it starts
+- ``NPL_PREFECT_PROBE_TIMEOUT`` (default 10 s): the health check a command makes before it starts
   a flow run, so that an API which accepts connections but never answers fails fast, in one line.
 """
 
@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 API_REQUEST_TIMEOUT_S = "20"
 CLIENT_MAX_RETRIES = "2"
-PROBE_TIMEOUT_S = "15"
+PROBE_TIMEOUT_S = "10"
 
 
 def quiet_prefect() -> None:
