@@ -28,7 +28,10 @@ demo: $(STAMP)
 	$(BIN)/python -m demo.run
 
 ## The whole suite: unit, integration (SQLite and PostgreSQL), flows, e2e (Prefect UI in chromium).
+## scripts/setup-test-env first installs what the suite needs (root on Debian) and starts PostgreSQL,
+## or stops with one line saying what is missing and how to fix it.
 test: $(TEST_STAMP)
+	scripts/setup-test-env
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

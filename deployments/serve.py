@@ -15,7 +15,9 @@ against that server (waiting up to ``$NPL_PREFECT_WAIT_S`` seconds for it to ans
   ``take-asset/ops``, ``dispose-asset/ops``
 - ``portfolio-report/ops``        also run by the automation on ``npl.deadline.at_risk``
 
-and creates (or updates) the automations in ``AUTOMATIONS``. Flow runs use
+and creates (or updates) the automations in ``AUTOMATIONS``. While it serves its local server, it
+leaves that server's API URL in ``server.json`` under its home, so that ``npl daily`` and ``npl report`` reuse this
+server instead of starting a temporary one (flows/local_server.py). Flow runs use
 ``$NPL_DATABASE_URL`` (the flows' ``db_url`` parameter overrides it).
 """
 
@@ -25,126 +27,20 @@ import asyncio
 import logging
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from uuid import UUID
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PREFECT_HOME = ROOT / "var" / "prefect"
-DEFAULT_PORT = 4200
+from flows.local_server import (  # noqa: F401 - also used by the test harness
+    DEFAULT_PORT, DEFAULT_PREFECT_HOME, ROOT, LocalServer, clear_state, free_port, is_healthy, launch_local_server,
+    prefect_home, server_env, start_local_server, wait_healthy, write_state,
+)
 
 DAILY_CRON = "0 6 * * *"
 TIMEZONE = "Asia/Shanghai"
 OPS = "ops"
 
 logger = logging.getLogger("npl.serve")
-
-
-# --- a local Prefect server -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def is_healthy(api_url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:  # noqa: S310 - local URL
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@dataclass
-class LocalServer:
-    """A ``prefect server start`` child process (its own process group) and its API URL."""
-
-    process: subprocess.Popen[bytes]
-    api_url: str
-    home: Path
-
-    @property
-    def ui_url(self) -> str:
-        return self.api_url.removesuffix("/api")
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.process.poll() is not None:
-            return
-        pgid = self.process.pid  # started with start_new_session: the group is ours alone
-        try:
-            os.killpg(pgid, signal.SIGTERM)
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(pgid, signal.SIGKILL)
-            self.process.wait(timeout=timeout)
-        except ProcessLookupError:
-            pass
-
-
-def server_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update(
-        PREFECT_HOME=str(home),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT="false",
-    )
-    env.update(extra or {})
-    return env
-
-
-def launch_local_server(
-    home: Path, port: int | None = None, *, log: IO[bytes] | None = None, extra_env: dict[str, str] | None = None,
-) -> LocalServer:
-    """Start ``prefect server start`` on 127.0.0.1 (SQLite under ``home``); do not wait."""
-    home.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    prefect_cli = Path(sys.executable).with_name("prefect")
-    command = [str(prefect_cli) if prefect_cli.exists() else "prefect", "server", "start",
-               "--host", "127.0.0.1", "--port", str(port)]
-    api_url = f"http://127.0.0.1:{port}/api"
-    # the UI asks its browser to call PREFECT_UI_API_URL (default: port 4200, whatever --port says)
-    env = server_env(home, {"PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(port),
-                            "PREFECT_UI_API_URL": api_url, **(extra_env or {})})
-    process = subprocess.Popen(  # noqa: S603 - fixed command
-        command, env=env, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
-    )
-    return LocalServer(process, api_url, home)
-
-
-def wait_healthy(api_url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
-    """Wait until the server answers its health check (``process``: fail early if it exits)."""
-    deadline = time.monotonic() + timeout
-    while not is_healthy(api_url, timeout=1.0):
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"prefect server exited with code {process.returncode} before it was healthy")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"prefect server on {api_url} not healthy after {timeout:.0f} s")
-        time.sleep(0.25)
-
-
-def start_local_server(
-    home: Path, port: int | None = None, *, log: IO[bytes] | None = None, timeout: float = 60.0,
-    extra_env: dict[str, str] | None = None,
-) -> LocalServer:
-    """Start ``prefect server start`` on 127.0.0.1 (SQLite under ``home``) and wait until healthy."""
-    server = launch_local_server(home, port, log=log, extra_env=extra_env)
-    try:
-        wait_healthy(server.api_url, timeout, server.process)
-    except BaseException:
-        server.stop()
-        raise
-    return server
 
 
 # --- deployments ---------------------------------------------------------------------------------------
@@ -287,9 +183,9 @@ def main() -> None:
     os.chdir(ROOT)  # flow runs import flows.* from the repository root
     if os.environ.get("PREFECT_API_URL"):  # a server started alongside may still be booting
         wait_healthy(os.environ["PREFECT_API_URL"].rstrip("/"), float(os.environ.get("NPL_PREFECT_WAIT_S", "120")))
-        serve_all()
+        serve_all()  # the command line finds this server through the same PREFECT_API_URL
         return
-    home = Path(os.environ.get("NPL_PREFECT_HOME") or DEFAULT_PREFECT_HOME)
+    home = prefect_home()
     port = int(os.environ.get("NPL_PREFECT_PORT", DEFAULT_PORT))
     api_url = f"http://127.0.0.1:{port}/api"
     server: LocalServer | None = None
@@ -305,10 +201,12 @@ def main() -> None:
     os.environ["PREFECT_HOME"] = str(home)  # results of suspended runs, for the flow runs too
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
+    write_state(home, api_url)
     try:
         with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_HOME: str(home)}):
             serve_all()
     finally:
+        clear_state(home)
         if server is not None:
             server.stop()
 
