@@ -4,6 +4,7 @@ the rules and nothing else."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -133,3 +134,31 @@ def test_a_rule_asking_for_a_move_the_machine_does_not_declare_fails():
                     sued_on=BASE, awaiting_approval=None)
     with pytest.raises(UndeclaredMove, match="press: the machine declares no such move from litigation"):
         move(view, BASE, DayPlan(), "test", "press", "a rule gone wrong")
+
+
+@pytest.mark.parametrize("rule", rules.ALL, ids=lambda r: r.NAME)
+def test_a_rules_basis_is_cited_in_its_own_text_or_is_a_key_of_the_policy_file(rule):
+    for part in rule.BASIS.split(";"):
+        part = part.strip()
+        if part.startswith("policy "):
+            key = part.removeprefix("policy ")
+            assert key == "[limits]" or key.removeprefix("limits.") in POLICY.limits, part
+            continue
+        law, _, articles = part.partition(" Art. ")
+        if not articles:
+            continue  # the branch's own strategies (DOMAIN.md), no statute
+        assert law in rule.__doc__, (rule.NAME, law)
+        for number in articles.split(", "):
+            assert re.search(rf"Art\. {number}\b", rule.__doc__), (rule.NAME, number)
+
+
+@pytest.mark.parametrize("state", OPEN)
+def test_the_time_limit_basis_names_the_policy_key_the_state_uses(state):
+    view = CaseView(loan_id="L-1", state=state, state_entered_on=BASE, origin="insider", employer_type="none",
+                    maturity_on=BASE, first_past_due=BASE, balance_fen=1, last_payer=None, limitation_start=None,
+                    sued_on=None, awaiting_approval=None)
+    basis = rules.basis_of("time_limits", view)
+    limit = rules.time_limits.state_limit(state, "insider", POLICY)
+    assert (basis.removeprefix("policy limits.") in POLICY.limits) == (limit is not None)
+    if limit is not None:
+        assert POLICY.limit(basis.removeprefix("policy limits.")) == limit
