@@ -446,6 +446,32 @@ def show(loan_id: str, json_out: bool = typer.Option(False, "--json"),
         typer.echo(f"    {h['on']}  {h['from']} → {h['to']} ({h['event']}) by {h['by']}{extra}: {h['reason']}")
 
 
+@app.command()
+def explain(loan_id: str, as_of: Optional[str] = typer.Option(None, "--as-of", help="Look forward from this business date (default: the last one run)."),
+            json_out: bool = typer.Option(False, "--json"), db: Optional[str] = DbOption) -> None:
+    """What the coming daily runs will do to a case: each event's date, rule, who acts, and what would change it."""
+    from services.explain import explain as explain_case
+
+    on = day(as_of, "--as-of")
+
+    def go() -> Any:
+        with uow(db) as u:
+            return explain_case(u, loan_id, as_of=on).as_dict()
+
+    res = run(go)
+    if json_out:
+        emit(res)
+        return
+    typer.echo(f"{res['loan_id']}  [{res['state']}]  coming events after {res['as_of']} (looking to {res['until']}), if nobody acts:")
+    if not res["events"]:
+        typer.echo("  none")
+    for e in res["events"]:
+        typer.echo(f"  {e['on']}  {e['kind']:<5} {e['who']:<7} {e['does']}")
+        typer.echo(f"              rule {e['rule']} ({e['basis']})")
+        if e["unless"]:
+            typer.echo(f"              unless {e['unless']}")
+
+
 # --- lists and reports ------------------------------------------------------------------------------
 
 

@@ -83,62 +83,34 @@ def ladder_rank(state: str | CaseState) -> int | None:
 _S = States.from_enum(CaseState, initial=CaseState.performing, final=CaseState.closed, use_enum_instance=False)
 
 
+def _from(*states: CaseState, but: CaseState | None = None) -> list[State]:
+    """The machine's states for ``states``, leaving out ``but``."""
+    return [getattr(_S, st.value) for st in states if st is not but]
+
+
+# Sources of the moves open to a case once it has fallen due.
+_AFTER_DUE = tuple(st for st in OPEN_STATES if st is not CaseState.performing)
+_BEFORE_PRESSURE = (CaseState.overdue, CaseState.internal_review, CaseState.visit)
+
+
 class LoanCase(StateMachine):
     """One loan's collection case. Events carry ``on`` (business date), ``by`` (actor),
     ``reason``, and the inputs the guards judge (``approval``, ``guarantees``, ``rating_ok``,
-    ``viable_product``, ``has_plan``, ``balance_fen``)."""
+    ``viable_product``, ``has_plan``, ``balance_fen``). Each event names its target and the
+    states it may leave (DOMAIN.md §2)."""
 
     s = _S
 
-    fall_due = s.performing.to(s.overdue)
-    review = s.overdue.to(s.internal_review)
-    dispatch = s.overdue.to(s.visit) | s.internal_review.to(s.visit)
-    press = (
-        s.overdue.to(s.guarantor_pressure, validators="require_liable_guarantor")
-        | s.internal_review.to(s.guarantor_pressure, validators="require_liable_guarantor")
-        | s.visit.to(s.guarantor_pressure, validators="require_liable_guarantor")
-    )
-    sue = (
-        s.overdue.to(s.litigation, validators="require_approval")
-        | s.internal_review.to(s.litigation, validators="require_approval")
-        | s.visit.to(s.litigation, validators="require_approval")
-        | s.guarantor_pressure.to(s.litigation, validators="require_approval")
-        | s.installment.to(s.litigation, validators="require_approval")
-        | s.revitalization.to(s.litigation, validators="require_approval")
-    )
-    sign_plan = (
-        s.overdue.to(s.installment, validators="require_plan")
-        | s.internal_review.to(s.installment, validators="require_plan")
-        | s.visit.to(s.installment, validators="require_plan")
-        | s.guarantor_pressure.to(s.installment, validators="require_plan")
-        | s.litigation.to(s.installment, validators="require_plan")
-        | s.revitalization.to(s.installment, validators="require_plan")
-    )
-    break_plan = s.installment.to(s.guarantor_pressure, validators="require_liable_guarantor")
-    revitalize = (
-        s.internal_review.to(s.revitalization, validators="require_revitalization_terms")
-        | s.visit.to(s.revitalization, validators="require_revitalization_terms")
-        | s.guarantor_pressure.to(s.revitalization, validators="require_revitalization_terms")
-    )
-    settle = (
-        s.performing.to(s.closed, validators="require_zero_balance")
-        | s.overdue.to(s.closed, validators="require_zero_balance")
-        | s.internal_review.to(s.closed, validators="require_zero_balance")
-        | s.visit.to(s.closed, validators="require_zero_balance")
-        | s.guarantor_pressure.to(s.closed, validators="require_zero_balance")
-        | s.litigation.to(s.closed, validators="require_zero_balance")
-        | s.installment.to(s.closed, validators="require_zero_balance")
-        | s.revitalization.to(s.closed, validators="require_zero_balance")
-    )
-    write_off = (
-        s.overdue.to(s.closed, validators="require_approval")
-        | s.internal_review.to(s.closed, validators="require_approval")
-        | s.visit.to(s.closed, validators="require_approval")
-        | s.guarantor_pressure.to(s.closed, validators="require_approval")
-        | s.litigation.to(s.closed, validators="require_approval")
-        | s.installment.to(s.closed, validators="require_approval")
-        | s.revitalization.to(s.closed, validators="require_approval")
-    )
+    fall_due = s.overdue.from_(s.performing)
+    review = s.internal_review.from_(s.overdue)
+    dispatch = s.visit.from_(s.overdue, s.internal_review)
+    press = s.guarantor_pressure.from_(*_from(*_BEFORE_PRESSURE), validators="require_liable_guarantor")
+    sue = s.litigation.from_(*_from(*_AFTER_DUE, but=CaseState.litigation), validators="require_approval")
+    sign_plan = s.installment.from_(*_from(*_AFTER_DUE, but=CaseState.installment), validators="require_plan")
+    break_plan = s.guarantor_pressure.from_(s.installment, validators="require_liable_guarantor")
+    revitalize = s.revitalization.from_(s.internal_review, s.visit, s.guarantor_pressure, validators="require_revitalization_terms")
+    settle = s.closed.from_(*_from(*OPEN_STATES), validators="require_zero_balance")
+    write_off = s.closed.from_(*_from(*_AFTER_DUE), validators="require_approval")
 
     # --- validators: raise CaseRefused naming the rule -------------------------------------
     def require_approval(self, event: str, approval: Approval | None = None) -> None:
@@ -195,6 +167,28 @@ class LoanCase(StateMachine):
 
 
 EVENTS = tuple(e.id for e in LoanCase.events)
+# Every declared move, read from the machine itself: (source state, event) → target state.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (t.source.value, str(event)): t.target.value for state in LoanCase.states for t in state.transitions for event in t.events
+}
+
+
+def allows(event: str, source: str | CaseState) -> bool:
+    """``LoanCase`` declares ``event`` from ``source`` (its guards may still refuse it)."""
+    return (CaseState(source).value, event) in TRANSITIONS
+
+
+class UndeclaredMove(LookupError):
+    """A rule asked for a move the machine does not declare (a programming error, never data)."""
+
+
+def target_of(event: str, source: str | CaseState) -> CaseState:
+    """Where ``event`` takes a case in state ``source``, as ``LoanCase`` declares it."""
+    source = CaseState(source).value
+    try:
+        return CaseState(TRANSITIONS[(source, event)])
+    except KeyError:
+        raise UndeclaredMove(f"{event}: the machine declares no such move from {source}") from None
 
 
 class _Rebindable:
