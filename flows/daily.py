@@ -8,8 +8,10 @@ at risk are published as artifacts, and escalations / approvals / deadlines as P
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
@@ -19,10 +21,25 @@ from prefect.context import get_run_context
 from prefect.events import emit_event
 
 from machines.policy import load_policy
-from models.store import UnitOfWork, database_url, last_run_date
+from models.store import UnitOfWork, database_url
 from services import daily, reporting, worklist
 
 DEFAULT_TZ = "Asia/Shanghai"
+
+Progress = Callable[[date, date], None]  # (date reached, last date of the run)
+_progress: ContextVar[Progress | None] = ContextVar("npl_daily_progress", default=None)
+
+
+@contextmanager
+def reporting_progress(callback: Progress | None) -> Iterator[None]:
+    """Within this block, a daily flow run called from this thread tells ``callback`` how far
+    it is (the CLI's progress bar on a long catch-up); not a flow parameter: Prefect stores
+    those, and a callback is not data."""
+    token = _progress.set(callback)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 def today_in_branch_zone() -> date:
@@ -97,10 +114,6 @@ def run_daily(
 
     result = daily.run_dates(lambda: UnitOfWork(db_url), as_of, through, policy, flow_run_id=_flow_run_id(),
                              on_progress=progress, process=process)
-    if result.already_done:
-        with UnitOfWork(db_url) as uow:
-            last = last_run_date(uow.session)
-            daily.refresh_classification(uow, last)  # idempotent: completes a run killed after its last date
     return {
         "as_of": as_of.isoformat(),
         "through": result.through.isoformat(),
@@ -128,7 +141,7 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
     logger = get_run_logger()
     as_of = as_of or today_in_branch_zone()
     url = database_url(db_url)
-    run = run_daily(as_of, through, url, use_tasks=True, progress=_cli_progress.get("fn"))
+    run = run_daily(as_of, through, url, use_tasks=True, progress=_progress.get())
     if run["already_done"]:
         logger.info("business date %s already completed: nothing changed", run["through"])
     else:
@@ -141,5 +154,3 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
         _emit(run, risks)
     return run
 
-
-_cli_progress: dict[str, Any] = {}  # the CLI installs a rich progress callback for long catch-ups

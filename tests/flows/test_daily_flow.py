@@ -78,3 +78,16 @@ def test_a_run_moving_more_cases_than_it_reports_counts_them_all_and_lists_the_m
     urgent = artifacts["daily-urgent"]
     rows = json.loads(urgent) if isinstance(urgent, str) else urgent
     assert (rows[0]["loan_id"], rows[0]["task"], rows[0]["due"]) == ("L-GEN", "deadline_at_risk", "2008-07-31")
+
+
+def test_a_progress_callback_given_around_a_flow_run_hears_each_date_up_to_the_last(prefect_server, tmp_path):
+    from flows.daily import daily_collection, reporting_progress
+
+    url = demo_db(tmp_path)
+    heard: list[tuple[date, date]] = []
+    with reporting_progress(lambda reached, last: heard.append((reached, last))):
+        daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), db_url=url, publish=False)
+    assert heard[-1] == (date(2008, 7, 31), date(2008, 7, 31))
+    assert [d for d, _ in heard] == sorted({d for d, _ in heard})  # each date or quiet stretch once, in order
+    daily_collection(as_of=date(2008, 8, 1), db_url=url, publish=False)  # outside the block: nobody is told
+    assert heard[-1] == (date(2008, 7, 31), date(2008, 7, 31))
