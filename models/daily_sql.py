@@ -19,7 +19,7 @@ from models.domain.classification import DPD_FLOORS, Category
 from models.domain.dates import add_days
 from models.domain.errors import ConcurrentUpdate
 from models.store import CLASSIFICATION_MARK, UnitOfWork, mark_on, set_mark
-from models.tables import Action, History, Loan, Plan, PlanLine, RunDay, Snapshot
+from models.tables import Action, History, Loan, Plan, PlanLine, Quarantine, RunDay, Snapshot
 
 CLOSED = "closed"  # the machine's final state as stored (machines.loan_case.CaseState.closed)
 
@@ -108,7 +108,7 @@ class CaseRow:
     next_event_on: date | None
     version: int
 
-    def __init__(self, mapping: Mapping[str, Any]) -> None:
+    def __init__(self, mapping: Mapping[Any, Any]) -> None:
         self.__dict__.update(mapping)
 
 
@@ -126,23 +126,32 @@ def mutable_values(row: CaseRow) -> tuple[Any, ...]:
 # --- what is due ------------------------------------------------------------------------------------
 
 
+def _not_quarantined() -> Any:
+    """Loans without an open quarantine entry: the run leaves those out until they are caught up."""
+    return Loan.loan_id.not_in(select(Quarantine.loan_id).where(Quarantine.released_on.is_(None)))
+
+
 def next_due_date(session: Session) -> date | None:
-    """The earliest date on which any open case is due (indexed MIN)."""
-    return session.execute(select(func.min(Loan.next_event_on))).scalar()
+    """The earliest date on which any open case is due, quarantined cases aside (the first entry
+    of the next-event index that is not quarantined: a MIN with a condition would scan)."""
+    first = (select(Loan.next_event_on).where(Loan.next_event_on.is_not(None), _not_quarantined())
+             .order_by(Loan.next_event_on).limit(1))
+    return session.execute(first).scalar()
 
 
 def any_touched(session: Session) -> bool:
-    return session.execute(select(Loan.loan_id).where(Loan.touched == true()).limit(1)).first() is not None
+    found = select(Loan.loan_id).where(Loan.touched == true(), _not_quarantined()).limit(1)
+    return session.execute(found).first() is not None
 
 
 def due_chunks(session: Session, day: date, size: int) -> Iterator[list[str]]:
-    """Loan ids due on ``day`` (or touched), in keyset-paged chunks of ``size``."""
+    """Loan ids due on ``day`` (or touched), quarantined cases aside, in keyset-paged chunks of ``size``."""
     after = ""
     while True:
         ids = list(
             session.scalars(
                 select(Loan.loan_id)
-                .where((Loan.next_event_on <= day) | (Loan.touched == true()), Loan.loan_id > after)
+                .where((Loan.next_event_on <= day) | (Loan.touched == true()), Loan.loan_id > after, _not_quarantined())
                 .order_by(Loan.loan_id)
                 .limit(size)
             )
@@ -187,6 +196,39 @@ def append_history_and_actions(session: Session, history: list[dict[str, Any]], 
         session.execute(insert(History), history)
     if actions:
         session.execute(insert(Action), actions)
+
+
+# --- quarantine -----------------------------------------------------------------------------------
+
+
+def quarantined(session: Session, ids: Sequence[str] | None = None) -> dict[str, date | None]:
+    """Loans with an open quarantine entry (of ``ids``, or all), with their next event date."""
+    query = select(Loan.loan_id, Loan.next_event_on).where(~_not_quarantined()).order_by(Loan.loan_id)
+    if ids is not None:
+        query = query.where(Loan.loan_id.in_(ids))
+    return {loan_id: due for loan_id, due in session.execute(query)}
+
+
+def next_event_of(session: Session, loan_id: str) -> date | None:
+    return session.execute(select(Loan.next_event_on).where(Loan.loan_id == loan_id)).scalar()
+
+
+def quarantine(session: Session, loan_id: str, day: date, error: str) -> None:
+    """Record that ``loan_id`` could not be judged on ``day`` (again, if it already was)."""
+    now = datetime.now(timezone.utc)
+    entry = session.get(Quarantine, (loan_id, day))
+    if entry is None:
+        session.add(Quarantine(loan_id=loan_id, business_date=day, error=error, recorded_at=now, released_on=None))
+    else:
+        entry.error, entry.recorded_at, entry.released_on = error, now, None
+
+
+def release(session: Session, loan_ids: Iterable[str], day: date) -> None:
+    """Close the open quarantine entries of ``loan_ids``: they were judged on ``day``."""
+    ids = list(loan_ids)
+    if ids:
+        session.execute(update(Quarantine).where(Quarantine.loan_id.in_(ids), Quarantine.released_on.is_(None))
+                        .values(released_on=day).execution_options(synchronize_session=False))
 
 
 # --- set-wise classification ------------------------------------------------------------------------

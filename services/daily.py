@@ -17,9 +17,10 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from machines.escalation import CaseView, DayPlan, plan_day
@@ -49,7 +50,7 @@ __all__ = [
 CHUNK = 1000
 
 
-KINDS = ("transitions", "alerts", "awaiting", "suspended", "refused")
+KINDS = ("transitions", "alerts", "awaiting", "suspended", "refused", "quarantined")
 KEEP = 500  # items of each kind a run keeps in full (what it reports and emits as events)
 
 
@@ -141,26 +142,56 @@ def due_chunks(session: Session, day: date) -> Iterator[list[str]]:
 
 
 CONFLICT_RETRIES = 3
+ERROR_TEXT = 500  # characters of a quarantined case's error kept
+
+
+class CasesFailed(Exception):
+    """Judging some cases of a chunk raised: ``errors`` maps each loan id to its error."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(f"{len(errors)} case(s) could not be judged")
+        self.errors = errors
 
 
 def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult) -> None:
     """Judge and advance one chunk of due cases and commit once; on a concurrent change to any
-    of its loans (optimistic version check) the chunk is judged again from fresh rows."""
-    for attempt in range(CONFLICT_RETRIES):
+    of its loans (optimistic version check) the chunk is judged again from fresh rows.
+
+    Bulkheads: a case whose evaluation raises must not stop the others. Nothing of a chunk is
+    written before every case in it is judged, so the pass is rolled back and the chunk judged
+    again without the failed cases, which are quarantined in the same commit (their rows, next
+    event date included, stay as they were: a later run picks them up from that date)."""
+    failed: dict[str, str] = {}
+    conflicts = 0
+    while True:
         partial = DayResult(day, Tally(keep=None))
         try:
-            _process_chunk_once(uow, ids, day, policy, partial)
+            _process_chunk_once(uow, ids, day, policy, partial, failed)
         except ConcurrentUpdate:
             uow.rollback()
-            if attempt == CONFLICT_RETRIES - 1:
+            conflicts += 1
+            if conflicts == CONFLICT_RETRIES:
                 raise
+            continue
+        except CasesFailed as exc:  # at most one pass more per failing case: each pass leaves more out
+            uow.rollback()
+            failed.update(exc.errors)
             continue
         result.tally.merge(partial.tally.digest())
         result.cases += partial.cases
         return
 
 
-def _process_chunk_once(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult) -> None:
+def _error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_TEXT]
+
+
+def _process_chunk_once(
+    uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult, failed: Mapping[str, str] | None = None,
+) -> None:
+    """One pass over the chunk, leaving out the ``failed`` cases (quarantined in this commit);
+    raises ``CasesFailed`` before writing anything if judging another case raises."""
+    failed = failed or {}
     s = uow.session
     loans = daily_sql.read_cases(uow, ids)
     before = {loan.loan_id: mutable_values(loan) for loan in loans}
@@ -168,6 +199,7 @@ def _process_chunk_once(uow: UnitOfWork, ids: list[str], day: date, policy: Poli
     history: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     binder: list[CaseBinder] = []  # built on first use: most due cases do not move
+    errors: dict[str, str] = {}
 
     def record(t: Any) -> None:
         history.append({"loan_id": t.loan_id, "from_state": t.from_state, "to_state": t.to_state, "event": t.event,
@@ -179,21 +211,37 @@ def _process_chunk_once(uow: UnitOfWork, ids: list[str], day: date, policy: Poli
         return binder[0].bind(loan)
 
     for loan in loans:
+        if loan.loan_id in failed:
+            continue
         if loan.state == CaseState.closed.value:
             loan.next_event_on, loan.touched = None, False
             continue
-        view = loader.view(loan, day, policy)
-        plan = plan_day(view, day, policy)
-        apply_plan(s, loan, view, plan, day, loader, result, machine_for, actions)
+        try:
+            view = loader.view(loan, day, policy)
+            plan = plan_day(view, day, policy)
+            apply_plan(s, loan, view, plan, day, loader, result, machine_for, actions)
+        except SQLAlchemyError:
+            raise  # the database, not the case: the run fails and is run again
+        except Exception as exc:  # noqa: BLE001 - any rule's failure is this case's alone
+            errors[loan.loan_id] = _error_text(exc)
+            continue
         result.cases += 1
+    if errors:
+        raise CasesFailed(errors)
 
     daily_sql.write_cases(s, [loan for loan in loans if mutable_values(loan) != before[loan.loan_id]])
     daily_sql.append_history_and_actions(s, history, actions)
     for loan in loans:
-        if loan.state == CaseState.closed.value and before[loan.loan_id][0] != CaseState.closed.value:
+        if loan.loan_id in failed:
+            daily_sql.quarantine(s, loan.loan_id, day, failed[loan.loan_id])
+            result.add("quarantined", {"loan_id": loan.loan_id, "business_date": day.isoformat(), "error": failed[loan.loan_id],
+                                       "officer": loan.assigned_to})
+        elif loan.state == CaseState.closed.value and before[loan.loan_id][0] != CaseState.closed.value:
             s.flush()
             release_officer_if_done(s, loan)
-    classify(s, uow.dialect, day, Loan.loan_id.in_(ids))  # events and moves may have changed them
+    daily_sql.release(s, [i for i in daily_sql.quarantined(s, ids) if i not in failed], day)
+    judged = [i for i in ids if i not in failed]
+    classify(s, uow.dialect, day, Loan.loan_id.in_(judged))  # events and moves may have changed them
     uow.commit()
 
 
@@ -296,18 +344,20 @@ def run_dates(
         start, end = dates_to_run(uow.session, as_of, through)
         last = last_run_date(uow.session)
     result = RunResult(requested=as_of, through=end)
-    if start is None:
-        result.already_done = True
-        if last is not None:
-            with make_uow() as uow:
-                refresh_classification(uow, last)
-        return result
 
     def default_process(ids: list[str], day: date, day_result: DayResult) -> None:
         with make_uow() as uow:
             process_chunk(uow, ids, day, policy, day_result)
 
     process = process or default_process
+    if last is not None:
+        catch_up_quarantined(make_uow, last, process, result)
+    if start is None:
+        result.already_done = True
+        if last is not None:
+            with make_uow() as uow:
+                refresh_classification(uow, last)
+        return result
     day = start
     while day <= end:
         with make_uow() as uow:
@@ -349,6 +399,30 @@ def run_dates(
     with make_uow() as uow:
         refresh_classification(uow, end)
     return result
+
+
+def catch_up_quarantined(
+    make_uow: Callable[[], UnitOfWork], last: date, process: Callable[[list[str], date, DayResult], None], result: RunResult,
+) -> None:
+    """Judge each quarantined case again on the dates it missed, up to ``last`` (the last date
+    completed), from its next event date (which stayed at the date it failed) or, if that is
+    not due by ``last``, on ``last``. A case judged without error leaves quarantine and joins
+    the run; one that fails again stays, with the new error."""
+    with make_uow() as uow:
+        waiting = daily_sql.quarantined(uow.session)
+    for loan_id, due in waiting.items():
+        day = due if due is not None and due <= last else last
+        while day <= last:
+            day_result = DayResult(day, result.tally)
+            process([loan_id], day, day_result)
+            result.days.append(day_result)
+            with make_uow() as uow:
+                if loan_id in daily_sql.quarantined(uow.session, [loan_id]):
+                    break
+                nxt = daily_sql.next_event_of(uow.session, loan_id)
+            if nxt is None:
+                break
+            day = max(nxt, add_days(day, 1))
 
 
 def reschedule(make_uow: Callable[[], UnitOfWork], day: date, policy: Policy) -> int:
