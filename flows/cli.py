@@ -130,12 +130,10 @@ def daily(as_of: str = typer.Option(..., "--as-of", help="Business date YYYY-MM-
     progress = None
     if end is not None and (end - start).days > 60 and sys.stderr.isatty():
         progress = _progress_bar(start, end)
-        daily_flow._cli_progress["fn"] = progress
     try:
-        with prefect_unavailable(lambda message: fail(1, message)), command_line_flow_run():
+        with prefect_unavailable(lambda message: fail(1, message)), command_line_flow_run(), daily_flow.reporting_progress(progress):
             result = run(lambda: daily_flow.daily_collection(as_of=start, through=end, db_url=url))
     finally:
-        daily_flow._cli_progress.pop("fn", None)
         if progress is not None:
             progress.stop()  # type: ignore[attr-defined]
     _print_daily(result, json_out)

@@ -8,8 +8,10 @@ at risk are published as artifacts, and escalations / approvals / deadlines as P
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
@@ -19,10 +21,25 @@ from prefect.context import get_run_context
 from prefect.events import emit_event
 
 from machines.policy import load_policy
-from models.store import UnitOfWork, database_url, last_run_date
+from models.store import UnitOfWork, database_url
 from services import daily, reporting, worklist
 
 DEFAULT_TZ = "Asia/Shanghai"
+
+Progress = Callable[[date, date], None]  # (date reached, last date of the run)
+_progress: ContextVar[Progress | None] = ContextVar("npl_daily_progress", default=None)
+
+
+@contextmanager
+def reporting_progress(callback: Progress | None) -> Iterator[None]:
+    """Within this block, a daily flow run called from this thread tells ``callback`` how far
+    it is (the CLI's progress bar on a long catch-up); not a flow parameter: Prefect stores
+    those, and a callback is not data."""
+    token = _progress.set(callback)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 def today_in_branch_zone() -> date:
@@ -56,8 +73,10 @@ def publish_day(db_url: str, through: date, run: dict[str, Any]) -> list[dict[st
         risks = worklist.deadlines_at_risk(uow.session, through, policy)
         per_officer = worklist.worklist_summary(uow.session, through, policy, risks)
         urgent = worklist.worklist(uow.session, through, policy, tasks=worklist.URGENT_TASKS, risks=risks, most=URGENT_ROWS)
-    urgent.sort(key=lambda i: (not i["urgent"], i["due"] or "9999-12-31", worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
-    create_markdown_artifact(key="daily-summary", markdown=reporting.summary_markdown(through, summary, run, risks),
+    urgent.sort(key=lambda i: (i["task"] != worklist.QUARANTINED, not i["urgent"], i["due"] or "9999-12-31",
+                               worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
+    markdown = reporting.summary_markdown(through, summary, run, risks)
+    create_markdown_artifact(key="daily-summary", markdown=quarantined_first(markdown, run),
                              description=f"Daily collection summary {through}")
     create_table_artifact(key="daily-worklist", table=per_officer or [{"officer": "-", **dict.fromkeys(worklist.SUMMARY_COLUMNS, 0)}],
                           description=f"Work per officer on {through} (`npl worklist --as-of {through}` lists every item)")
@@ -68,6 +87,22 @@ def publish_day(db_url: str, through: date, run: dict[str, Any]) -> list[dict[st
     return risks
 
 
+def quarantined_first(markdown: str, run: dict[str, Any]) -> str:
+    """The summary with the cases the run could not judge as its first section, under the title."""
+    total = run["counts"].get("quarantined", 0)
+    if not total:
+        return markdown
+    rows = run.get("quarantined", [])
+    lines = [f"## Quarantined: could not be judged ({total})", "",
+             "Left out while the rest of the book advanced; correct each case and run the daily flow again "
+             "(it catches up the dates it missed).", "", "| loan | date | error | officer |", "|---|---|---|---|"]
+    lines += [f"| {q['loan_id']} | {q['business_date']} | {' '.join(q['error'].split()).replace('|', '/')} | {q['officer'] or '-'} |" for q in rows]
+    if total > len(rows):
+        lines.append(f"(the first {len(rows)} of {total} shown)")
+    title, _, rest = markdown.partition("\n\n")
+    return f"{title}\n\n" + "\n".join(lines) + f"\n\n{rest}"
+
+
 def _emit(run: dict[str, Any], risks: list[dict[str, Any]]) -> None:
     """Prefect events for automations: one per case (up to EVENT_CAP a kind) and a run summary."""
     def each(name: str, rows: list[dict[str, Any]], keys: tuple[str, ...] | None = None) -> None:
@@ -75,13 +110,15 @@ def _emit(run: dict[str, Any], risks: list[dict[str, Any]]) -> None:
             payload = {k: row[k] for k in keys} if keys else row
             emit_event(event=name, resource={"prefect.resource.id": f"npl.loan.{row['loan_id']}"}, payload=payload)
 
+    each("npl.case.quarantined", run["quarantined"], ("loan_id", "business_date", "error"))
     each("npl.case.escalated", run["transitions"], ("from", "to", "event", "on", "reason"))
     each("npl.approval.needed", run["awaiting"])
     each("npl.promise.broken", [a for a in run["alerts"] if a["clock"] == "promise"])
     each("npl.deadline.at_risk", risks)
     emit_event(event="npl.daily.completed", resource={"prefect.resource.id": f"npl.daily.{run['through']}"},
                payload={"through": run["through"], "transitions": run["counts"]["transitions"], "approvals_needed": run["counts"]["awaiting"],
-                        "deadlines_at_risk": len(risks), "already_done": run["already_done"]})
+                        "deadlines_at_risk": len(risks), "quarantined": run["counts"]["quarantined"],
+                        "already_done": run["already_done"]})
 
 
 def run_daily(
@@ -97,10 +134,6 @@ def run_daily(
 
     result = daily.run_dates(lambda: UnitOfWork(db_url), as_of, through, policy, flow_run_id=_flow_run_id(),
                              on_progress=progress, process=process)
-    if result.already_done:
-        with UnitOfWork(db_url) as uow:
-            last = last_run_date(uow.session)
-            daily.refresh_classification(uow, last)  # idempotent: completes a run killed after its last date
     return {
         "as_of": as_of.isoformat(),
         "through": result.through.isoformat(),
@@ -128,7 +161,7 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
     logger = get_run_logger()
     as_of = as_of or today_in_branch_zone()
     url = database_url(db_url)
-    run = run_daily(as_of, through, url, use_tasks=True, progress=_cli_progress.get("fn"))
+    run = run_daily(as_of, through, url, use_tasks=True, progress=_progress.get())
     if run["already_done"]:
         logger.info("business date %s already completed: nothing changed", run["through"])
     else:
@@ -141,5 +174,3 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
         _emit(run, risks)
     return run
 
-
-_cli_progress: dict[str, Any] = {}  # the CLI installs a rich progress callback for long catch-ups

@@ -308,3 +308,15 @@ class OtpAttempt(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ok: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(64))
+
+class Quarantine(Base):
+    """A case the daily run could not judge on ``business_date`` (its evaluation raised): left
+    out while the rest of the book advanced, listed first in the summary and the worklist.
+    Open while ``released_on`` is empty; a later run that judges the case released it then."""
+
+    __tablename__ = "quarantine"
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    error: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    released_on: Mapped[date | None] = mapped_column(Date)

@@ -22,6 +22,7 @@ from machines.audit import AuditListener, Transition
 from machines.escalation import CLOSED_REASON_BY_PAYER, INSIDER_ORIGINS, state_deadline
 from machines.loan_case import Approval, CaseRefused, CaseState, LoanCase, event_for_target, ladder_rank
 from machines.policy import Policy, load_policy
+from models.daily_sql import LoanRecord
 from models.domain.allocation import Balances, allocate
 from models.domain.classification import Category
 from models.domain.dates import add_days, add_months
@@ -162,7 +163,7 @@ def touch(loan: Loan, session: Session, on: date) -> None:
         loan.next_event_on = nxt
 
 
-def release_officer_if_done(session: Session, loan: Loan) -> None:
+def release_officer_if_done(session: Session, loan: LoanRecord) -> None:
     """An officer is released when all their insider cases are closed."""
     if loan.origin not in INSIDER_ORIGINS or not loan.assigned_to:
         return

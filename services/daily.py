@@ -16,29 +16,41 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import date
+from typing import Any, Callable, Iterator, Mapping
 
-from sqlalchemy import Integer, and_, bindparam, case, cast, delete, func, insert, literal, or_, select, true, union_all, update
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from machines.escalation import DayPlan, plan_day
+from machines.escalation import CaseView, DayPlan, plan_day
 from machines.audit import AuditListener
 from machines.loan_case import CaseBinder, CaseRefused, CaseState, LoanCase
 from machines.policy import Policy
+from models import daily_sql
+from models.daily_sql import (  # re-exported: the service's public names
+    CATEGORIES, FLOOR_BOUNDS, MUTABLE, STAFF_RANK, CaseRow, any_touched, classification_expression, classify, complete,
+    crossing_candidates, dpd_expression, mutable_values, next_due_date, oldest_due_expression, refresh_classification,
+    snapshot_month_end,
+)
 from models.domain.dates import add_days
-from models.store import CLASSIFICATION_MARK, UnitOfWork, last_run_date, mark_on, set_mark
+from models.store import UnitOfWork, last_run_date
 from models.domain.errors import ConcurrentUpdate
-from models.tables import Action, History, Loan, Officer, Plan, PlanLine, RunDay, Snapshot
+from models.tables import Loan, Officer
 from services.cases import release_officer_if_done
 from services.views import CaseLoader, guarantee_of
 
+__all__ = [
+    "CATEGORIES", "CHUNK", "FLOOR_BOUNDS", "KEEP", "KINDS", "MUTABLE", "STAFF_RANK", "CaseRow", "DayResult", "RunResult", "Tally",
+    "any_touched", "classification_expression", "classify", "complete", "crossing_candidates", "dates_to_run",
+    "dpd_expression", "due_chunks", "is_month_end", "next_due_date", "oldest_due_expression", "process_chunk",
+    "refresh_classification", "reschedule", "run_dates", "snapshot_month_end",
+]
+
 CHUNK = 1000
-CATEGORIES = ("normal", "special_mention", "substandard", "doubtful", "loss")
-STAFF_RANK = {name: i for i, name in enumerate(CATEGORIES)}
 
 
-KINDS = ("transitions", "alerts", "awaiting", "suspended", "refused")
+KINDS = ("transitions", "alerts", "awaiting", "suspended", "refused", "quarantined")
 KEEP = 500  # items of each kind a run keeps in full (what it reports and emits as events)
 
 
@@ -121,79 +133,73 @@ def dates_to_run(session: Session, as_of: date, through: date | None) -> tuple[d
     return start, end
 
 
-def next_due_date(session: Session) -> date | None:
-    """The earliest date on which any open case is due (indexed MIN)."""
-    return session.execute(select(func.min(Loan.next_event_on))).scalar()
-
-
-def any_touched(session: Session) -> bool:
-    return session.execute(select(Loan.loan_id).where(Loan.touched == true()).limit(1)).first() is not None
+def due_chunks(session: Session, day: date) -> Iterator[list[str]]:
+    """Loan ids due on ``day`` (or touched), in keyset-paged chunks of ``CHUNK``."""
+    return daily_sql.due_chunks(session, day, CHUNK)
 
 
 # --- one business date --------------------------------------------------------------------------
 
 
-def due_chunks(session: Session, day: date) -> Iterator[list[str]]:
-    """Loan ids due on ``day`` (or touched), in keyset-paged chunks."""
-    after = ""
-    while True:
-        ids = list(
-            session.scalars(
-                select(Loan.loan_id)
-                .where(or_(Loan.next_event_on <= day, Loan.touched == true()), Loan.loan_id > after)
-                .order_by(Loan.loan_id)
-                .limit(CHUNK)
-            )
-        )
-        if not ids:
-            return
-        yield ids
-        after = ids[-1]
-
-
-class CaseRow:
-    """A loan row as plain attributes: what the rules read and the machine writes (no ORM)."""
-
-    def __init__(self, mapping: Any) -> None:
-        self.__dict__.update(mapping)
-
-
-# What the daily run may change on a loan row; written back in one executemany per chunk.
-MUTABLE = (
-    "state", "state_entered_on", "closed_reason", "sued_on", "awaiting_approval", "awaiting_reason", "urgent",
-    "employer_pressure", "next_event_on", "touched", "limitation_start", "accrual_stopped", "accrued_to",
-)
 CONFLICT_RETRIES = 3
+ERROR_TEXT = 500  # characters of a quarantined case's error kept
+
+
+class CasesFailed(Exception):
+    """Judging some cases of a chunk raised: ``errors`` maps each loan id to its error."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(f"{len(errors)} case(s) could not be judged")
+        self.errors = errors
 
 
 def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult) -> None:
     """Judge and advance one chunk of due cases and commit once; on a concurrent change to any
-    of its loans (optimistic version check) the chunk is judged again from fresh rows."""
-    for attempt in range(CONFLICT_RETRIES):
+    of its loans (optimistic version check) the chunk is judged again from fresh rows.
+
+    Bulkheads: a case whose evaluation raises must not stop the others. Nothing of a chunk is
+    written before every case in it is judged, so the pass is rolled back and the chunk judged
+    again without the failed cases, which are quarantined in the same commit (their rows, next
+    event date included, stay as they were: a later run picks them up from that date)."""
+    failed: dict[str, str] = {}
+    conflicts = 0
+    while True:
         partial = DayResult(day, Tally(keep=None))
         try:
-            _process_chunk_once(uow, ids, day, policy, partial)
+            _process_chunk_once(uow, ids, day, policy, partial, failed)
         except ConcurrentUpdate:
             uow.rollback()
-            if attempt == CONFLICT_RETRIES - 1:
+            conflicts += 1
+            if conflicts == CONFLICT_RETRIES:
                 raise
+            continue
+        except CasesFailed as exc:  # at most one pass more per failing case: each pass leaves more out
+            uow.rollback()
+            failed.update(exc.errors)
             continue
         result.tally.merge(partial.tally.digest())
         result.cases += partial.cases
         return
 
 
-def _process_chunk_once(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult) -> None:
+def _error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_TEXT]
+
+
+def _process_chunk_once(
+    uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult, failed: Mapping[str, str] | None = None,
+) -> None:
+    """One pass over the chunk, leaving out the ``failed`` cases (quarantined in this commit);
+    raises ``CasesFailed`` before writing anything if judging another case raises."""
+    failed = failed or {}
     s = uow.session
-    query = select(Loan.__table__).where(Loan.loan_id.in_(ids)).order_by(Loan.loan_id)
-    if uow.dialect == "postgresql":  # operators' single-case services wait for the chunk, not the reverse
-        query = query.with_for_update()
-    loans = [CaseRow(r._mapping) for r in s.execute(query)]
-    before = {loan.loan_id: tuple(getattr(loan, c) for c in MUTABLE) for loan in loans}
-    loader = CaseLoader(s, loans)  # type: ignore[arg-type]
+    loans = daily_sql.read_cases(uow, ids)
+    before = {loan.loan_id: mutable_values(loan) for loan in loans}
+    loader = CaseLoader(s, loans)
     history: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     binder: list[CaseBinder] = []  # built on first use: most due cases do not move
+    errors: dict[str, str] = {}
 
     def record(t: Any) -> None:
         history.append({"loan_id": t.loan_id, "from_state": t.from_state, "to_state": t.to_state, "event": t.event,
@@ -205,40 +211,42 @@ def _process_chunk_once(uow: UnitOfWork, ids: list[str], day: date, policy: Poli
         return binder[0].bind(loan)
 
     for loan in loans:
+        if loan.loan_id in failed:
+            continue
         if loan.state == CaseState.closed.value:
             loan.next_event_on, loan.touched = None, False
             continue
-        view = loader.view(loan, day, policy)  # type: ignore[arg-type]
-        plan = plan_day(view, day, policy)
-        apply_plan(s, loan, view, plan, day, loader, result, machine_for, actions)
+        try:
+            view = loader.view(loan, day, policy)
+            plan = plan_day(view, day, policy)
+            apply_plan(s, loan, view, plan, day, loader, result, machine_for, actions)
+        except SQLAlchemyError:
+            raise  # the database, not the case: the run fails and is run again
+        except Exception as exc:  # noqa: BLE001 - any rule's failure is this case's alone
+            errors[loan.loan_id] = _error_text(exc)
+            continue
         result.cases += 1
+    if errors:
+        raise CasesFailed(errors)
 
-    changed = [loan for loan in loans if tuple(getattr(loan, c) for c in MUTABLE) != before[loan.loan_id]]
-    if changed:
-        table = Loan.__table__
-        stmt = (
-            update(table)
-            .where(table.c.loan_id == bindparam("b_loan_id"), table.c.version == bindparam("b_version"))
-            .values({c: bindparam(f"v_{c}") for c in MUTABLE} | {"version": table.c.version + 1})
-        )
-        params = [{"b_loan_id": x.loan_id, "b_version": x.version} | {f"v_{c}": getattr(x, c) for c in MUTABLE} for x in changed]
-        written = s.connection().execute(stmt, params).rowcount
-        if written != len(changed):
-            raise ConcurrentUpdate(f"{len(changed) - written} case(s) of the chunk were changed concurrently")
-    if history:
-        s.execute(insert(History), history)
-    if actions:
-        s.execute(insert(Action), actions)
+    daily_sql.write_cases(s, [loan for loan in loans if mutable_values(loan) != before[loan.loan_id]])
+    daily_sql.append_history_and_actions(s, history, actions)
     for loan in loans:
-        if loan.state == CaseState.closed.value and before[loan.loan_id][0] != CaseState.closed.value:
+        if loan.loan_id in failed:
+            daily_sql.quarantine(s, loan.loan_id, day, failed[loan.loan_id])
+            result.add("quarantined", {"loan_id": loan.loan_id, "business_date": day.isoformat(), "error": failed[loan.loan_id],
+                                       "officer": loan.assigned_to})
+        elif loan.state == CaseState.closed.value and before[loan.loan_id][0] != CaseState.closed.value:
             s.flush()
-            release_officer_if_done(s, loan)  # type: ignore[arg-type]
-    classify(s, uow.dialect, day, Loan.loan_id.in_(ids))  # events and moves may have changed them
+            release_officer_if_done(s, loan)
+    daily_sql.release(s, [i for i in daily_sql.quarantined(s, ids) if i not in failed], day)
+    judged = [i for i in ids if i not in failed]
+    classify(s, uow.dialect, day, Loan.loan_id.in_(judged))  # events and moves may have changed them
     uow.commit()
 
 
 def apply_plan(
-    s: Session, loan: CaseRow, view: Any, plan: DayPlan, day: date, loader: CaseLoader, result: DayResult,
+    s: Session, loan: CaseRow, view: CaseView, plan: DayPlan, day: date, loader: CaseLoader, result: DayResult,
     machine_for: Callable[[CaseRow], LoanCase], actions: list[dict[str, Any]],
 ) -> None:
     """Carry out one case's plan for the day: record actions, fire events through the machine,
@@ -256,7 +264,7 @@ def apply_plan(
         if g.name in interrupted:
             g.limitation_interrupted_on = day
     if demanded or interrupted:
-        guarantees = [guarantee_of(g, loan) for g in loader.guarantors.get(loan.loan_id, [])]  # type: ignore[arg-type]
+        guarantees = [guarantee_of(g, loan) for g in loader.guarantors.get(loan.loan_id, [])]
     if plan.suspend_officer and loan.assigned_to:
         officer = s.get(Officer, loan.assigned_to)
         if officer is not None and officer.suspended_since is None:
@@ -309,132 +317,11 @@ def apply_plan(
     loan.touched = False
 
 
-# --- set-wise refresh ---------------------------------------------------------------------------
-
-
-def _days_since(dialect: str, day: date, column: Any) -> Any:
-    if dialect == "sqlite":
-        return cast(func.julianday(literal(day.isoformat())) - func.julianday(column), Integer)
-    return literal(day) - column
-
-
-def _greatest(dialect: str, *exprs: Any) -> Any:
-    return func.max(*exprs) if dialect == "sqlite" else func.greatest(*exprs)
-
-
-def oldest_due_expression() -> Any:
-    """SQL for the date the oldest unpaid amount fell due: an active plan's oldest unpaid line,
-    else the core system's overdue date, else maturity."""
-    oldest_line = (
-        select(func.min(PlanLine.due_on))
-        .join(Plan, Plan.id == PlanLine.plan_id)
-        .where(Plan.loan_id == Loan.loan_id, Plan.status == "active", PlanLine.paid_fen < PlanLine.amount_fen)
-        .scalar_subquery()
-    )
-    return case((Loan.accrual_stopped.is_(True), oldest_line), else_=func.coalesce(Loan.overdue_since, Loan.maturity_on))
-
-
-def dpd_expression(dialect: str, day: date) -> Any:
-    """SQL for days past due on ``day`` (for month-end snapshots; elsewhere it is computed on read)."""
-    raw = _days_since(dialect, day, oldest_due_expression())
-    return case((raw > 0, raw), else_=0)
-
-
-FLOOR_BOUNDS = ((4, 361), (3, 271), (2, 91), (1, 1))  # (rank, days past due) of DOMAIN.md §3
-
-
-def classification_expression(dialect: str, day: date) -> Any:
-    """SQL for the classification on ``day``: the DPD floor (DOMAIN.md §3) as date thresholds on the
-    oldest unpaid amount, raised by the restructuring observation floor and by staff's own view."""
-    oldest = oldest_due_expression()
-    floor = case(
-        (oldest.is_(None), 0),
-        *((oldest <= add_days(day, -bound), rank) for rank, bound in FLOOR_BOUNDS),
-        else_=0,
-    )
-    observation = case((and_(Loan.observation_until.is_not(None), Loan.observation_until >= day), 2), else_=0)
-    staff = case(*((Loan.staff_classification == name, rank) for name, rank in STAFF_RANK.items()), else_=0)
-    rank = _greatest(dialect, floor, observation, staff)
-    return case(*((rank == i, name) for i, name in enumerate(CATEGORIES)), else_="normal")
-
-
-def crossing_candidates(since: date, day: date) -> Any:
-    """Loans whose classification can differ between ``since`` and ``day``: the oldest unpaid
-    amount (or a running plan's unpaid line) crossed a threshold, an observation period ended, or
-    an event touched the loan since the last run. Each part reads an index; the refresh
-    recomputes the candidates exactly."""
-    oldest = func.coalesce(Loan.overdue_since, Loan.maturity_on)  # matches ix_loans_oldest_due
-    parts = [
-        select(Loan.loan_id).where(oldest > add_days(since, -bound), oldest <= add_days(day, -bound))
-        for _rank, bound in FLOOR_BOUNDS
-    ]
-    parts += [
-        select(Plan.loan_id).join(PlanLine, PlanLine.plan_id == Plan.id).where(
-            PlanLine.due_on > add_days(since, -bound), PlanLine.due_on <= add_days(day, -bound),
-            Plan.status == "active", PlanLine.paid_fen < PlanLine.amount_fen,
-        )
-        for _rank, bound in FLOOR_BOUNDS
-    ]
-    parts.append(select(Loan.loan_id).where(Loan.observation_until >= since, Loan.observation_until < day))
-    parts.append(select(Loan.loan_id).where(Loan.touched == true()))  # events since the last run changed them
-    return union_all(*parts)
-
-
-def classify(session: Session, dialect: str, day: date, *where: Any) -> int:
-    """Set the classification on ``day`` of the open loans matching ``where``; only rows that
-    change are written. Returns how many changed."""
-    classification = classification_expression(dialect, day)
-    stmt = update(Loan).where(Loan.state != CaseState.closed.value, Loan.classification != classification, *where)
-    return session.execute(stmt.values(classification=classification).execution_options(synchronize_session=False)).rowcount
-
-
-def refresh_classification(uow: UnitOfWork, day: date) -> int:
-    """Bring the stored classifications to ``day`` set-wise and commit: only the loans that can
-    have crossed a threshold since the last refresh (the mark) or were touched by an event, or
-    the whole book when there is no mark (after an import that added loans) or it lies after
-    ``day``; the mark moves to ``day``. The daily run's chunks also classify the cases they judge.
-    Days past due are computed on read, never stored daily."""
-    s = uow.session
-    since = mark_on(s, CLASSIFICATION_MARK)
-    where = [Loan.loan_id.in_(crossing_candidates(since, day))] if since is not None and since <= day else []
-    changed = classify(s, uow.dialect, day, *where)
-    set_mark(s, CLASSIFICATION_MARK, day)
-    uow.commit()
-    return changed
-
-
-def snapshot_month_end(uow: UnitOfWork, day: date) -> None:
-    """Classification snapshot of every open loan at a month end (idempotent)."""
-    refresh_classification(uow, day)
-    s = uow.session
-    s.execute(delete(Snapshot).where(Snapshot.month_end == day))
-    s.execute(
-        insert(Snapshot).from_select(
-            ["month_end", "loan_id", "state", "classification", "dpd", "principal_fen"],
-            select(literal(day), Loan.loan_id, Loan.state, Loan.classification, dpd_expression(uow.dialect, day),
-                   Loan.outstanding_principal_fen).where(Loan.state != CaseState.closed.value),
-        )
-    )
-    uow.commit()
-
-
 def is_month_end(day: date) -> bool:
     return day.day == calendar.monthrange(day.year, day.month)[1]
 
 
 # --- the run -------------------------------------------------------------------------------------
-
-
-def complete(uow: UnitOfWork, days: list[date], flow_run_id: str | None) -> None:
-    """Ledger rows for completed dates; each counts the system's transitions on its date from the
-    history itself, so a date finished by a rerun after a crash records the same figure."""
-    now = datetime.now(timezone.utc)
-    s = uow.session
-    for d in days:
-        if s.get(RunDay, d) is None:
-            made = s.execute(select(func.count()).select_from(History).where(History.on == d, History.by == "system")).scalar_one()
-            s.add(RunDay(business_date=d, completed_at=now, transitions=made, flow_run_id=flow_run_id))
-    uow.commit()
 
 
 def run_dates(
@@ -448,19 +335,29 @@ def run_dates(
     process: Callable[[list[str], date, DayResult], None] | None = None,
 ) -> RunResult:
     """Run every business date not yet completed up to ``through`` (or ``as_of``), in order,
-    skipping quiet stretches. ``process`` lets the flow run chunks as Prefect tasks."""
+    skipping quiet stretches. ``process`` lets the flow run chunks as Prefect tasks;
+    ``on_progress(date reached, last date)`` is told after each date or quiet stretch.
+
+    When every date is already completed nothing moves, but a run killed after its last date
+    and before its final classification refresh is completed here (the refresh is idempotent)."""
     with make_uow() as uow:
         start, end = dates_to_run(uow.session, as_of, through)
+        last = last_run_date(uow.session)
     result = RunResult(requested=as_of, through=end)
-    if start is None:
-        result.already_done = True
-        return result
 
     def default_process(ids: list[str], day: date, day_result: DayResult) -> None:
         with make_uow() as uow:
             process_chunk(uow, ids, day, policy, day_result)
 
     process = process or default_process
+    if last is not None:
+        catch_up_quarantined(make_uow, last, process, result)
+    if start is None:
+        result.already_done = True
+        if last is not None:
+            with make_uow() as uow:
+                refresh_classification(uow, last)
+        return result
     day = start
     while day <= end:
         with make_uow() as uow:
@@ -502,6 +399,30 @@ def run_dates(
     with make_uow() as uow:
         refresh_classification(uow, end)
     return result
+
+
+def catch_up_quarantined(
+    make_uow: Callable[[], UnitOfWork], last: date, process: Callable[[list[str], date, DayResult], None], result: RunResult,
+) -> None:
+    """Judge each quarantined case again on the dates it missed, up to ``last`` (the last date
+    completed), from its next event date (which stayed at the date it failed) or, if that is
+    not due by ``last``, on ``last``. A case judged without error leaves quarantine and joins
+    the run; one that fails again stays, with the new error."""
+    with make_uow() as uow:
+        waiting = daily_sql.quarantined(uow.session)
+    for loan_id, due in waiting.items():
+        day = due if due is not None and due <= last else last
+        while day <= last:
+            day_result = DayResult(day, result.tally)
+            process([loan_id], day, day_result)
+            result.days.append(day_result)
+            with make_uow() as uow:
+                if loan_id in daily_sql.quarantined(uow.session, [loan_id]):
+                    break
+                nxt = daily_sql.next_event_of(uow.session, loan_id)
+            if nxt is None:
+                break
+            day = max(nxt, add_days(day, 1))
 
 
 def reschedule(make_uow: Callable[[], UnitOfWork], day: date, policy: Policy) -> int:

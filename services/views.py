@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,11 +18,12 @@ from models.domain.allocation import Balances
 from models.domain.classification import days_past_due, oldest_unpaid_due
 from models.domain.dates import add_days
 from models.domain.deadlines import GuaranteeStatus, GuaranteeType, guarantee_status
+from models.daily_sql import LoanRecord
 from models.domain.interest import accrue
 from models.tables import Action, Borrower, Guarantor, Judgment, Loan, Payment, Plan, PlanLine
 
 
-def balances_as_of(loan: Loan, day: date | None, policy: Policy) -> Balances:
+def balances_as_of(loan: LoanRecord, day: date | None, policy: Policy) -> Balances:
     """What the borrower owes on ``day``: the stored balances plus accrual since ``accrued_to``."""
     interest, penalty = loan.interest_fen, loan.penalty_fen
     if day is not None and not loan.accrual_stopped and day > loan.accrued_to and loan.state != "closed":
@@ -41,7 +42,7 @@ def balances_as_of(loan: Loan, day: date | None, policy: Policy) -> Balances:
     return Balances(loan.outstanding_principal_fen, interest, penalty, loan.costs_fen)
 
 
-def days_past_due_on(loan: Loan, day: date | None, oldest_unpaid_line: date | None = None) -> int:
+def days_past_due_on(loan: LoanRecord, day: date | None, oldest_unpaid_line: date | None = None) -> int:
     """Days past due on ``day`` from the oldest unpaid amount (a running plan's oldest unpaid line)."""
     if day is None:
         return 0
@@ -50,24 +51,24 @@ def days_past_due_on(loan: Loan, day: date | None, oldest_unpaid_line: date | No
     return days_past_due(day, oldest_unpaid_due(loan.maturity_on, loan.overdue_since, day))
 
 
-def first_past_due(loan: Loan) -> date:
+def first_past_due(loan: LoanRecord) -> date:
     """The first day past due: the day after the oldest unpaid amount fell due."""
     return add_days(loan.overdue_since or loan.maturity_on, 1)
 
 
-def guarantee_of(g: Guarantor, loan: Loan) -> GuaranteeStatus:
+def guarantee_of(g: Guarantor, loan: LoanRecord) -> GuaranteeStatus:
     return guarantee_status(GuaranteeType(g.guarantee_type), loan.maturity_on, g.agreed_period_end, g.demanded_on, loan.sued_on,
                             g.limitation_interrupted_on)
 
 
-def guarantee_views(guarantors: Iterable[Guarantor], loan: Loan) -> tuple[GuaranteeView, ...]:
+def guarantee_views(guarantors: Iterable[Guarantor], loan: LoanRecord) -> tuple[GuaranteeView, ...]:
     return tuple(GuaranteeView(g.name, GuaranteeType(g.guarantee_type), guarantee_of(g, loan)) for g in guarantors)
 
 
 class CaseLoader:
     """Loads everything the rules need for a chunk of loans in a handful of queries."""
 
-    def __init__(self, session: Session, loans: list[Loan]):
+    def __init__(self, session: Session, loans: Sequence[LoanRecord]):
         self.session = session
         ids = [loan.loan_id for loan in loans]
         self.guarantors: dict[str, list[Guarantor]] = defaultdict(list)
@@ -129,7 +130,7 @@ class CaseLoader:
         ).scalar_one()
         return int(total)
 
-    def view(self, loan: Loan, day: date, policy: Policy) -> CaseView:
+    def view(self, loan: LoanRecord, day: date, policy: Policy) -> CaseView:
         plan = self.plans.get(loan.loan_id)
         return CaseView(
             loan_id=loan.loan_id,

@@ -13,11 +13,12 @@ from machines.policy import Policy
 from models.domain.dates import add_days, add_years
 from models.domain.deadlines import FORECLOSED_DISPOSAL_YEARS, LIMITATION_YEARS, enforcement_apply_by, foreclosed_dispose_by, limitation_end
 from models.privacy import mask_phone
-from models.tables import Action, Borrower, Collateral, Guarantor, Judgment, Loan
+from models.tables import Action, Borrower, Collateral, Guarantor, Judgment, Loan, Quarantine
 from services.views import guarantee_of
 
 UNASSIGNED = "unassigned"
-TASK_ORDER = ("approval_awaited", "deadline_at_risk", "send_demand", "visit", "press_guarantor", "prepare_filing", "apply_enforcement")
+QUARANTINED = "quarantined"  # the daily run could not judge the case: listed before everything else
+TASK_ORDER = (QUARANTINED, "approval_awaited", "deadline_at_risk", "send_demand", "visit", "press_guarantor", "prepare_filing", "apply_enforcement")
 
 
 def started_by(as_of: date, lead: int, years: int) -> date:
@@ -119,6 +120,14 @@ def worklist(
         items.append({"officer": officer_id or UNASSIGNED, "loan_id": loan_id, "task": task, "detail": detail,
                       "due": due, "urgent": urgent})
 
+    if QUARANTINED in tasks:
+        held = select(Quarantine.loan_id, Quarantine.business_date, Quarantine.error, Loan.assigned_to).join(
+            Loan, Loan.loan_id == Quarantine.loan_id).where(Quarantine.released_on.is_(None)).order_by(Quarantine.loan_id, Quarantine.business_date)
+        if officer:
+            held = held.where(Loan.assigned_to == officer)
+        for loan_id, since, error, assigned in session.execute(held):
+            add(assigned, loan_id, QUARANTINED, f"the daily run could not judge this case on {since} ({error}); "
+                "correct it, and the next run catches up the dates it missed", True, since.isoformat())
     # plain columns, not ORM objects: tens of thousands of rows on a large book
     open_loans = select(
         Loan.loan_id, Loan.state, Loan.assigned_to, Loan.awaiting_approval, Loan.awaiting_reason, Loan.urgent,
@@ -175,7 +184,7 @@ def worklist(
         if (officer and risk["officer"] != officer) or task not in tasks:
             continue
         add(risk["officer"], risk["loan_id"], task, f"{risk['clock']} ends {risk['date']}: {risk['detail']}", True, risk["date"])
-    items.sort(key=lambda i: (i["officer"], TASK_ORDER.index(i["task"]), not i["urgent"], i["loan_id"]))
+    items.sort(key=lambda i: (i["task"] != QUARANTINED, i["officer"], TASK_ORDER.index(i["task"]), not i["urgent"], i["loan_id"]))
     return items
 
 
@@ -210,4 +219,4 @@ def worklist_summary(
 
 
 SUMMARY_COLUMNS = ("approvals_awaited", "deadlines_at_risk", "demands_to_send", "visits", "guarantors_to_press", "filings")
-URGENT_TASKS = ("approval_awaited", "deadline_at_risk", "send_demand", "apply_enforcement")
+URGENT_TASKS = (QUARANTINED, "approval_awaited", "deadline_at_risk", "send_demand", "apply_enforcement")

@@ -76,3 +76,44 @@ def test_a_run_moving_more_cases_than_it_reports_counts_them_all_and_lists_the_m
     urgent = artifacts["daily-urgent"]
     rows = json.loads(urgent) if isinstance(urgent, str) else urgent
     assert (rows[0]["loan_id"], rows[0]["task"], rows[0]["due"]) == ("L-GEN", "deadline_at_risk", "2008-07-31")
+
+
+def test_a_progress_callback_given_around_a_flow_run_hears_each_date_up_to_the_last(prefect_server, tmp_path):
+    from flows.daily import daily_collection, reporting_progress
+
+    url = demo_db(tmp_path)
+    heard: list[tuple[date, date]] = []
+    with reporting_progress(lambda reached, last: heard.append((reached, last))):
+        daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), db_url=url, publish=False)
+    assert heard[-1] == (date(2008, 7, 31), date(2008, 7, 31))
+    assert [d for d, _ in heard] == sorted({d for d, _ in heard})  # each date or quiet stretch once, in order
+    daily_collection(as_of=date(2008, 8, 1), db_url=url, publish=False)  # outside the block: nobody is told
+    assert heard[-1] == (date(2008, 7, 31), date(2008, 7, 31))
+
+
+def test_a_case_the_run_cannot_judge_is_listed_first_in_the_summary_and_urgent_table_and_emitted_as_an_event(prefect_server, tmp_path):
+    import json
+    from decimal import Decimal
+
+    from flows.daily import daily_collection
+    from services import cases
+    from tests.flows.test_operations import events_for
+
+    url = demo_db(tmp_path)
+    daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), db_url=url, publish=False)
+    with UnitOfWork(url) as uow:  # accepted as typed; adding a day to it overflows
+        cases.visit(uow, "L-0002", on=date(2008, 7, 31), outcome="promise", promise_amount=Decimal("100"),
+                    promise_date=date(9999, 12, 31))
+    state = daily_collection(as_of=date(2008, 8, 1), through=date(2008, 8, 10), db_url=url, return_state=True)
+    run = state.result()
+    assert run["dates_run"] == 10 and run["counts"]["quarantined"] == 1
+    assert [(q["loan_id"], q["business_date"]) for q in run["quarantined"]] == [("L-0002", "2008-08-01")]
+    artifacts = asyncio.run(artifacts_of(str(state.state_details.flow_run_id)))
+    summary = str(artifacts["daily-summary"])
+    assert summary.index("## Quarantined: could not be judged (1)") < summary.index("## Cases by state")
+    assert "| L-0002 | 2008-08-01 | OverflowError" in summary
+    urgent = artifacts["daily-urgent"]
+    rows = json.loads(urgent) if isinstance(urgent, str) else urgent
+    assert (rows[0]["loan_id"], rows[0]["task"]) == ("L-0002", "quarantined")
+    [event] = events_for("L-0002", "npl.case.quarantined")
+    assert event.payload["loan_id"] == "L-0002" and event.payload["error"].startswith("OverflowError")

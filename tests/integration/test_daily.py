@@ -181,6 +181,38 @@ def test_skipped_dates_are_run_first_in_order(db_url, tmp_path):
     assert [h[3] for h in history(db_url, "L-1")] == [date(2008, 7, 1), date(2008, 7, 4), date(2008, 7, 11)]
 
 
+class Killed(Exception):
+    """Stands for the process dying at that point."""
+
+
+def test_a_run_killed_after_its_last_date_is_completed_by_running_that_date_again(db_url, tmp_path, monkeypatch):
+    from services import daily
+    from tests.conftest import _empty
+
+    rows = [{"loan_id": f"L-{i}", "maturity_on": f"2008-07-{1 + 3 * i:02d}"} for i in range(9)]
+    load(db_url, tmp_path, rows)
+    run(db_url, date(2008, 7, 1), date(2008, 10, 20))
+    uninterrupted = dump(db_url)
+
+    _empty(db_url)
+    load(db_url, tmp_path, rows)
+    refresh = daily.refresh_classification
+
+    def killed(uow, day):
+        raise Killed(day)
+
+    monkeypatch.setattr(daily, "refresh_classification", killed)  # the run's final refresh never happens
+    try:
+        run(db_url, date(2008, 7, 1), date(2008, 10, 20))
+    except Killed:
+        pass
+    assert dump(db_url) != uninterrupted  # every date is in the ledger, the classification lags behind
+    monkeypatch.setattr(daily, "refresh_classification", refresh)
+    again = run(db_url, date(2008, 10, 20))
+    assert again.already_done and again.dates_run == []
+    assert dump(db_url) == uninterrupted
+
+
 def test_catch_up_through_equals_the_same_dates_run_one_by_one(db_url, sqlite_url, tmp_path):
     rows = [{"loan_id": f"L-{i}", "maturity_on": f"2008-0{1 + i % 6}-1{i % 9}"} for i in range(12)]
     guarantors = [{"loan_id": f"L-{i}", "guarantor_name": "G", "guarantee_type": "joint" if i % 2 else "general"} for i in range(0, 12, 3)]

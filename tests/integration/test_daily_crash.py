@@ -32,12 +32,12 @@ kill_at, before_commit = int(sys.argv[2]), sys.argv[3] == "before"
 calls = {{"n": 0}}
 original = daily._process_chunk_once
 
-def dying(uow, ids, day, policy, result):
+def dying(uow, ids, day, policy, result, *rest):
     calls["n"] += 1
     if calls["n"] == kill_at and before_commit:
         uow.session.flush()
         os.kill(os.getpid(), signal.SIGKILL)
-    original(uow, ids, day, policy, result)
+    original(uow, ids, day, policy, result, *rest)
     if calls["n"] == kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
 

@@ -1,0 +1,352 @@
+"""The daily run's persistence: the set-wise statements beside the tables they read and write.
+
+What is due (keyset-paged), the chunk's rows read and written back under an optimistic version
+check, the classification refresh and month-end snapshot as single statements, and the ledger.
+No business rule is decided here: the classification thresholds are derived from
+``models.domain.classification`` (DOMAIN.md §3), the case rules live in ``machines``, and the
+order of the run in ``services.daily``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
+
+from sqlalchemy import Integer, and_, bindparam, case, cast, delete, func, insert, literal, select, true, union_all, update
+from sqlalchemy.orm import Session
+
+from models.domain.classification import DPD_FLOORS, Category
+from models.domain.dates import add_days
+from models.domain.errors import ConcurrentUpdate
+from models.store import CLASSIFICATION_MARK, UnitOfWork, mark_on, set_mark
+from models.tables import Action, History, Loan, Plan, PlanLine, Quarantine, RunDay, Snapshot
+
+CLOSED = "closed"  # the machine's final state as stored (machines.loan_case.CaseState.closed)
+
+# The domain's classification as SQL reads it (models/domain/classification.py, DOMAIN.md §3).
+CATEGORIES: tuple[str, ...] = tuple(c.value for c in Category)  # best first; index = rank
+STAFF_RANK: dict[str, int] = {c.value: c.rank for c in Category}
+# (rank, lowest days past due) of every floor above normal, worst first: the first that matches wins
+FLOOR_BOUNDS: tuple[tuple[int, int], ...] = tuple(
+    (category.rank, bound) for bound, category in sorted(DPD_FLOORS, key=lambda f: f[1].rank, reverse=True) if category.rank > 0
+)
+OBSERVATION_FLOOR = Category.substandard.rank  # a restructured NPL during its observation period
+
+
+class LoanRecord(Protocol):
+    """A loan as the rules read it: an ORM ``Loan`` or a ``CaseRow`` (the seam between the
+    tables and the views that ``machines.escalation`` judges)."""
+
+    @property
+    def loan_id(self) -> str: ...
+    @property
+    def borrower_id(self) -> str: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def assigned_to(self) -> str | None: ...
+    @property
+    def rate_ppm(self) -> int: ...
+    @property
+    def maturity_on(self) -> date: ...
+    @property
+    def overdue_since(self) -> date | None: ...
+    @property
+    def outstanding_principal_fen(self) -> int: ...
+    @property
+    def overdue_principal_fen(self) -> int: ...
+    @property
+    def interest_fen(self) -> int: ...
+    @property
+    def penalty_fen(self) -> int: ...
+    @property
+    def costs_fen(self) -> int: ...
+    @property
+    def accrued_to(self) -> date: ...
+    @property
+    def accrual_stopped(self) -> bool: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def state_entered_on(self) -> date | None: ...
+    @property
+    def limitation_start(self) -> date | None: ...
+    @property
+    def sued_on(self) -> date | None: ...
+    @property
+    def awaiting_approval(self) -> str | None: ...
+
+
+class CaseRow:
+    """A loan row as plain attributes: what the rules read and the daily run writes (no ORM).
+    Built from a row mapping; a column added to the table later simply comes along."""
+
+    loan_id: str
+    borrower_id: str
+    origin: str
+    assigned_to: str | None
+    rate_ppm: int
+    maturity_on: date
+    overdue_since: date | None
+    outstanding_principal_fen: int
+    overdue_principal_fen: int
+    interest_fen: int
+    penalty_fen: int
+    costs_fen: int
+    accrued_to: date
+    accrual_stopped: bool
+    state: str
+    state_entered_on: date | None
+    closed_reason: str | None
+    limitation_start: date | None
+    sued_on: date | None
+    awaiting_approval: str | None
+    awaiting_reason: str | None
+    urgent: bool
+    employer_pressure: bool
+    touched: bool
+    next_event_on: date | None
+    version: int
+
+    def __init__(self, mapping: Mapping[Any, Any]) -> None:
+        self.__dict__.update(mapping)
+
+
+# What the daily run may change on a loan row; written back in one executemany per chunk.
+MUTABLE = (
+    "state", "state_entered_on", "closed_reason", "sued_on", "awaiting_approval", "awaiting_reason", "urgent",
+    "employer_pressure", "next_event_on", "touched", "limitation_start", "accrual_stopped", "accrued_to",
+)
+
+
+def mutable_values(row: CaseRow) -> tuple[Any, ...]:
+    return tuple(getattr(row, c) for c in MUTABLE)
+
+
+# --- what is due ------------------------------------------------------------------------------------
+
+
+def _not_quarantined() -> Any:
+    """Loans without an open quarantine entry: the run leaves those out until they are caught up."""
+    return Loan.loan_id.not_in(select(Quarantine.loan_id).where(Quarantine.released_on.is_(None)))
+
+
+def next_due_date(session: Session) -> date | None:
+    """The earliest date on which any open case is due, quarantined cases aside (the first entry
+    of the next-event index that is not quarantined: a MIN with a condition would scan)."""
+    first = (select(Loan.next_event_on).where(Loan.next_event_on.is_not(None), _not_quarantined())
+             .order_by(Loan.next_event_on).limit(1))
+    return session.execute(first).scalar()
+
+
+def any_touched(session: Session) -> bool:
+    found = select(Loan.loan_id).where(Loan.touched == true(), _not_quarantined()).limit(1)
+    return session.execute(found).first() is not None
+
+
+def due_chunks(session: Session, day: date, size: int) -> Iterator[list[str]]:
+    """Loan ids due on ``day`` (or touched), quarantined cases aside, in keyset-paged chunks of ``size``."""
+    after = ""
+    while True:
+        ids = list(
+            session.scalars(
+                select(Loan.loan_id)
+                .where((Loan.next_event_on <= day) | (Loan.touched == true()), Loan.loan_id > after, _not_quarantined())
+                .order_by(Loan.loan_id)
+                .limit(size)
+            )
+        )
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
+
+
+# --- one chunk ------------------------------------------------------------------------------------
+
+
+def read_cases(uow: UnitOfWork, ids: Sequence[str]) -> list[CaseRow]:
+    """The chunk's loan rows, in loan id order; on PostgreSQL locked for the chunk's transaction
+    (operators' single-case services wait for the chunk, not the reverse)."""
+    query = select(Loan.__table__).where(Loan.loan_id.in_(ids)).order_by(Loan.loan_id)
+    if uow.dialect == "postgresql":
+        query = query.with_for_update()
+    return [CaseRow(r._mapping) for r in uow.session.execute(query)]
+
+
+def write_cases(session: Session, changed: Sequence[CaseRow]) -> None:
+    """Write the changed rows' ``MUTABLE`` columns back in one executemany, each only if its
+    version is still the one read; raises ``ConcurrentUpdate`` otherwise."""
+    if not changed:
+        return
+    table = Loan.__table__
+    stmt = (
+        update(table)
+        .where(table.c.loan_id == bindparam("b_loan_id"), table.c.version == bindparam("b_version"))
+        .values({c: bindparam(f"v_{c}") for c in MUTABLE} | {"version": table.c.version + 1})
+    )
+    params = [{"b_loan_id": x.loan_id, "b_version": x.version} | {f"v_{c}": getattr(x, c) for c in MUTABLE} for x in changed]
+    written = session.connection().execute(stmt, params).rowcount
+    if written != len(changed):
+        raise ConcurrentUpdate(f"{len(changed) - written} case(s) of the chunk were changed concurrently")
+
+
+def append_history_and_actions(session: Session, history: list[dict[str, Any]], actions: list[dict[str, Any]]) -> None:
+    if history:
+        session.execute(insert(History), history)
+    if actions:
+        session.execute(insert(Action), actions)
+
+
+# --- quarantine -----------------------------------------------------------------------------------
+
+
+def quarantined(session: Session, ids: Sequence[str] | None = None) -> dict[str, date | None]:
+    """Loans with an open quarantine entry (of ``ids``, or all), with their next event date."""
+    query = select(Loan.loan_id, Loan.next_event_on).where(~_not_quarantined()).order_by(Loan.loan_id)
+    if ids is not None:
+        query = query.where(Loan.loan_id.in_(ids))
+    return {loan_id: due for loan_id, due in session.execute(query)}
+
+
+def next_event_of(session: Session, loan_id: str) -> date | None:
+    return session.execute(select(Loan.next_event_on).where(Loan.loan_id == loan_id)).scalar()
+
+
+def quarantine(session: Session, loan_id: str, day: date, error: str) -> None:
+    """Record that ``loan_id`` could not be judged on ``day`` (again, if it already was)."""
+    now = datetime.now(timezone.utc)
+    entry = session.get(Quarantine, (loan_id, day))
+    if entry is None:
+        session.add(Quarantine(loan_id=loan_id, business_date=day, error=error, recorded_at=now, released_on=None))
+    else:
+        entry.error, entry.recorded_at, entry.released_on = error, now, None
+
+
+def release(session: Session, loan_ids: Iterable[str], day: date) -> None:
+    """Close the open quarantine entries of ``loan_ids``: they were judged on ``day``."""
+    ids = list(loan_ids)
+    if ids:
+        session.execute(update(Quarantine).where(Quarantine.loan_id.in_(ids), Quarantine.released_on.is_(None))
+                        .values(released_on=day).execution_options(synchronize_session=False))
+
+
+# --- set-wise classification ------------------------------------------------------------------------
+
+
+def _days_since(dialect: str, day: date, column: Any) -> Any:
+    if dialect == "sqlite":
+        return cast(func.julianday(literal(day.isoformat())) - func.julianday(column), Integer)
+    return literal(day) - column
+
+
+def _greatest(dialect: str, *exprs: Any) -> Any:
+    return func.max(*exprs) if dialect == "sqlite" else func.greatest(*exprs)
+
+
+def oldest_due_expression() -> Any:
+    """SQL for the date the oldest unpaid amount fell due: an active plan's oldest unpaid line,
+    else the core system's overdue date, else maturity."""
+    oldest_line = (
+        select(func.min(PlanLine.due_on))
+        .join(Plan, Plan.id == PlanLine.plan_id)
+        .where(Plan.loan_id == Loan.loan_id, Plan.status == "active", PlanLine.paid_fen < PlanLine.amount_fen)
+        .scalar_subquery()
+    )
+    return case((Loan.accrual_stopped.is_(True), oldest_line), else_=func.coalesce(Loan.overdue_since, Loan.maturity_on))
+
+
+def dpd_expression(dialect: str, day: date) -> Any:
+    """SQL for days past due on ``day`` (for month-end snapshots; elsewhere it is computed on read)."""
+    raw = _days_since(dialect, day, oldest_due_expression())
+    return case((raw > 0, raw), else_=0)
+
+
+def classification_expression(dialect: str, day: date) -> Any:
+    """SQL for the classification on ``day``: the DPD floor (DOMAIN.md §3) as date thresholds on the
+    oldest unpaid amount, raised by the restructuring observation floor and by staff's own view."""
+    oldest = oldest_due_expression()
+    floor = case(
+        (oldest.is_(None), 0),
+        *((oldest <= add_days(day, -bound), rank) for rank, bound in FLOOR_BOUNDS),
+        else_=0,
+    )
+    observation = case((and_(Loan.observation_until.is_not(None), Loan.observation_until >= day), OBSERVATION_FLOOR), else_=0)
+    staff = case(*((Loan.staff_classification == name, rank) for name, rank in STAFF_RANK.items()), else_=0)
+    rank = _greatest(dialect, floor, observation, staff)
+    return case(*((rank == i, name) for i, name in enumerate(CATEGORIES)), else_=CATEGORIES[0])
+
+
+def crossing_candidates(since: date, day: date) -> Any:
+    """Loans whose classification can differ between ``since`` and ``day``: the oldest unpaid
+    amount (or a running plan's unpaid line) crossed a threshold, an observation period ended, or
+    an event touched the loan since the last run. Each part reads an index; the refresh
+    recomputes the candidates exactly."""
+    oldest = func.coalesce(Loan.overdue_since, Loan.maturity_on)  # matches ix_loans_oldest_due
+    parts = [
+        select(Loan.loan_id).where(oldest > add_days(since, -bound), oldest <= add_days(day, -bound))
+        for _rank, bound in FLOOR_BOUNDS
+    ]
+    parts += [
+        select(Plan.loan_id).join(PlanLine, PlanLine.plan_id == Plan.id).where(
+            PlanLine.due_on > add_days(since, -bound), PlanLine.due_on <= add_days(day, -bound),
+            Plan.status == "active", PlanLine.paid_fen < PlanLine.amount_fen,
+        )
+        for _rank, bound in FLOOR_BOUNDS
+    ]
+    parts.append(select(Loan.loan_id).where(Loan.observation_until >= since, Loan.observation_until < day))
+    parts.append(select(Loan.loan_id).where(Loan.touched == true()))  # events since the last run changed them
+    return union_all(*parts)
+
+
+def classify(session: Session, dialect: str, day: date, *where: Any) -> int:
+    """Set the classification on ``day`` of the open loans matching ``where``; only rows that
+    change are written. Returns how many changed."""
+    classification = classification_expression(dialect, day)
+    stmt = update(Loan).where(Loan.state != CLOSED, Loan.classification != classification, *where)
+    return session.execute(stmt.values(classification=classification).execution_options(synchronize_session=False)).rowcount
+
+
+def refresh_classification(uow: UnitOfWork, day: date) -> int:
+    """Bring the stored classifications to ``day`` set-wise and commit: only the loans that can
+    have crossed a threshold since the last refresh (the mark) or were touched by an event, or
+    the whole book when there is no mark (after an import that added loans) or it lies after
+    ``day``; the mark moves to ``day``. The daily run's chunks also classify the cases they judge.
+    Days past due are computed on read, never stored daily."""
+    s = uow.session
+    since = mark_on(s, CLASSIFICATION_MARK)
+    where = [Loan.loan_id.in_(crossing_candidates(since, day))] if since is not None and since <= day else []
+    changed = classify(s, uow.dialect, day, *where)
+    set_mark(s, CLASSIFICATION_MARK, day)
+    uow.commit()
+    return changed
+
+
+def snapshot_month_end(uow: UnitOfWork, day: date) -> None:
+    """Classification snapshot of every open loan at a month end (idempotent)."""
+    refresh_classification(uow, day)
+    s = uow.session
+    s.execute(delete(Snapshot).where(Snapshot.month_end == day))
+    s.execute(
+        insert(Snapshot).from_select(
+            ["month_end", "loan_id", "state", "classification", "dpd", "principal_fen"],
+            select(literal(day), Loan.loan_id, Loan.state, Loan.classification, dpd_expression(uow.dialect, day),
+                   Loan.outstanding_principal_fen).where(Loan.state != CLOSED),
+        )
+    )
+    uow.commit()
+
+
+# --- the ledger ------------------------------------------------------------------------------------
+
+
+def complete(uow: UnitOfWork, days: Iterable[date], flow_run_id: str | None) -> None:
+    """Ledger rows for completed dates; each counts the system's transitions on its date from the
+    history itself, so a date finished by a rerun after a crash records the same figure."""
+    now = datetime.now(timezone.utc)
+    s = uow.session
+    for d in days:
+        if s.get(RunDay, d) is None:
+            made = s.execute(select(func.count()).select_from(History).where(History.on == d, History.by == "system")).scalar_one()
+            s.add(RunDay(business_date=d, completed_at=now, transitions=made, flow_run_id=flow_run_id))
+    uow.commit()
