@@ -24,8 +24,8 @@ as the targets say). Copies: on PostgreSQL each run gets its own scratch databas
 on failure or Ctrl-C; on SQLite the database file is copied (sqlite3's backup API).
 
 CPU per due case = CPU-seconds of the step / cases the flow judged (its ``cases_judged``):
-this process (``getrusage`` self + children; the temporary Prefect server is a live subprocess
-and is not counted) plus, on PostgreSQL, the server backends serving this process's own
+this process (``getrusage`` self + children; the temporary Prefect server is a live subprocess:
+not counted, its CPU is shown beside each step) plus, on PostgreSQL, the server backends serving this process's own
 connections (each connection's backend pid, read from ``/proc/<pid>/stat`` before and after the
 step, and as the connection closes if it closes during the step). Other clients of the same
 server and its background processes (checkpointer, WAL writer, autovacuum) are not counted: the
@@ -345,16 +345,31 @@ class PostgresScratch:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _proc_cpu(pid: int) -> float | None:
-    """utime + stime of a local process in seconds (None if it is not a local postgres process)."""
+def _proc_stat(pid: int | str) -> tuple[str, list[str]] | None:
+    """(command name, the fields after it) of /proc/<pid>/stat, None if the process is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
-    if name != "postgres":
+    return stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+
+
+def _proc_cpu(pid: int) -> float | None:
+    """utime + stime of a local process in seconds (None if it is not a local postgres process)."""
+    stat = _proc_stat(pid)
+    if stat is None or stat[0] != "postgres":
         return None
-    return (int(rest[11]) + int(rest[12])) / _TICK  # fields 14 and 15 of proc(5)
+    return (int(stat[1][11]) + int(stat[1][12])) / _TICK  # fields 14 and 15 of proc(5)
+
+
+def live_children_cpu() -> float:
+    """CPU of this process's live child processes (the temporary Prefect server): shown beside
+    the figures, not counted in them."""
+    total, me = 0, str(os.getpid())
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(entry.name)) is not None and stat[1][1] == me:
+            total += int(stat[1][11]) + int(stat[1][12])
+    return total / _TICK
 
 
 class BackendCpu:
@@ -407,6 +422,7 @@ class Step:
     cases: int = 0
     transitions: int = 0
     dates: int = 0
+    prefect_server_cpu: float = 0.0  # the temporary Prefect server's CPU during the step (not in the figures)
 
     def cpu_per_case_ms(self) -> str:
         if not self.cases:
@@ -417,14 +433,19 @@ class Step:
             return f"{per(total):.2f} ms"
         return f"{per(total):.2f} ms (Python {per(self.python_cpu):.2f} + PostgreSQL {per(self.backend_cpu):.2f})"
 
+    def log(self) -> str:
+        return (f"{self.cases:,} cases judged, {self.transitions:,} transitions, CPU {self.cpu_per_case_ms()} a case; "
+                f"Prefect server {self.prefect_server_cpu:.1f} CPU-s")
+
 
 @contextmanager
 def measured(step: Step, backends: BackendCpu | None) -> Iterator[Step]:
     b0 = backends.total() if backends else None
-    c0, t0 = python_cpu(), time.perf_counter()
+    s0, c0, t0 = live_children_cpu(), python_cpu(), time.perf_counter()
     yield step
     step.seconds = time.perf_counter() - t0
     step.python_cpu = python_cpu() - c0
+    step.prefect_server_cpu = live_children_cpu() - s0
     b1 = backends.total() if backends else None
     step.backend_cpu = b1 - b0 if b0 is not None and b1 is not None else None
 
@@ -440,6 +461,7 @@ class Row:
     catch_up: Step = field(default_factory=Step)
     quiet: Step = field(default_factory=Step)
     rss_mb: float = 0.0
+    days: int = 30  # business dates in the catch-up (and after the first date, for the digest)
     digest: str | None = None
 
 
@@ -460,6 +482,9 @@ def print_table(rows: list[Row]) -> None:
     print("|" + "---|" * HEADER.count(" | ") + "---|")
     for row in rows:
         print(table_line(row))
+    for row in rows:
+        if row.digest:
+            print(f"digest ({row.backend}, {row.loans:,} loans) after {RUN_DATE} and {row.days} more dates: {row.digest}")
 
 
 def load_rows(path: Path) -> list[Row]:
@@ -511,8 +536,6 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     print()
     print_table([row])
-    if row.digest:
-        print(f"\ndigest after {RUN_DATE} and {args.days} more dates: {row.digest}")
     if args.rows:
         with args.rows.open("a") as f:
             f.write(json.dumps(asdict(row)) + "\n")
@@ -525,7 +548,7 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
     from models.store import UnitOfWork
     from models.tables import History, Loan
 
-    row = Row(scratch.label, args.loans)
+    row = Row(scratch.label, args.loans, days=args.days)
     where = f"server {scratch.base.render_as_string()}" if isinstance(scratch, PostgresScratch) else f"work folder {work}"
     print(f"npl-collect benchmark: {args.loans:,} loans ({args.past_due:.0%} past due on {RUN_DATE}), {scratch.label}, {where}")
     t = time.perf_counter()
@@ -563,8 +586,7 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
 
     f = row.first
     timed(f, imported, RUN_DATE)
-    print(f"  first business date after import   {f.seconds:8.1f} s   ({f.cases:,} cases judged, {f.transitions:,} transitions, "
-          f"CPU {f.cpu_per_case_ms()} a case)")
+    print(f"  first business date after import   {f.seconds:8.1f} s   ({f.log()})")
     scratch.drop(imported)
 
     t = time.perf_counter()
@@ -574,14 +596,12 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
     one = scratch.copy(base, "date")
     o = row.one
     timed(o, one, RUN_DATE)
-    print(f"  one business date                  {o.seconds:8.2f} s   ({o.cases:,} cases judged, {o.transitions:,} transitions, "
-          f"CPU {o.cpu_per_case_ms()} a case)")
+    print(f"  one business date                  {o.seconds:8.2f} s   ({o.log()})")
 
     catch_up = scratch.copy(base, "catchup")
     c = row.catch_up
     timed(c, catch_up, RUN_DATE, RUN_DATE + timedelta(days=args.days - 1))
-    print(f"  {args.days} dates (--through)              {c.seconds:8.1f} s   ({c.seconds / max(c.dates, 1):.2f} s a date, "
-          f"{c.cases:,} cases judged, {c.transitions:,} transitions, CPU {c.cpu_per_case_ms()} a case)")
+    print(f"  {args.days} dates (--through)              {c.seconds:8.1f} s   ({c.seconds / max(c.dates, 1):.2f} s a date, {c.log()})")
     with UnitOfWork(catch_up) as uow:
         open_loans = uow.session.execute(select(func.count()).select_from(Loan).where(Loan.state != "closed")).scalar_one()
     scratch.drop(catch_up)
@@ -591,7 +611,7 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
         uow.session.execute(text(QUIET_SQL[uow.dialect]))
         uow.commit()
     timed(row.quiet, quiet, RUN_DATE)
-    print(f"  a date with nothing due            {row.quiet.seconds:8.2f} s")
+    print(f"  a date with nothing due            {row.quiet.seconds:8.2f} s   (Prefect server {row.quiet.prefect_server_cpu:.1f} CPU-s)")
     scratch.drop(quiet)
     print(f"  open cases after the catch-up      {open_loans:>10,}")
     row.rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
