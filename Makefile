@@ -34,8 +34,14 @@ test: $(TEST_STAMP)
 	scripts/setup-test-env
 	$(BIN)/python -m pytest -q
 
+## The benchmark on SQLite, then on PostgreSQL (scratch databases on $(NPL_BENCH_PG)'s server), then one table.
+NPL_BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+BENCH_ROWS := var/bench-rows.jsonl
 bench: $(STAMP)
-	$(BIN)/python bench/daily_bench.py $(BENCH_ARGS)
+	@mkdir -p var && rm -f $(BENCH_ROWS)
+	$(BIN)/python bench/daily_bench.py $(BENCH_ARGS) --rows $(BENCH_ROWS)
+	$(BIN)/python bench/daily_bench.py $(BENCH_ARGS) --db $(NPL_BENCH_PG) --rows $(BENCH_ROWS)
+	@echo && $(BIN)/python bench/daily_bench.py --table $(BENCH_ROWS)
 
 ## The reliability tests at full size (CI runs them at a lighter default size inside `make test`).
 reliability: $(TEST_STAMP)
