@@ -11,11 +11,13 @@ IGNORED = {("run_ledger", "completed_at"), ("run_ledger", "flow_run_id"), ("quar
 SURROGATE = {"id"}  # autoincrement ids depend on insert order across chunks, not on content
 
 
-def canonical_dump(url: str) -> dict[str, list[tuple]]:
+def canonical_dump(url: str, skip: set[tuple[str, str]] = frozenset()) -> dict[str, list[tuple]]:
+    """Every table's rows, sorted; ``skip`` leaves out further (table, column) pairs."""
     out: dict[str, list[tuple]] = {}
     with UnitOfWork(url) as uow:
         for table in Base.metadata.sorted_tables:
-            cols = [c for c in table.columns if (table.name, c.name) not in IGNORED and c.name not in SURROGATE]
+            cols = [c for c in table.columns
+                    if (table.name, c.name) not in IGNORED and (table.name, c.name) not in skip and c.name not in SURROGATE]
             rows = uow.session.execute(select(*cols)).all()
             out[table.name] = sorted((tuple(r) for r in rows), key=repr)
     return out
