@@ -3,7 +3,7 @@
 
 The approval tests go through the served ``manual-escalation/ops`` deployment exactly as staff
 do in the UI: a run is started, suspends for a second person's decision, is resumed with the
-form's input, and the case history is read back through ``services.cases.show``.
+form's input, and the case history is read back through ``services.case_view.show``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from models.domain.errors import RuleViolation
 from models.importing import import_files
 from models.store import UnitOfWork
 from models.tables import Action
-from services import cases
+from flows.present import jsonable
+from services import case_view
 from services.daily import run_dates
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +71,7 @@ def book(sqlite_db: str, tmp_path: Path) -> str:
 
 def case(db_url: str, loan_id: str) -> dict[str, Any]:
     with UnitOfWork(db_url) as uow:
-        return cases.show(uow, loan_id)
+        return jsonable(case_view.show(uow, loan_id))
 
 
 def wait_for(flow_run_id: UUID, done: Callable[[FlowRun], bool], timeout: float = 180) -> FlowRun:
