@@ -1,9 +1,11 @@
 """Operations flows: what staff do to one case from the Prefect UI.
 
-Each flow is thin: it opens a unit of work, calls one service in ``services.cases`` and returns
-the service's plain dict. The rules (which moves exist, who may approve, what a payment pays)
-live in the services and the case machine; a refusal (``RuleViolation``) or bad input
-(``BadInput``) propagates and fails the run with the service's one-line reason.
+Each flow is thin: it opens a unit of work, calls one service (``services.cases``,
+``services.escalations``) and returns its typed result formatted for the run page by
+``flows.present`` (money as two-decimal strings, ISO dates). The rules (which moves exist, who
+may approve, what a payment pays) live in the services and the case machine; a refusal (``RuleViolation``) or bad input
+(``BadInput``) propagates and fails the run with the service's one-line reason, which names the
+form's fields as they are (``promise_amount``), where the command line says ``--promise-amount``.
 
 ``manual-escalation`` is the one flow with a pause in it: a move that needs a second person
 (litigation, write-off, revitalization) suspends the run (no process waits) until an approver
@@ -40,9 +42,10 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.states import Completed, State
 
+from flows.present import jsonable
 from models.domain.errors import BadInput
 from models.store import UnitOfWork
-from services import cases
+from services import case_view, cases, escalations
 
 # Amounts are typed as decimal text ("1000.00") in the UI form; the flow receives a Decimal.
 Amount = Annotated[
@@ -138,7 +141,7 @@ def manual_escalation(
     approved_by: str | None = None
     if to in NEEDS_APPROVAL:
         with UnitOfWork(db_url) as uow:
-            case = cases.show(uow, loan_id)
+            case = jsonable(case_view.show(uow, loan_id))
         _emit_once(
             EVENT_APPROVAL_NEEDED, loan_id,
             {"to": to, "from": case["state"], "reason": reason, "requested_by": requested_by},
@@ -150,7 +153,7 @@ def manual_escalation(
         comment = f" ({answer.comment.strip()})" if answer.comment.strip() else ""
         if answer.decision == "reject":
             with UnitOfWork(db_url) as uow:  # the case's own record of the decision, beside Prefect's
-                cases.record_rejection(uow, loan_id, to=to, reason=reason, requested_by=requested_by,
+                escalations.record_rejection(uow, loan_id, to=to, reason=reason, requested_by=requested_by,
                                        rejected_by=answer.approver, comment=answer.comment, on=on)
             logger.info("rejected by %s%s: the case is unchanged", answer.approver, comment)
             result = {"loan_id": loan_id, "to": to, "decision": "reject", "approver": answer.approver,
@@ -161,13 +164,14 @@ def manual_escalation(
 
     with UnitOfWork(db_url) as uow:
         if to == "written_off":
-            result = cases.write_off(uow, loan_id, on=on, reason=reason, by=requested_by, approved_by=approved_by)
+            moved = escalations.write_off(uow, loan_id, on=on, reason=reason, by=requested_by, approved_by=approved_by)
         elif to == "revitalization":
             assert credit is not None
-            result = cases.revitalize(uow, loan_id, credit=credit, on=on, by=requested_by,
-                                      approved_by=approved_by, reason=reason)
+            moved = escalations.revitalize(uow, loan_id, credit=credit, on=on, by=requested_by,
+                                           approved_by=approved_by, reason=reason)
         else:
-            result = cases.escalate(uow, loan_id, to=to, reason=reason, by=requested_by, on=on, approved_by=approved_by)
+            moved = escalations.escalate(uow, loan_id, to=to, reason=reason, by=requested_by, on=on, approved_by=approved_by)
+    result = jsonable(moved)
     _emit_once(EVENT_CASE_ESCALATED, loan_id, {**result, "requested_by": requested_by})
     logger.info("%s moved %s → %s", loan_id, result["from"], result["to"])
     return result
@@ -197,7 +201,7 @@ def record_payment(
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     with UnitOfWork(db_url) as uow:
-        return cases.pay(uow, loan_id, amount, on=on, payer=payer, by=by).as_dict()
+        return jsonable(cases.pay(uow, loan_id, amount, on=on, payer=payer, by=by))
 
 
 @flow(name="record-visit", flow_run_name="{loan_id}: visit {outcome}")
@@ -224,8 +228,8 @@ def record_visit(
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     with UnitOfWork(db_url) as uow:
-        return cases.visit(uow, loan_id, on=on, outcome=outcome, promise_amount=promise_amount,
-                           promise_date=promise_date, employer=employer, by=by)
+        return jsonable(cases.visit(uow, loan_id, on=on, outcome=outcome, promise_amount=promise_amount,
+                           promise_date=promise_date, employer=employer, by=by))
 
 
 @flow(name="record-demand", flow_run_name="{loan_id}: demand")
@@ -246,7 +250,7 @@ def record_demand(
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     with UnitOfWork(db_url) as uow:
-        return cases.demand(uow, loan_id, on=on, guarantor=guarantor, by=by)
+        return jsonable(cases.demand(uow, loan_id, on=on, guarantor=guarantor, by=by))
 
 
 @flow(name="record-cost", flow_run_name="{loan_id}: cost {amount}")
@@ -270,7 +274,7 @@ def record_cost(
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     with UnitOfWork(db_url) as uow:
-        return cases.cost(uow, loan_id, amount, what=what, on=on, by=by)
+        return jsonable(cases.cost(uow, loan_id, amount, what=what, on=on, by=by))
 
 
 @flow(name="sign-installment-plan", flow_run_name="{loan_id}: plan {monthly}/month")
@@ -293,7 +297,7 @@ def sign_installment_plan(
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     with UnitOfWork(db_url) as uow:
-        return cases.plan(uow, loan_id, monthly=monthly, first_due=first_due, on=on, by=by)
+        return jsonable(escalations.plan(uow, loan_id, monthly=monthly, first_due=first_due, on=on, by=by))
 
 
 @flow(name="record-judgment", flow_run_name="{loan_id}: judgment {amount}")
@@ -316,7 +320,7 @@ def record_judgment(
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     with UnitOfWork(db_url) as uow:
-        return cases.judgment(uow, loan_id, on=on, amount=amount, perform_by=perform_by, by=by)
+        return jsonable(cases.judgment(uow, loan_id, on=on, amount=amount, perform_by=perform_by, by=by))
 
 
 @flow(name="record-enforcement", flow_run_name="{loan_id}: enforcement application")
@@ -335,7 +339,7 @@ def record_enforcement(
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     with UnitOfWork(db_url) as uow:
-        return cases.enforce(uow, loan_id, on=on, by=by)
+        return jsonable(cases.enforce(uow, loan_id, on=on, by=by))
 
 
 @flow(name="take-asset", flow_run_name="{loan_id}: {asset} taken at {value}")
@@ -362,7 +366,7 @@ def take_asset(
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     with UnitOfWork(db_url) as uow:
-        return cases.take_asset(uow, loan_id, asset=asset, value=value, on=on, payer=payer, by=by)
+        return jsonable(cases.take_asset(uow, loan_id, asset=asset, value=value, on=on, payer=payer, by=by))
 
 
 @flow(name="dispose-asset", flow_run_name="{loan_id}: {asset} disposed of")
@@ -385,7 +389,7 @@ def dispose_asset(
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     with UnitOfWork(db_url) as uow:
-        return cases.dispose_asset(uow, loan_id, asset=asset, on=on, proceeds=proceeds, by=by)
+        return jsonable(cases.dispose_asset(uow, loan_id, asset=asset, on=on, proceeds=proceeds, by=by))
 
 
 EVENT_FLOWS = (record_payment, record_visit, record_demand, record_cost, sign_installment_plan, record_judgment,

@@ -355,3 +355,35 @@ def test_take_asset_prints_the_settlement_and_the_disposal_deadline_and_dispose_
     assert show(db_url, "L-0002")["state"] != "closed"
     sold = npl(db_url, "dispose-asset", "L-0002", "--asset", "A-YANG-FACTORY", "--proceeds", "160000.00", "--by", "E-02")
     assert (sold.exit_code, sold.stdout.strip()) == (0, "L-0002: asset A-YANG-FACTORY disposed of on 2008-07-05")
+
+
+# --- one line per error; -v for the detail ----------------------------------------------------------
+
+
+def test_a_refusal_names_the_command_lines_options_in_one_line_and_verbose_adds_the_traceback(db_url, tmp_path):
+    import_demo(db_url, tmp_path)
+    run_daily(db_url, date(2008, 7, 1))
+    args = ["visit", "L-0002", "--outcome", "promise"]
+    plain = npl(db_url, *args)
+    assert (plain.exit_code, plain.stdout, plain.stderr) == (2, "", "npl: a promise needs --promise-amount and --promise-date\n")
+    detailed = npl(db_url, "-v", *args)
+    assert detailed.exit_code == 2
+    assert "Traceback" in detailed.stderr and "BadInput" in detailed.stderr
+    assert detailed.stderr.splitlines()[-1] == "npl: a promise needs --promise-amount and --promise-date"
+    missing = npl(db_url, "escalate", "L-0002", "--to", "litigation", "--reason", "sue", "--by", "E-02")
+    assert (missing.exit_code, missing.stderr) == (1, "npl: sue: needs an approval by a second person (--approved-by)\n")
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_and_exit_1():
+    result = runner.invoke(app, ["show", "L-0001", "--db", "postgresql://nobody@127.0.0.1:1/none"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("npl: database error: "), result.stderr
+
+
+def test_the_installed_script_answers_a_usage_error_in_one_line_with_exit_2(tmp_path):
+    for args, words in ((["pay", "L-0001"], "Missing argument 'AMOUNT'"), (["payy"], "No such command 'payy'"),
+                        (["visit", "L-0001"], "Missing option '--outcome'")):
+        done = subprocess.run([str(NPL), *args, "--db", f"sqlite:///{tmp_path / 'npl.db'}"], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 2, (args, done.stderr)
+        assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("npl: ") and words in done.stderr, done.stderr
