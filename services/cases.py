@@ -49,6 +49,7 @@ from services.case_common import (  # noqa: F401 - release_officer_if_done is se
 )
 from services.case_view import show  # noqa: F401 - re-exported
 from services.escalations import escalate, plan, record_rejection, revitalize, write_off  # noqa: F401 - re-exported
+from services.operation_keys import finish, idempotent
 from services.views import balances_as_of
 
 # --- results --------------------------------------------------------------------------------------
@@ -153,6 +154,7 @@ def parse_payer(payer: str) -> tuple[str, str | None]:
     raise BadInput(f"{{payer}} must be borrower, court or guarantor:NAME (got {payer!r})")
 
 
+@idempotent("payment")
 @retry_on_conflict
 def pay(
     uow: UnitOfWork, loan_id: str, amount: Decimal, *, on: date | None = None, payer: str = "borrower",
@@ -168,8 +170,7 @@ def pay(
         raise BadInput(f"a payment must be positive (got {amount})")
     loan, on = open_case(s, loan_id, on)
     result = apply_payment(s, loan, on, amount_fen, kind, guarantor_name, by, policy)
-    uow.commit()
-    return result
+    return finish(uow, result)
 
 
 def apply_payment(
@@ -231,6 +232,7 @@ def apply_payment(
 VISIT_OUTCOMES = ("contacted", "promise", "refused", "not_found")
 
 
+@idempotent("visit")
 @retry_on_conflict
 def visit(
     uow: UnitOfWork, loan_id: str, *, on: date | None = None, outcome: str, promise_amount: Decimal | None = None,
@@ -259,10 +261,10 @@ def visit(
     if employer:
         loan.employer_pressure = True
     touch(loan, s, on)
-    uow.commit()
-    return VisitResult(loan_id, on, kind, outcome)
+    return finish(uow, VisitResult(loan_id, on, kind, outcome))
 
 
+@idempotent("demand")
 @retry_on_conflict
 def demand(uow: UnitOfWork, loan_id: str, *, on: date | None = None, guarantor: str | None = None, by: str = "operator") -> DemandResult:
     """Record a written demand on the borrower (interrupts limitation) or on a guarantor
@@ -281,10 +283,10 @@ def demand(uow: UnitOfWork, loan_id: str, *, on: date | None = None, guarantor: 
         loan.limitation_start = max(loan.limitation_start or on, on)
     s.add(Action(loan_id=loan_id, kind="demand", on=on, by=by, target=guarantor, outcome="issued"))
     touch(loan, s, on)
-    uow.commit()
-    return DemandResult(loan_id, on, guarantor or "borrower")
+    return finish(uow, DemandResult(loan_id, on, guarantor or "borrower"))
 
 
+@idempotent("cost")
 @retry_on_conflict
 def cost(
     uow: UnitOfWork, loan_id: str, amount: Decimal, *, what: str, on: date | None = None, by: str = "operator",
@@ -306,13 +308,13 @@ def cost(
     loan.costs_fen += amount_fen
     s.add(Action(loan_id=loan_id, kind="cost", on=on, by=by, amount_fen=amount_fen, detail=what))
     touch(loan, s, on)
-    uow.commit()
-    return CostResult(loan_id, on, from_fen(amount_fen), what, from_fen(loan.costs_fen))
+    return finish(uow, CostResult(loan_id, on, from_fen(amount_fen), what, from_fen(loan.costs_fen)))
 
 
 # --- freezes and assets -------------------------------------------------------------------------------
 
 
+@idempotent("freeze")
 @retry_on_conflict
 def freeze(
     uow: UnitOfWork, loan_id: str, *, on: date | None = None, asset: str | None = None, guarantor: str | None = None,
@@ -341,8 +343,7 @@ def freeze(
         target = guarantor
     s.add(Action(loan_id=loan_id, kind="freeze_request", on=on, by=by, target=target, detail=authority))
     touch(loan, s, on)
-    uow.commit()
-    return FreezeResult(loan_id, on, target, authority)
+    return finish(uow, FreezeResult(loan_id, on, target, authority))
 
 
 def find_asset(s: Session, loan_id: str, asset: str) -> Collateral:
@@ -352,6 +353,7 @@ def find_asset(s: Session, loan_id: str, asset: str) -> Collateral:
     return item
 
 
+@idempotent("take_asset")
 @retry_on_conflict
 def take_asset(
     uow: UnitOfWork, loan_id: str, *, asset: str, value: Decimal, on: date | None = None, payer: str | None = None,
@@ -385,11 +387,11 @@ def take_asset(
     item.status, item.taken_on = "taken", on
     s.add(Action(loan_id=loan_id, kind="asset_taken", on=on, by=by, target=asset, amount_fen=value_fen, due_on=dispose_by,
                  detail=f"taken in settlement at {fmt(value_fen)}; dispose of by {dispose_by} (Commercial Bank Law Art. 42)"))
-    uow.commit()
-    return AssetTaken(paid.loan_id, paid.paid_on, paid.amount, paid.payer, paid.allocation, paid.balance_after,
-                      paid.state, paid.closed_reason, asset=asset, dispose_by=dispose_by)
+    return finish(uow, AssetTaken(paid.loan_id, paid.paid_on, paid.amount, paid.payer, paid.allocation, paid.balance_after,
+                                  paid.state, paid.closed_reason, asset=asset, dispose_by=dispose_by))
 
 
+@idempotent("dispose_asset")
 @retry_on_conflict
 def dispose_asset(
     uow: UnitOfWork, loan_id: str, *, asset: str, on: date | None = None, proceeds: Decimal | None = None, by: str = "operator",
@@ -416,13 +418,13 @@ def dispose_asset(
     s.add(Action(loan_id=loan_id, kind="asset_disposed", on=on, by=by, target=asset, amount_fen=proceeds_fen,
                  detail="disposed of" + (f" for {fmt(proceeds_fen)}" if proceeds_fen is not None else "")
                  + (f", after the deadline {deadline}" if late else "")))
-    uow.commit()
-    return AssetDisposed(loan_id, asset, on, money_or_none(proceeds_fen), late)
+    return finish(uow, AssetDisposed(loan_id, asset, on, money_or_none(proceeds_fen), late))
 
 
 # --- the court ----------------------------------------------------------------------------------------
 
 
+@idempotent("judgment")
 @retry_on_conflict
 def judgment(
     uow: UnitOfWork, loan_id: str, *, on: date | None = None, amount: Decimal, perform_by: date, by: str = "operator",
@@ -441,10 +443,10 @@ def judgment(
     s.add(Judgment(loan_id=loan_id, judged_on=on, amount_fen=amount_fen, perform_by=perform_by))
     s.add(Action(loan_id=loan_id, kind="judgment", on=on, by=by, amount_fen=amount_fen, due_on=perform_by))
     touch(loan, s, on)
-    uow.commit()
-    return JudgmentResult(loan_id, on, from_fen(amount_fen), perform_by, enforcement_apply_by(perform_by))
+    return finish(uow, JudgmentResult(loan_id, on, from_fen(amount_fen), perform_by, enforcement_apply_by(perform_by)))
 
 
+@idempotent("enforcement")
 @retry_on_conflict
 def enforce(uow: UnitOfWork, loan_id: str, *, on: date | None = None, by: str = "operator") -> EnforcementResult:
     """Record the application for court enforcement of the latest judgment."""
@@ -460,5 +462,4 @@ def enforce(uow: UnitOfWork, loan_id: str, *, on: date | None = None, by: str = 
     s.add(Action(loan_id=loan_id, kind="enforcement_application", on=on, by=by, target=str(j.id)))
     loan.urgent = False
     touch(loan, s, on)
-    uow.commit()
-    return EnforcementResult(loan_id, on, j.id, on > enforcement_apply_by(j.perform_by))
+    return finish(uow, EnforcementResult(loan_id, on, j.id, on > enforcement_apply_by(j.perform_by)))

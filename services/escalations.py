@@ -37,6 +37,7 @@ from services.case_common import (
     retry_on_conflict,
     touch,
 )
+from services.operation_keys import finish, idempotent
 from services.views import CaseLoader, balances_as_of, guarantee_of
 
 # --- results --------------------------------------------------------------------------------------
@@ -93,6 +94,7 @@ class Rejected:
 # --- the services ---------------------------------------------------------------------------------
 
 
+@idempotent("rejection")
 def record_rejection(
     uow: UnitOfWork, loan_id: str, *, to: str, reason: str, requested_by: str, rejected_by: str, comment: str = "",
     on: date | None = None,
@@ -107,10 +109,10 @@ def record_rejection(
     detail = f"{requested_by} asked to move {loan.state} → {to}: {reason}; rejected by {rejected_by}" + (
         f": {comment.strip()}" if comment.strip() else "")
     s.add(Action(loan_id=loan_id, kind="approval_rejected", on=on, by=rejected_by, target=to, outcome="rejected", detail=detail))
-    uow.commit()
-    return Rejected(loan_id, on, to, rejected_by, detail)
+    return finish(uow, Rejected(loan_id, on, to, rejected_by, detail))
 
 
+@idempotent("plan")
 @retry_on_conflict
 def plan(
     uow: UnitOfWork, loan_id: str, *, monthly: Decimal, first_due: date, on: date | None = None, by: str = "operator",
@@ -148,10 +150,10 @@ def plan(
         status = guarantee_of(g, loan)
         if not g.consent_to_change and lines[-1].due_on > status.period_end and not status.preserved:
             warnings.append(f"the plan runs past the guarantee period of {g.name} ({status.period_end}) without the guarantor's written consent")
-    uow.commit()
-    return PlanSigned(loan_id, source, loan.state, len(lines), from_fen(owed.total), lines[-1].due_on, tuple(warnings))
+    return finish(uow, PlanSigned(loan_id, source, loan.state, len(lines), from_fen(owed.total), lines[-1].due_on, tuple(warnings)))
 
 
+@idempotent("escalation")
 @retry_on_conflict
 def escalate(
     uow: UnitOfWork, loan_id: str, *, to: str, reason: str, by: str, on: date | None = None,
@@ -190,8 +192,7 @@ def escalate(
         loan.awaiting_approval = loan.awaiting_reason = None
         loan.urgent = False
     touch(loan, s, on)
-    uow.commit()
-    return Moved(loan_id, source, loan.state, event, by, approval.approved_by)
+    return finish(uow, Moved(loan_id, source, loan.state, event, by, approval.approved_by))
 
 
 def _end_plan(s: Session, loan: Loan, on: date, status: str) -> None:
@@ -202,6 +203,7 @@ def _end_plan(s: Session, loan: Loan, on: date, status: str) -> None:
     loan.accrued_to = max(loan.accrued_to, on)
 
 
+@idempotent("revitalization")
 @retry_on_conflict
 def revitalize(
     uow: UnitOfWork, loan_id: str, *, credit: Decimal, on: date | None = None, by: str, approved_by: str | None,
@@ -227,10 +229,10 @@ def revitalize(
                  detail=f"approved by {approval.approved_by}"))
     loan.awaiting_approval = loan.awaiting_reason = None
     touch(loan, s, on)
-    uow.commit()
-    return Revitalized(loan_id, source, loan.state, from_fen(credit_fen), approval.approved_by)
+    return finish(uow, Revitalized(loan_id, source, loan.state, from_fen(credit_fen), approval.approved_by))
 
 
+@idempotent("write_off")
 @retry_on_conflict
 def write_off(
     uow: UnitOfWork, loan_id: str, *, on: date | None = None, reason: str, by: str, approved_by: str | None,
@@ -248,5 +250,4 @@ def write_off(
     loan.interest_fen, loan.penalty_fen = owed.interest, owed.penalty
     loan.accrued_to = max(loan.accrued_to, on)
     close(s, loan, bind(s, loan), "write_off", on, by=by, reason=reason, approval=approval)
-    uow.commit()
-    return WrittenOff(loan_id, source, loan.state, loan.closed_reason, approval.approved_by)
+    return finish(uow, WrittenOff(loan_id, source, loan.state, loan.closed_reason, approval.approved_by))

@@ -27,7 +27,7 @@ from models.importing import import_files
 from models.store import UnitOfWork
 from models.tables import Action, Collateral, Guarantor, History, Judgment, Loan, Payment, Plan, PlanLine
 from flows.present import jsonable
-from services import case_view, cases
+from services import case_view, cases, escalations
 from services.case_common import Balance, is_lock_conflict, retry_on_conflict
 from services.cases import Allocation, FreezeResult
 from services.views import balances_as_of
@@ -325,9 +325,13 @@ def test_revitalization_needs_the_rating_threshold_and_a_second_persons_approval
     assert {loan_id: show(db_url, loan_id) for loan_id in before} == before
     assert count(db_url, Action, kind="revitalization_credit") == 0
 
-    with UnitOfWork(db_url) as uow:
-        res = cases.revitalize(uow, "L-FISH", credit=D("20000"), on=date(2008, 7, 5), by="E-06", approved_by="M-01",
-                               reason="ponds restocked; viable")
+    def grant() -> escalations.Revitalized:
+        with UnitOfWork(db_url) as uow:
+            return cases.revitalize(uow, "L-FISH", credit=D("20000"), on=date(2008, 7, 5), by="E-06", approved_by="M-01",
+                                    reason="ponds restocked; viable", key="req-fish-1")
+
+    res = grant()
+    assert grant() == res  # the same request again (same key): what was recorded, no second credit
     assert (res.from_state, res.to, res.credit, res.approved_by) == ("internal_review", "revitalization", D("20000.00"), "M-01")
     assert history(db_url, "L-FISH")[-1] == ("internal_review", "revitalization", "revitalize", date(2008, 7, 5), "E-06", "M-01")
     with UnitOfWork(db_url) as uow:
@@ -552,3 +556,98 @@ def test_a_service_is_run_again_after_a_lock_conflict_and_refused_after_three_bu
     with pytest.raises(OperationalError):
         broken(_FakeUnitOfWork())
     assert len(calls) == 1
+
+
+# --- safe retries: one key, one booking ------------------------------------------------------------
+
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "data"
+
+
+def demo_book(db_url: str, tmp_path: Path) -> None:
+    """The demo portfolio, run by the daily service to 2008-07-20."""
+    paths = [shutil.copy(DEMO / name, tmp_path / name) for name in ("loans.csv", "guarantors.csv", "collateral.csv")]
+    with UnitOfWork(db_url) as uow:
+        assert not import_files(uow, paths).rejected
+    run(db_url, date(2008, 7, 1), date(2008, 7, 20))
+
+
+# every kind of operation, in an order the demo book allows: (operation, call with a key)
+KEYED_OPERATIONS = [
+    ("payment", lambda u, k: cases.pay(u, "L-0002", D("1000.00"), by="E-02", key=k)),
+    ("visit", lambda u, k: cases.visit(u, "L-0001", outcome="promise", promise_amount=D("100"), promise_date=date(2008, 8, 1),
+                                       by="E-01", key=k)),
+    ("demand", lambda u, k: cases.demand(u, "L-0002", guarantor="Zhang", by="E-02", key=k)),
+    ("cost", lambda u, k: cases.cost(u, "L-0003", D("250.50"), what="court fee", by="E-03", key=k)),
+    ("plan", lambda u, k: escalations.plan(u, "L-0005", monthly=D("2000"), first_due=date(2008, 8, 15), by="E-05", key=k)),
+    ("escalation", lambda u, k: escalations.escalate(u, "L-0002", to="litigation", reason="sue", by="E-02", approved_by="M-01",
+                                                     key=k)),
+    ("judgment", lambda u, k: cases.judgment(u, "L-0002", amount=D("1000"), perform_by=date(2008, 9, 1), by="E-02", key=k)),
+    ("enforcement", lambda u, k: cases.enforce(u, "L-0002", by="E-02", key=k)),
+    ("freeze", lambda u, k: cases.freeze(u, "L-0002", asset="A-YANG-FACTORY", authority="court", by="E-02", key=k)),
+    ("take_asset", lambda u, k: cases.take_asset(u, "L-0002", asset="A-YANG-FACTORY", value=D("30000"), by="E-02", key=k)),
+    ("dispose_asset", lambda u, k: cases.dispose_asset(u, "L-0002", asset="A-YANG-FACTORY", proceeds=D("31000"), by="E-02",
+                                                       key=k)),
+    ("rejection", lambda u, k: escalations.record_rejection(u, "L-0003", to="litigation", reason="sue", requested_by="E-03",
+                                                            rejected_by="M-01", key=k)),
+    ("write_off", lambda u, k: escalations.write_off(u, "L-0004", reason="gone", by="E-01", approved_by="M-01", key=k)),
+]
+
+
+def test_every_operation_run_again_with_its_key_returns_what_it_recorded_and_books_nothing(db_url, tmp_path):
+    from models.tables import OperationKey
+    from tests.canonical import canonical_dump
+
+    demo_book(db_url, tmp_path)
+    for operation, call in KEYED_OPERATIONS:
+        with UnitOfWork(db_url) as uow:
+            first = call(uow, f"run-{operation}")
+        after_first = canonical_dump(db_url)
+        with UnitOfWork(db_url) as uow:
+            again = call(uow, f"run-{operation}")
+        assert again == first, operation  # the same typed result, rebuilt from what was recorded
+        assert canonical_dump(db_url) == after_first, operation  # nothing booked twice
+        with UnitOfWork(db_url) as uow:
+            row = uow.session.get(OperationKey, f"run-{operation}")
+            assert (row.operation, row.loan_id) == (operation, first.loan_id)
+    assert count(db_url, Payment) == 2  # the payment and the asset taken in settlement, once each
+
+
+def test_a_refused_operation_leaves_its_key_unused_and_a_key_names_one_operation_only(db_url, tmp_path):
+    from tests.canonical import canonical_dump
+
+    demo_book(db_url, tmp_path)
+    with UnitOfWork(db_url) as uow, pytest.raises(RuleViolation, match="overpayment"):
+        cases.pay(uow, "L-0002", D("9999999.00"), by="E-02", key="teller-7")
+    with UnitOfWork(db_url) as uow:  # the key row goes with the operation's transaction: none was written
+        paid = cases.pay(uow, "L-0002", D("100.00"), by="E-02", key="teller-7")
+    assert paid.amount == D("100.00")
+    snapshot = canonical_dump(db_url)
+    for call, words in (
+        (lambda u: cases.visit(u, "L-0002", outcome="contacted", key="teller-7"), "already used for payment on L-0002"),
+        (lambda u: cases.pay(u, "L-0001", D("100.00"), key="teller-7"), "already used for payment on L-0002"),
+        (lambda u: cases.pay(u, "L-0002", D("100.00"), key="  "), "key must not be empty"),
+    ):
+        with UnitOfWork(db_url) as uow, pytest.raises((RuleViolation, BadInput), match=words):
+            call(uow)
+    assert canonical_dump(db_url) == snapshot
+
+
+def test_two_tries_racing_with_one_key_book_once_the_later_one_returns_what_the_first_recorded(db_url, tmp_path, monkeypatch):
+    from services import operation_keys
+    from tests.canonical import canonical_dump
+
+    demo_book(db_url, tmp_path)
+    with UnitOfWork(db_url) as uow:
+        first = cases.pay(uow, "L-0002", D("100.00"), by="E-02", key="flow-run-1")
+    snapshot = canonical_dump(db_url)
+    real, looked = operation_keys.recorded, []
+
+    def not_yet_committed(*args, **kwargs):  # the later try looked before the first one committed
+        looked.append(1)
+        return None if len(looked) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(operation_keys, "recorded", not_yet_committed)
+    with UnitOfWork(db_url) as uow:
+        assert cases.pay(uow, "L-0002", D("100.00"), by="E-02", key="flow-run-1") == first
+    assert len(looked) == 2  # its own insert of the key failed, its booking was rolled back with it
+    assert canonical_dump(db_url) == snapshot
