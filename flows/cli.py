@@ -211,6 +211,8 @@ def _progress_bar(start: date, end: date):  # noqa: ANN202
 # an exit code) and prints the typed result through flows.present (money and dates formatted here).
 
 PAYMENT_FLAGS = {"amount": "AMOUNT"}  # the amount is the command's argument, not an option
+KeyOption = typer.Option(None, "--key", help="Idempotency key: run again with the same key, the command prints what was "
+                         "recorded the first time and books nothing (e.g. the core system's or a script's request id).")
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
@@ -218,12 +220,12 @@ def pay(loan_id: str, amount_text: str = typer.Argument(..., metavar="AMOUNT"),
         on: Optional[str] = typer.Option(None, "--on", help="Payment date (default: last business date run)."),
         payer: str = typer.Option("borrower", "--payer", help="borrower | guarantor:NAME | court"),
         by: str = typer.Option("operator", "--by", help="Operator recording the payment."),
-        json_out: bool = typer.Option(False, "--json"), db: Optional[str] = DbOption) -> None:
+        json_out: bool = typer.Option(False, "--json"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a payment and print its allocation (costs → penalty → interest → principal)."""
     from services import cases
 
     res = jsonable(perform(db, cases.pay, loan_id, amount(amount_text, "AMOUNT"), on=day(on, "--on"), payer=payer, by=by,
-                           flags=PAYMENT_FLAGS))
+                           flags=PAYMENT_FLAGS, key=key))
     if json_out:
         emit(res)
         return
@@ -239,47 +241,47 @@ def visit(loan_id: str, on: Optional[str] = typer.Option(None, "--on"),
           promise_amount: Optional[str] = typer.Option(None, "--promise-amount"),
           promise_date: Optional[str] = typer.Option(None, "--promise-date"),
           employer: bool = typer.Option(False, "--employer", help="The visit was made at the borrower's unit."),
-          by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+          by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a visit (home, business, or the borrower's unit) and any promise to pay."""
     from services import cases
 
     res = jsonable(perform(db, cases.visit, loan_id, on=day(on, "--on"), outcome=outcome,
                            promise_amount=amount(promise_amount, "--promise-amount"),
-                           promise_date=day(promise_date, "--promise-date"), employer=employer, by=by))
+                           promise_date=day(promise_date, "--promise-date"), employer=employer, by=by, key=key))
     typer.echo(f"{loan_id}: {res['kind']} on {res['on']}: {res['outcome']}")
 
 
 @app.command()
 def demand(loan_id: str, on: Optional[str] = typer.Option(None, "--on"),
            guarantor: Optional[str] = typer.Option(None, "--guarantor", help="Demand on this guarantor (default: the borrower)."),
-           by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+           by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a written demand on the borrower or a guarantor."""
     from services import cases
 
-    res = jsonable(perform(db, cases.demand, loan_id, on=day(on, "--on"), guarantor=guarantor, by=by))
+    res = jsonable(perform(db, cases.demand, loan_id, on=day(on, "--on"), guarantor=guarantor, by=by, key=key))
     typer.echo(f"{loan_id}: written demand on {res['demand_on']} recorded for {res['on']}")
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
 def cost(loan_id: str, amount_text: str = typer.Argument(..., metavar="AMOUNT"),
          what: str = typer.Option(..., "--what", help="What the bank paid: court fee, preservation fee, appraisal…"),
-         on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option(..., "--by"), db: Optional[str] = DbOption) -> None:
+         on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option(..., "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a recoverable cost paid on the case; it is owed by the borrower and paid first."""
     from services import cases
 
     res = jsonable(perform(db, cases.cost, loan_id, amount(amount_text, "AMOUNT"), what=what, on=day(on, "--on"), by=by,
-                           flags=PAYMENT_FLAGS))
+                           flags=PAYMENT_FLAGS, key=key))
     typer.echo(f"{loan_id}: cost {res['cost']} ({res['what']}) on {res['on']}; costs owed now {res['costs_owed']}")
 
 
 @app.command()
 def plan(loan_id: str, monthly: str = typer.Option(..., "--monthly"), first_due: str = typer.Option(..., "--first-due"),
-         on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+         on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Sign an installment agreement for the balance on the signing date."""
     from services import escalations
 
     res = jsonable(perform(db, escalations.plan, loan_id, monthly=amount(monthly, "--monthly"),
-                           first_due=day(first_due, "--first-due"), on=day(on, "--on"), by=by))
+                           first_due=day(first_due, "--first-due"), on=day(on, "--on"), by=by, key=key))
     typer.echo(f"{loan_id}: {res['from']} → {res['to']}: {res['lines']} installments, total {res['total']}, last due {res['last_due']}")
     for w in res["warnings"]:
         typer.echo(f"warning: {w}", err=True)
@@ -288,22 +290,22 @@ def plan(loan_id: str, monthly: str = typer.Option(..., "--monthly"), first_due:
 @app.command()
 def escalate(loan_id: str, to: str = typer.Option(..., "--to"), reason: str = typer.Option(..., "--reason"),
              by: str = typer.Option(..., "--by"), on: Optional[str] = typer.Option(None, "--on"),
-             approved_by: Optional[str] = typer.Option(None, "--approved-by"), db: Optional[str] = DbOption) -> None:
+             approved_by: Optional[str] = typer.Option(None, "--approved-by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Manual escalation; refused (exit 1, nothing changed) where the machine forbids it or an approval is missing."""
     from services import escalations
 
-    res = jsonable(perform(db, escalations.escalate, loan_id, to=to, reason=reason, by=by, on=day(on, "--on"), approved_by=approved_by))
+    res = jsonable(perform(db, escalations.escalate, loan_id, to=to, reason=reason, by=by, on=day(on, "--on"), approved_by=approved_by, key=key))
     typer.echo(f"{loan_id}: {res['from']} → {res['to']} by {res['by']}" + (f", approved by {res['approved_by']}" if res["approved_by"] else ""))
 
 
 @app.command()
 def freeze(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), asset: Optional[str] = typer.Option(None, "--asset"),
            guarantor: Optional[str] = typer.Option(None, "--guarantor"), authority: Optional[str] = typer.Option(None, "--authority"),
-           by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+           by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a freeze / seal of collateral or a guarantor's account through the enforcement authority."""
     from services import cases
 
-    res = jsonable(perform(db, cases.freeze, loan_id, on=day(on, "--on"), asset=asset, guarantor=guarantor, authority=authority, by=by))
+    res = jsonable(perform(db, cases.freeze, loan_id, on=day(on, "--on"), asset=asset, guarantor=guarantor, authority=authority, by=by, key=key))
     typer.echo(f"{loan_id}: {res['frozen']} frozen on {res['on']}" + (f" through {res['authority']}" if res["authority"] else ""))
 
 
@@ -312,12 +314,12 @@ def take_asset(loan_id: str, asset: str = typer.Option(..., "--asset", help="The
                value: str = typer.Option(..., "--value", help="The agreed value the asset settles (decimal text)."),
                on: Optional[str] = typer.Option(None, "--on"),
                payer: Optional[str] = typer.Option(None, "--payer", help="borrower | guarantor:NAME (default: the borrower, for the borrower's asset)"),
-               by: str = typer.Option(..., "--by"), json_out: bool = typer.Option(False, "--json"), db: Optional[str] = DbOption) -> None:
+               by: str = typer.Option(..., "--by"), json_out: bool = typer.Option(False, "--json"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Settlement in kind: the bank takes a collateral asset at an agreed value; its two-year disposal clock starts."""
     from services import cases
 
     res = jsonable(perform(db, cases.take_asset, loan_id, asset=asset, value=amount(value, "--value"), on=day(on, "--on"),
-                           payer=payer, by=by))
+                           payer=payer, by=by, key=key))
     if json_out:
         emit(res)
         return
@@ -328,53 +330,53 @@ def take_asset(loan_id: str, asset: str = typer.Option(..., "--asset", help="The
 @app.command("dispose-asset")
 def dispose_asset(loan_id: str, asset: str = typer.Option(..., "--asset"), on: Optional[str] = typer.Option(None, "--on"),
                   proceeds: Optional[str] = typer.Option(None, "--proceeds", help="What the sale brought (decimal text), for the record."),
-                  by: str = typer.Option(..., "--by"), db: Optional[str] = DbOption) -> None:
+                  by: str = typer.Option(..., "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record the sale of an asset the bank took in settlement: its disposal clock stops."""
     from services import cases
 
-    res = jsonable(perform(db, cases.dispose_asset, loan_id, asset=asset, on=day(on, "--on"), proceeds=amount(proceeds, "--proceeds"), by=by))
+    res = jsonable(perform(db, cases.dispose_asset, loan_id, asset=asset, on=day(on, "--on"), proceeds=amount(proceeds, "--proceeds"), by=by, key=key))
     typer.echo(f"{loan_id}: asset {res['asset']} disposed of on {res['disposed_on']}" + (" (after its deadline)" if res["late"] else ""))
 
 
 @app.command()
 def revitalize(loan_id: str, credit: str = typer.Option(..., "--credit"), on: Optional[str] = typer.Option(None, "--on"),
                by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"),
-               reason: Optional[str] = typer.Option(None, "--reason"), db: Optional[str] = DbOption) -> None:
+               reason: Optional[str] = typer.Option(None, "--reason"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Further credit to a viable borrower (strategy 6); needs the rating threshold and a second person."""
     from services import escalations
 
     res = jsonable(perform(db, escalations.revitalize, loan_id, credit=amount(credit, "--credit"), on=day(on, "--on"), by=by,
-                           approved_by=approved_by, reason=reason))
+                           approved_by=approved_by, reason=reason, key=key))
     typer.echo(f"{loan_id}: {res['from']} → {res['to']}: further credit {res['credit']}, approved by {res['approved_by']}")
 
 
 @app.command()
 def judgment(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), amount_text: str = typer.Option(..., "--amount"),
-             perform_by: str = typer.Option(..., "--perform-by"), by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+             perform_by: str = typer.Option(..., "--perform-by"), by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a court judgment (its enforcement-application deadline starts from --perform-by)."""
     from services import cases
 
     res = jsonable(perform(db, cases.judgment, loan_id, on=day(on, "--on"), amount=amount(amount_text, "--amount"),
-                           perform_by=day(perform_by, "--perform-by"), by=by))
+                           perform_by=day(perform_by, "--perform-by"), by=by, key=key))
     typer.echo(f"{loan_id}: judgment of {res['amount']} on {res['judged_on']}; apply for enforcement by {res['enforcement_apply_by']}")
 
 
 @app.command()
-def enforce(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+def enforce(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record the application for court enforcement of the judgment."""
     from services import cases
 
-    res = jsonable(perform(db, cases.enforce, loan_id, on=day(on, "--on"), by=by))
+    res = jsonable(perform(db, cases.enforce, loan_id, on=day(on, "--on"), by=by, key=key))
     typer.echo(f"{loan_id}: enforcement applied for on {res['applied_on']}" + (" (after the deadline)" if res["late"] else ""))
 
 
 @app.command("write-off")
 def write_off(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), reason: str = typer.Option(..., "--reason"),
-              by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"), db: Optional[str] = DbOption) -> None:
+              by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Close as written off (the claim stays on record); needs a second person's approval."""
     from services import escalations
 
-    res = jsonable(perform(db, escalations.write_off, loan_id, on=day(on, "--on"), reason=reason, by=by, approved_by=approved_by))
+    res = jsonable(perform(db, escalations.write_off, loan_id, on=day(on, "--on"), reason=reason, by=by, approved_by=approved_by, key=key))
     typer.echo(f"{loan_id}: {res['from']} → closed ({res['closed_reason']}), approved by {res['approved_by']}")
 
 
@@ -402,6 +404,18 @@ def show(loan_id: str, json_out: bool = typer.Option(False, "--json"),
     for h in res["history"]:
         extra = f", approved by {h['approved_by']}" if h["approved_by"] else ""
         typer.echo(f"    {h['on']}  {h['from']} → {h['to']} ({h['event']}) by {h['by']}{extra}: {h['reason']}")
+    if res["payments"]:
+        typer.echo("  payments:")
+    for p in res["payments"]:
+        a = p["allocation"]
+        typer.echo(f"    {p['on']}  {p['amount']} from {p['payer']}: costs {a['costs']}, penalty {a['penalty']}, "
+                   f"interest {a['interest']}, principal {a['principal']}" + (f" (ref {p['reference']})" if p["reference"] else ""))
+    if res["actions"]:
+        typer.echo("  actions:")
+    for act in res["actions"]:
+        said = ", ".join(str(v) for v in (act["target"], act["outcome"], act["status"], act["amount"], act["due_on"]) if v)
+        typer.echo(f"    {act['on']}  {act['kind']} by {act['by']}" + (f": {said}" if said else "")
+                   + (f" — {act['detail']}" if act["detail"] else ""))
 
 
 # --- lists and reports ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from machines.escalation import state_deadline
 from machines.policy import Policy
@@ -19,8 +20,8 @@ from models.domain.deadlines import enforcement_apply_by, foreclosed_dispose_by,
 from models.domain.errors import NotFound
 from models.domain.money import from_fen
 from models.store import UnitOfWork, get_loan, last_run_date
-from models.tables import Borrower, Collateral, History
-from services.case_common import AS_FROM, Balance, policy_or_default
+from models.tables import Action, Borrower, Collateral, History, Payment
+from services.case_common import AS_FROM, Balance, money_or_none, policy_or_default
 from services.views import CaseLoader, balances_as_of, days_past_due_on, guarantee_of
 
 
@@ -83,6 +84,51 @@ class AssetTakenDetail:
 
 
 @dataclass(frozen=True)
+class PaymentParts:
+    costs: Decimal
+    penalty: Decimal
+    interest: Decimal
+    principal: Decimal
+
+
+@dataclass(frozen=True)
+class PaymentDetail:
+    """A payment received: how it was allocated, who paid it, who recorded it, and the core
+    system's transaction reference when it came from the nightly feed."""
+
+    on: date
+    amount: Decimal
+    payer: str
+    allocation: PaymentParts
+    by: str
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class ActionDetail:
+    """Something done on the case: a visit, a promise (``status`` open, kept or broken), a
+    demand, a cost, a freeze, a court step, an asset taken or sold, and every request a second
+    person decided (``approval_granted`` from the history, ``approval_rejected``): ``by`` is who
+    acted (for a decision, the approver), ``target`` whom or what it concerned."""
+
+    kind: str
+    on: date
+    by: str
+    outcome: str | None
+    target: str | None
+    amount: Decimal | None
+    due_on: date | None
+    status: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    on: date
+    what: str
+
+
+@dataclass(frozen=True)
 class CaseDetail:
     loan_id: str
     state: str
@@ -107,6 +153,28 @@ class CaseDetail:
     # the preserved guarantee debts' own limitation (Art. 694): when each ends unless interrupted
     guarantee_limitations: tuple[GuaranteeLimitation, ...]
     assets_taken: tuple[AssetTakenDetail, ...]
+    payments: tuple[PaymentDetail, ...]  # oldest first
+    actions: tuple[ActionDetail, ...]  # oldest first
+
+
+def next_deadline(case: CaseDetail) -> Deadline | None:
+    """The case's nearest date that something must happen by, from its as-of date on: the
+    state's deadline, a guarantee period not yet preserved, a limitation period, an enforcement
+    application, the disposal of an asset taken in settlement. A closed case has only the last."""
+    open_ = case.state != "closed"
+    d = case.deadlines
+    candidates: list[Deadline] = []
+    if open_:
+        if d.state_deadline is not None:
+            candidates.append(Deadline(d.state_deadline, f"{case.state}: state deadline"))
+        candidates += [Deadline(g.period_end, f"guarantee period of {g.guarantor}") for g in d.guarantees if g.demanded_on is None]
+        candidates.append(Deadline(d.limitation_end, "limitation period"))
+        if d.enforcement_apply_by is not None:
+            candidates.append(Deadline(d.enforcement_apply_by, "enforcement application"))
+        candidates += [Deadline(g.limitation_end, f"guarantee debt limitation of {g.guarantor}") for g in case.guarantee_limitations]
+    candidates += [Deadline(a.dispose_by, f"disposal of asset {a.asset}") for a in case.assets_taken if a.disposed_on is None]
+    ahead = [c for c in candidates if case.as_of is None or c.on >= case.as_of]
+    return min(ahead, key=lambda c: c.on) if ahead else None
 
 
 def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal: bool = False) -> CaseDetail:
@@ -125,7 +193,7 @@ def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal:
     deadline = state_deadline(view, policy)
     guarantors = loader.guarantors.get(loan_id, [])
     judgments = [j for j in loader.judgments.get(loan_id, []) if j.enforcement_applied_on is None]
-    history = s.scalars(select(History).where(History.loan_id == loan_id).order_by(History.id))
+    history = list(s.scalars(select(History).where(History.loan_id == loan_id).order_by(History.id)))
     borrower = s.get(Borrower, loan.borrower_id)
     plan_row = loader.plans.get(loan_id)
     closed = loan.state == "closed"
@@ -169,4 +237,33 @@ def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal:
             GuaranteeLimitation(g.name, end) for g in guarantors if (end := guarantee_of(g, loan).debt_limitation_end()) is not None
         ),
         assets_taken=tuple(AssetTakenDetail(a.asset_id, a.taken_on, foreclosed_dispose_by(a.taken_on), a.disposed_on) for a in assets),
+        payments=payments_of(s, loan_id),
+        actions=actions_of(s, loan_id, history),
     )
+
+
+def payments_of(s: Session, loan_id: str) -> tuple[PaymentDetail, ...]:
+    rows = s.scalars(select(Payment).where(Payment.loan_id == loan_id).order_by(Payment.paid_on, Payment.id))
+    return tuple(
+        PaymentDetail(
+            on=p.paid_on, amount=from_fen(p.amount_fen),
+            payer=f"guarantor:{p.guarantor_name}" if p.payer == "guarantor" else p.payer,
+            allocation=PaymentParts(from_fen(p.costs_fen), from_fen(p.penalty_fen), from_fen(p.interest_fen), from_fen(p.principal_fen)),
+            by=p.recorded_by,
+            reference=getattr(p, "reference", None),  # the nightly feed's column (migration 0005)
+        )
+        for p in rows
+    )
+
+
+def actions_of(s: Session, loan_id: str, history: list[History]) -> tuple[ActionDetail, ...]:
+    recorded = [
+        ActionDetail(a.kind, a.on, a.by, a.outcome, a.target, money_or_none(a.amount_fen), a.due_on, a.status, a.detail)
+        for a in s.scalars(select(Action).where(Action.loan_id == loan_id).order_by(Action.on, Action.id))
+    ]
+    approved = [
+        ActionDetail("approval_granted", h.on, h.approved_by, "approved", h.to_state, None, None, None,
+                     f"{h.by} asked to move {h.from_state} → {h.to_state}: {h.reason}")
+        for h in history if h.approved_by
+    ]
+    return tuple(sorted(recorded + approved, key=lambda a: a.on))  # stable: a day's records, then its approvals
