@@ -28,14 +28,16 @@ no credentials appear among a run's parameters.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from pydantic import Field, WithJsonSchema
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 from prefect.events import emit_event
 from prefect.flow_runs import suspend_flow_run
@@ -45,7 +47,8 @@ from prefect.states import Completed, State
 from flows.present import jsonable
 from models.domain.errors import BadInput
 from models.store import UnitOfWork
-from services import case_view, cases, escalations
+from services import case_view, cases, escalations, operation_keys
+from services.case_view import CaseDetail, next_deadline
 
 # Amounts are typed as decimal text ("1000.00") in the UI form; the flow receives a Decimal.
 Amount = Annotated[
@@ -92,7 +95,114 @@ def _emit_once(event: str, loan_id: str, payload: dict[str, Any]) -> None:
     emit_event(event=event, resource=loan_resource(loan_id), payload=payload, id=event_id)
 
 
+# --- safe retries and the run page ----------------------------------------------------------------
+
+
+def _operation_key(key: str | None) -> str | None:
+    """The operation's idempotency key: the form's, else this flow run's id (a "Retry" of the
+    run keeps its id, so it returns what the first try recorded and books nothing)."""
+    if key is not None and key.strip():
+        return key.strip()
+    run_id = _flow_run_id()
+    return str(run_id) if run_id else None
+
+
+def _already_recorded(db_url: str | None, key: str | None) -> bool:
+    if key is None:
+        return False
+    with UnitOfWork(db_url) as uow:
+        return operation_keys.recorded(uow, key) is not None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "case"
+
+
+def _cell(value: Any) -> str:
+    return "—" if value is None or value == "" else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def result_markdown(title: str, result: dict[str, Any], case: CaseDetail, again: bool) -> str:
+    """The run page's account of an operation: what was recorded, a payment's allocation, the
+    balance after, the case's state and its next deadline."""
+    shown = jsonable(case)
+    lines = [f"# {case.loan_id}: {title}", ""]
+    if again:
+        lines += ["**Already recorded** by an earlier try with the same key: nothing was booked again; "
+                  "this is what was recorded.", ""]
+    lines += ["## Recorded", "", "| | |", "|---|---|"]
+    lines += [f"| {name} | {_cell(value)} |" for name, value in result.items() if not isinstance(value, (dict, list))]
+    if isinstance(result.get("allocation"), dict):
+        parts = result["allocation"]
+        lines += ["", "## Allocation", "", "| costs | penalty | interest | principal |", "|---:|---:|---:|---:|",
+                  f"| {parts['costs']} | {parts['penalty']} | {parts['interest']} | {parts['principal']} |"]
+    if isinstance(result.get("balance_after"), dict):
+        lines += ["", f"Balance after the payment on {result.get('paid_on')}: **{result['balance_after']['total']}**"]
+    for w in result.get("warnings") or []:
+        lines += ["", f"> **Warning:** {_cell(w)}"]
+    b = shown["balance"]
+    nxt = next_deadline(case)
+    lines += [
+        "", "## The case now", "",
+        f"- **State:** {case.state}" + (f" ({case.closed_reason})" if case.closed_reason else ""),
+        f"- **Balance** as of {_cell(shown['as_of'])}: **{b['total']}** = principal {b['principal']} + interest {b['interest']}"
+        f" + penalty {b['penalty']} + costs {b['costs']}",
+        f"- **Next deadline:** {nxt.on.isoformat()} — {nxt.what}" if nxt else "- **Next deadline:** none",
+    ]
+    if case.awaiting_approval:
+        lines.append(f"- **Awaiting approval:** {case.awaiting_approval}: {_cell(case.awaiting_reason)}")
+    return "\n".join(lines) + "\n"
+
+
+def _publish(db_url: str | None, title: str, loan_id: str, result: dict[str, Any], again: bool) -> None:
+    """Attach the operation's account to the run (and keep the loan's latest under its key);
+    outside a run (the flow's function called directly) there is no run page to attach it to."""
+    if _flow_run_id() is None:
+        return
+    with UnitOfWork(db_url) as uow:
+        case = case_view.show(uow, loan_id)
+    create_markdown_artifact(markdown=result_markdown(title, result, case, again), key=f"operation-{_slug(loan_id)}",
+                             description=f"{loan_id}: {title}")
+
+
+def _operate(db_url: str | None, title: str, service: Callable[..., Any], loan_id: str, *args: Any,
+             key: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    """One operation under its idempotency key; its result formatted for the run page, which
+    also gets the operation's markdown account."""
+    key = _operation_key(key)
+    again = _already_recorded(db_url, key)
+    with UnitOfWork(db_url) as uow:
+        result = jsonable(service(uow, loan_id, *args, key=key, **kwargs))
+    _publish(db_url, title, loan_id, result, again)
+    return result
+
+
 # --- manual escalation --------------------------------------------------------------------------
+
+DECISIONS: dict[str, type] = {"escalation": escalations.Moved, "revitalization": escalations.Revitalized,
+                              "write_off": escalations.WrittenOff, "rejection": escalations.Rejected}
+
+
+def _decision_recorded(db_url: str | None, key: str | None) -> Any:
+    """The move or rejection recorded under ``key`` by an earlier try of this run, if any."""
+    if key is None:
+        return None
+    with UnitOfWork(db_url) as uow:
+        row = operation_keys.recorded(uow, key)
+        if row is None or row.operation not in DECISIONS:
+            return None
+        return operation_keys.result_of(row, DECISIONS[row.operation])
+
+
+def _decided(db_url: str | None, loan_id: str, decided: Any) -> dict[str, Any] | State:
+    result = jsonable(decided)
+    if isinstance(decided, escalations.Rejected):
+        _publish(db_url, f"request to move to {decided.to} rejected by {decided.rejected_by}", loan_id, result, True)
+        return Completed(name="Rejected", message=f"rejected by {decided.rejected_by}; case unchanged (recorded earlier)",
+                         data={**result, "decision": "reject", "approver": decided.rejected_by})
+    _publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, True)
+    return result
+
 
 
 def _approval_form(loan_id: str, to: str, reason: str, requested_by: str, case: dict[str, Any]) -> type[EscalationApproval]:
@@ -118,6 +228,7 @@ def manual_escalation(
     requested_by: str,
     on: date | None = None,
     credit: Amount | None = None,
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any] | State:
     """Move a case to a later rung or a side track by hand; litigation, write-off and
@@ -130,13 +241,19 @@ def manual_escalation(
         requested_by: your operator id
         on: business date of the move (default: the last date the daily run covered)
         credit: further credit granted (revitalization only)
+        key: idempotency key (default: this run's id, so a Retry neither asks again nor moves twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     logger = get_run_logger()
     if to == "revitalization" and credit is None:
-        raise BadInput("revitalization needs the further credit amount (credit)")
+        raise BadInput("revitalization needs the further credit amount ({credit})")
     if to != "revitalization" and credit is not None:
-        raise BadInput("credit goes with revitalization only")
+        raise BadInput("{credit} goes with revitalization only")
+    key = _operation_key(key)
+    decided = _decision_recorded(db_url, key)
+    if decided is not None:  # a retry of a decided request: what was recorded, nothing asked or moved again
+        logger.info("%s → %s was already decided under this run's key: nothing changes", loan_id, to)
+        return _decided(db_url, loan_id, decided)
 
     approved_by: str | None = None
     if to in NEEDS_APPROVAL:
@@ -153,25 +270,29 @@ def manual_escalation(
         comment = f" ({answer.comment.strip()})" if answer.comment.strip() else ""
         if answer.decision == "reject":
             with UnitOfWork(db_url) as uow:  # the case's own record of the decision, beside Prefect's
-                escalations.record_rejection(uow, loan_id, to=to, reason=reason, requested_by=requested_by,
-                                       rejected_by=answer.approver, comment=answer.comment, on=on)
+                rejected = escalations.record_rejection(uow, loan_id, to=to, reason=reason, requested_by=requested_by,
+                                                        rejected_by=answer.approver, comment=answer.comment, on=on, key=key)
             logger.info("rejected by %s%s: the case is unchanged", answer.approver, comment)
             result = {"loan_id": loan_id, "to": to, "decision": "reject", "approver": answer.approver,
                       "comment": answer.comment, "state": case["state"]}
+            _publish(db_url, f"request to move to {to} rejected by {rejected.rejected_by}", loan_id, jsonable(rejected), False)
             return Completed(name="Rejected", message=f"rejected by {answer.approver}{comment}; case unchanged", data=result)
         approved_by = answer.approver
         reason = f"{reason} — approved by {answer.approver}{comment}"
 
     with UnitOfWork(db_url) as uow:
         if to == "written_off":
-            moved = escalations.write_off(uow, loan_id, on=on, reason=reason, by=requested_by, approved_by=approved_by)
+            moved: Any = escalations.write_off(uow, loan_id, on=on, reason=reason, by=requested_by, approved_by=approved_by,
+                                               key=key)
         elif to == "revitalization":
             assert credit is not None
             moved = escalations.revitalize(uow, loan_id, credit=credit, on=on, by=requested_by,
-                                           approved_by=approved_by, reason=reason)
+                                           approved_by=approved_by, reason=reason, key=key)
         else:
-            moved = escalations.escalate(uow, loan_id, to=to, reason=reason, by=requested_by, on=on, approved_by=approved_by)
+            moved = escalations.escalate(uow, loan_id, to=to, reason=reason, by=requested_by, on=on, approved_by=approved_by,
+                                         key=key)
     result = jsonable(moved)
+    _publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, False)
     _emit_once(EVENT_CASE_ESCALATED, loan_id, {**result, "requested_by": requested_by})
     logger.info("%s moved %s → %s", loan_id, result["from"], result["to"])
     return result
@@ -187,6 +308,7 @@ def record_payment(
     on: date | None = None,
     payer: str = "borrower",
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a payment; it pays costs, then penalty, interest and principal, and closes the
@@ -198,10 +320,10 @@ def record_payment(
         on: date received (default: the last date the daily run covered)
         payer: borrower, court, or guarantor:NAME
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return jsonable(cases.pay(uow, loan_id, amount, on=on, payer=payer, by=by))
+    return _operate(db_url, f"payment {amount} by {payer}", cases.pay, loan_id, amount, on=on, payer=payer, by=by, key=key)
 
 
 @flow(name="record-visit", flow_run_name="{loan_id}: visit {outcome}")
@@ -213,6 +335,7 @@ def record_visit(
     promise_date: date | None = None,
     employer: bool = False,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a home or business visit, or one at the borrower's employer.
@@ -225,11 +348,11 @@ def record_visit(
         promise_date: date promised (outcome promise only)
         employer: the visit was made at the borrower's employer
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return jsonable(cases.visit(uow, loan_id, on=on, outcome=outcome, promise_amount=promise_amount,
-                           promise_date=promise_date, employer=employer, by=by))
+    return _operate(db_url, f"visit: {outcome}", cases.visit, loan_id, on=on, outcome=outcome, promise_amount=promise_amount,
+                    promise_date=promise_date, employer=employer, by=by, key=key)
 
 
 @flow(name="record-demand", flow_run_name="{loan_id}: demand")
@@ -238,6 +361,7 @@ def record_demand(
     on: date | None = None,
     guarantor: str | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a written demand on the borrower or on a guarantor.
@@ -247,10 +371,11 @@ def record_demand(
         on: date of the demand (default: the last date the daily run covered)
         guarantor: the guarantor's name; empty for a demand on the borrower
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return jsonable(cases.demand(uow, loan_id, on=on, guarantor=guarantor, by=by))
+    return _operate(db_url, f"written demand on {guarantor or 'the borrower'}", cases.demand, loan_id, on=on, guarantor=guarantor,
+                    by=by, key=key)
 
 
 @flow(name="record-cost", flow_run_name="{loan_id}: cost {amount}")
@@ -260,6 +385,7 @@ def record_cost(
     what: str,
     on: date | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a recoverable cost the bank paid on the case (court or preservation fee, appraisal);
@@ -271,10 +397,10 @@ def record_cost(
         what: what it was, e.g. court fee
         on: date paid (default: the last date the daily run covered)
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return jsonable(cases.cost(uow, loan_id, amount, what=what, on=on, by=by))
+    return _operate(db_url, f"cost {amount} ({what})", cases.cost, loan_id, amount, what=what, on=on, by=by, key=key)
 
 
 @flow(name="sign-installment-plan", flow_run_name="{loan_id}: plan {monthly}/month")
@@ -284,6 +410,7 @@ def sign_installment_plan(
     first_due: date,
     on: date | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Sign an installment agreement for the balance on the signing date.
@@ -294,10 +421,11 @@ def sign_installment_plan(
         first_due: the date the first installment falls due
         on: signing date (default: the last date the daily run covered)
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return jsonable(escalations.plan(uow, loan_id, monthly=monthly, first_due=first_due, on=on, by=by))
+    return _operate(db_url, f"installment plan {monthly} a month", escalations.plan, loan_id, monthly=monthly, first_due=first_due,
+                    on=on, by=by, key=key)
 
 
 @flow(name="record-judgment", flow_run_name="{loan_id}: judgment {amount}")
@@ -307,6 +435,7 @@ def record_judgment(
     perform_by: date,
     on: date | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a court judgment for a case in litigation.
@@ -317,10 +446,11 @@ def record_judgment(
         perform_by: the date by which the judgment must be performed
         on: date of the judgment (default: the last date the daily run covered)
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return jsonable(cases.judgment(uow, loan_id, on=on, amount=amount, perform_by=perform_by, by=by))
+    return _operate(db_url, f"judgment {amount}", cases.judgment, loan_id, on=on, amount=amount, perform_by=perform_by, by=by,
+                    key=key)
 
 
 @flow(name="record-enforcement", flow_run_name="{loan_id}: enforcement application")
@@ -328,6 +458,7 @@ def record_enforcement(
     loan_id: str,
     on: date | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record the application for court enforcement of the latest judgment.
@@ -336,10 +467,10 @@ def record_enforcement(
         loan_id: the loan, e.g. L-0001
         on: date of the application (default: the last date the daily run covered)
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return jsonable(cases.enforce(uow, loan_id, on=on, by=by))
+    return _operate(db_url, "enforcement application", cases.enforce, loan_id, on=on, by=by, key=key)
 
 
 @flow(name="take-asset", flow_run_name="{loan_id}: {asset} taken at {value}")
@@ -350,6 +481,7 @@ def take_asset(
     on: date | None = None,
     payer: str | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Settlement in kind: the bank takes a collateral asset at an agreed value; the value pays
@@ -363,10 +495,11 @@ def take_asset(
         on: date taken (default: the last date the daily run covered)
         payer: empty for the borrower's asset; guarantor:NAME for a guarantor's
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return jsonable(cases.take_asset(uow, loan_id, asset=asset, value=value, on=on, payer=payer, by=by))
+    return _operate(db_url, f"asset {asset} taken at {value}", cases.take_asset, loan_id, asset=asset, value=value, on=on,
+                    payer=payer, by=by, key=key)
 
 
 @flow(name="dispose-asset", flow_run_name="{loan_id}: {asset} disposed of")
@@ -376,6 +509,7 @@ def dispose_asset(
     on: date | None = None,
     proceeds: Amount | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record the sale of an asset the bank took in settlement; its disposal deadline stops.
@@ -386,10 +520,11 @@ def dispose_asset(
         on: date of the sale (default: the last date the daily run covered)
         proceeds: what the sale brought, for the record
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return jsonable(cases.dispose_asset(uow, loan_id, asset=asset, on=on, proceeds=proceeds, by=by))
+    return _operate(db_url, f"asset {asset} disposed of", cases.dispose_asset, loan_id, asset=asset, on=on, proceeds=proceeds,
+                    by=by, key=key)
 
 
 EVENT_FLOWS = (record_payment, record_visit, record_demand, record_cost, sign_installment_plan, record_judgment,

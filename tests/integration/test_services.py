@@ -651,3 +651,23 @@ def test_two_tries_racing_with_one_key_book_once_the_later_one_returns_what_the_
         assert cases.pay(uow, "L-0002", D("100.00"), by="E-02", key="flow-run-1") == first
     assert len(looked) == 2  # its own insert of the key failed, its booking was rolled back with it
     assert canonical_dump(db_url) == snapshot
+
+
+def test_the_next_deadline_of_a_closed_case_is_the_disposal_of_an_asset_taken_in_settlement_until_it_is_sold(db_url, tmp_path):
+    demo_book(db_url, tmp_path)
+    with UnitOfWork(db_url) as uow:
+        owed = case_view.show(uow, "L-0002").balance.total
+        cases.take_asset(uow, "L-0002", asset="A-YANG-FACTORY", value=owed, by="E-02")
+    with UnitOfWork(db_url) as uow:
+        closed = case_view.show(uow, "L-0002")
+    assert closed.state == "closed"  # the asset settled the whole debt
+    # Commercial Bank Law Art. 42: dispose of it within two years of taking it
+    assert case_view.next_deadline(closed) == case_view.Deadline(date(2010, 7, 20), "disposal of asset A-YANG-FACTORY")
+    with UnitOfWork(db_url) as uow:
+        cases.dispose_asset(uow, "L-0002", asset="A-YANG-FACTORY", by="E-02")
+        assert case_view.next_deadline(case_view.show(uow, "L-0002")) is None
+    with UnitOfWork(db_url) as uow:
+        open_case = case_view.show(uow, "L-0001")
+    nearest = case_view.next_deadline(open_case)
+    assert nearest is not None and nearest.on >= open_case.as_of
+    assert nearest.on <= min(d for d in (open_case.deadlines.state_deadline, open_case.deadlines.limitation_end) if d)
