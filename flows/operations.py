@@ -28,7 +28,6 @@ no credentials appear among a run's parameters.
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -37,7 +36,6 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import Field, WithJsonSchema
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 from prefect.events import emit_event
 from prefect.flow_runs import suspend_flow_run
@@ -45,10 +43,10 @@ from prefect.input import RunInput
 from prefect.states import Completed, State
 
 from flows.present import jsonable
+from flows.run_page import publish
 from models.domain.errors import BadInput
 from models.store import UnitOfWork
 from services import case_view, cases, escalations, operation_keys
-from services.case_view import CaseDetail, next_deadline
 
 # Amounts are typed as decimal text ("1000.00") in the UI form; the flow receives a Decimal.
 Amount = Annotated[
@@ -114,57 +112,6 @@ def _already_recorded(db_url: str | None, key: str | None) -> bool:
         return operation_keys.recorded(uow, key) is not None
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "case"
-
-
-def _cell(value: Any) -> str:
-    return "—" if value is None or value == "" else str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def result_markdown(title: str, result: dict[str, Any], case: CaseDetail, again: bool) -> str:
-    """The run page's account of an operation: what was recorded, a payment's allocation, the
-    balance after, the case's state and its next deadline."""
-    shown = jsonable(case)
-    lines = [f"# {case.loan_id}: {title}", ""]
-    if again:
-        lines += ["**Already recorded** by an earlier try with the same key: nothing was booked again; "
-                  "this is what was recorded.", ""]
-    lines += ["## Recorded", "", "| | |", "|---|---|"]
-    lines += [f"| {name} | {_cell(value)} |" for name, value in result.items() if not isinstance(value, (dict, list))]
-    if isinstance(result.get("allocation"), dict):
-        parts = result["allocation"]
-        lines += ["", "## Allocation", "", "| costs | penalty | interest | principal |", "|---:|---:|---:|---:|",
-                  f"| {parts['costs']} | {parts['penalty']} | {parts['interest']} | {parts['principal']} |"]
-    if isinstance(result.get("balance_after"), dict):
-        lines += ["", f"Balance after the payment on {result.get('paid_on')}: **{result['balance_after']['total']}**"]
-    for w in result.get("warnings") or []:
-        lines += ["", f"> **Warning:** {_cell(w)}"]
-    b = shown["balance"]
-    nxt = next_deadline(case)
-    lines += [
-        "", "## The case now", "",
-        f"- **State:** {case.state}" + (f" ({case.closed_reason})" if case.closed_reason else ""),
-        f"- **Balance** as of {_cell(shown['as_of'])}: **{b['total']}** = principal {b['principal']} + interest {b['interest']}"
-        f" + penalty {b['penalty']} + costs {b['costs']}",
-        f"- **Next deadline:** {nxt.on.isoformat()} — {nxt.what}" if nxt else "- **Next deadline:** none",
-    ]
-    if case.awaiting_approval:
-        lines.append(f"- **Awaiting approval:** {case.awaiting_approval}: {_cell(case.awaiting_reason)}")
-    return "\n".join(lines) + "\n"
-
-
-def _publish(db_url: str | None, title: str, loan_id: str, result: dict[str, Any], again: bool) -> None:
-    """Attach the operation's account to the run (and keep the loan's latest under its key);
-    outside a run (the flow's function called directly) there is no run page to attach it to."""
-    if _flow_run_id() is None:
-        return
-    with UnitOfWork(db_url) as uow:
-        case = case_view.show(uow, loan_id)
-    create_markdown_artifact(markdown=result_markdown(title, result, case, again), key=f"operation-{_slug(loan_id)}",
-                             description=f"{loan_id}: {title}")
-
-
 def _operate(db_url: str | None, title: str, service: Callable[..., Any], loan_id: str, *args: Any,
              key: str | None = None, **kwargs: Any) -> dict[str, Any]:
     """One operation under its idempotency key; its result formatted for the run page, which
@@ -173,7 +120,7 @@ def _operate(db_url: str | None, title: str, service: Callable[..., Any], loan_i
     again = _already_recorded(db_url, key)
     with UnitOfWork(db_url) as uow:
         result = jsonable(service(uow, loan_id, *args, key=key, **kwargs))
-    _publish(db_url, title, loan_id, result, again)
+    publish(db_url, title, loan_id, result, again)
     return result
 
 
@@ -197,10 +144,10 @@ def _decision_recorded(db_url: str | None, key: str | None) -> Any:
 def _decided(db_url: str | None, loan_id: str, decided: Any) -> dict[str, Any] | State:
     result = jsonable(decided)
     if isinstance(decided, escalations.Rejected):
-        _publish(db_url, f"request to move to {decided.to} rejected by {decided.rejected_by}", loan_id, result, True)
+        publish(db_url, f"request to move to {decided.to} rejected by {decided.rejected_by}", loan_id, result, True)
         return Completed(name="Rejected", message=f"rejected by {decided.rejected_by}; case unchanged (recorded earlier)",
                          data={**result, "decision": "reject", "approver": decided.rejected_by})
-    _publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, True)
+    publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, True)
     return result
 
 
@@ -275,7 +222,7 @@ def manual_escalation(
             logger.info("rejected by %s%s: the case is unchanged", answer.approver, comment)
             result = {"loan_id": loan_id, "to": to, "decision": "reject", "approver": answer.approver,
                       "comment": answer.comment, "state": case["state"]}
-            _publish(db_url, f"request to move to {to} rejected by {rejected.rejected_by}", loan_id, jsonable(rejected), False)
+            publish(db_url, f"request to move to {to} rejected by {rejected.rejected_by}", loan_id, jsonable(rejected), False)
             return Completed(name="Rejected", message=f"rejected by {answer.approver}{comment}; case unchanged", data=result)
         approved_by = answer.approver
         reason = f"{reason} — approved by {answer.approver}{comment}"
@@ -292,7 +239,7 @@ def manual_escalation(
             moved = escalations.escalate(uow, loan_id, to=to, reason=reason, by=requested_by, on=on, approved_by=approved_by,
                                          key=key)
     result = jsonable(moved)
-    _publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, False)
+    publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, False)
     _emit_once(EVENT_CASE_ESCALATED, loan_id, {**result, "requested_by": requested_by})
     logger.info("%s moved %s → %s", loan_id, result["from"], result["to"])
     return result
