@@ -25,7 +25,7 @@ def total_due(url: str, loan_id: str) -> Decimal:
     from models.store import UnitOfWork
 
     with UnitOfWork(url) as uow:
-        return Decimal(cases.show(uow, loan_id)["balance"]["total"])
+        return cases.show(uow, loan_id).balance.total
 
 
 def events(url: str) -> list[tuple[date, str, Callable[[Any], Any]]]:
@@ -79,6 +79,7 @@ def main() -> None:
 def replay(started: float) -> None:
     """Import the demo portfolio, run it day by day with the recorded events, print the outcome."""
     from flows.daily import daily_collection
+    from flows.present import jsonable
     from flows.reports import portfolio_report
     from models.store import UnitOfWork
     from services import cases
@@ -101,7 +102,7 @@ def replay(started: float) -> None:
 
     for loan_id in ("L-0001", "L-0002", "L-0003", "L-0004", "L-0005", "L-0006"):
         with UnitOfWork(url) as uow:
-            case = cases.show(uow, loan_id)
+            case = jsonable(cases.show(uow, loan_id))
         print(f"\n{loan_id} {case['borrower']['name']}: {case['state']}"
               f"{' (' + case['closed_reason'] + ')' if case['closed_reason'] else ''}, {case['classification']}, "
               f"balance {case['balance']['total']}")

@@ -10,16 +10,22 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import traceback
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, NoReturn, Optional, TypeVar
 
 import typer
+from typer._click import exceptions as usage_errors  # typer ships its own click
+from typer._click.globals import get_current_context
 
+from flows.present import jsonable
 from models.domain.dates import parse_date
 from models.domain.errors import BadInput, NplError, RuleViolation
 from models.domain.money import parse_amount
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="npl",
@@ -33,21 +39,62 @@ app = typer.Typer(
 DbOption = typer.Option(None, "--db", help="SQLAlchemy URL (default: $NPL_DATABASE_URL, else sqlite file ./var/npl.db).")
 
 
-def fail(code: int, message: str) -> None:
+def fail(code: int, message: str) -> NoReturn:
     typer.echo(f"npl: {message}", err=True)
     raise typer.Exit(code)
 
 
-def run(fn: Callable[[], Any]) -> Any:
-    """Translate the project's errors into exit codes at the edge."""
+def option_for(flags: Mapping[str, str] | None = None) -> Callable[[str], str]:
+    """The command line's words for a service's input field: its option (``approved_by`` →
+    ``--approved-by``), or what ``flags`` names it (a positional argument's metavar)."""
+
+    def name(field: str) -> str:
+        return (flags or {}).get(field) or "--" + field.replace("_", "-")
+
+    return name
+
+
+def verbose() -> bool:
+    """Whether `npl -v` asked for the detail behind a one-line error."""
+    ctx = get_current_context(silent=True)
+    return bool(ctx and (ctx.find_root().obj or {}).get("verbose"))
+
+
+def run(fn: Callable[[], T], flags: Mapping[str, str] | None = None) -> T:
+    """Translate errors into one line on stderr and an exit code at the edge (CONTRACT.md):
+    1 a refusal, 2 bad input; a database or file the command cannot use is a failure (1) in
+    one line too. `npl -v` adds the traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         return fn()
-    except BadInput as exc:
-        fail(2, str(exc))
-    except RuleViolation as exc:
-        fail(1, str(exc))
-    except NplError as exc:  # pragma: no cover - every NplError is one of the two above
-        fail(1, str(exc))
+    except (NplError, SQLAlchemyError, OSError) as exc:
+        if verbose():
+            traceback.print_exc(file=sys.stderr)
+        if isinstance(exc, NplError):
+            fail(2 if isinstance(exc, BadInput) else 1, exc.render(option_for(flags)))
+        if isinstance(exc, SQLAlchemyError):
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            fail(1, f"database error: {detail[0] if detail else type(exc).__name__} (npl -v … shows the detail)")
+        fail(1, f"{exc.strerror or exc}: {exc.filename}" if getattr(exc, "filename", None) else str(exc))
+
+
+def perform(db: str | None, service: Callable[..., T], *args: Any, flags: Mapping[str, str] | None = None, **kwargs: Any) -> T:
+    """A single-case command's one path: open a unit of work on ``db``, call ``service`` with it
+    and the arguments, and turn the project's errors into one line and an exit code (``flags``
+    names the fields that are not ``--options``)."""
+
+    def call() -> T:
+        with uow(db) as u:
+            return service(u, *args, **kwargs)
+
+    return run(call, flags)
+
+
+@app.callback()
+def _options(ctx: typer.Context, verbose_: bool = typer.Option(False, "-v", "--verbose",
+                                                                help="Show the detail (traceback) behind a one-line error.")) -> None:
+    ctx.obj = {"verbose": verbose_}
 
 
 def day(text: str | None, option: str) -> date | None:
@@ -194,6 +241,12 @@ def _progress_bar(start: date, end: date):  # noqa: ANN202
 
 
 # --- single-case commands ----------------------------------------------------------------------------
+# Each calls one service through `perform` (a unit of work, the project's errors as one line and
+# an exit code) and prints the typed result through flows.present (money and dates formatted here).
+
+PAYMENT_FLAGS = {"amount": "AMOUNT"}  # the amount is the command's argument, not an option
+KeyOption = typer.Option(None, "--key", help="Idempotency key: run again with the same key, the command prints what was "
+                         "recorded the first time and books nothing (e.g. the core system's or a script's request id).")
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
@@ -201,17 +254,12 @@ def pay(loan_id: str, amount_text: str = typer.Argument(..., metavar="AMOUNT"),
         on: Optional[str] = typer.Option(None, "--on", help="Payment date (default: last business date run)."),
         payer: str = typer.Option("borrower", "--payer", help="borrower | guarantor:NAME | court"),
         by: str = typer.Option("operator", "--by", help="Operator recording the payment."),
-        json_out: bool = typer.Option(False, "--json"), db: Optional[str] = DbOption) -> None:
+        json_out: bool = typer.Option(False, "--json"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a payment and print its allocation (costs → penalty → interest → principal)."""
     from services import cases
 
-    amt = amount(amount_text, "AMOUNT")
-
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.pay(u, loan_id, amt, on=day(on, "--on"), payer=payer, by=by)
-
-    res = run(go).as_dict()
+    res = jsonable(perform(db, cases.pay, loan_id, amount(amount_text, "AMOUNT"), on=day(on, "--on"), payer=payer, by=by,
+                           flags=PAYMENT_FLAGS, key=key))
     if json_out:
         emit(res)
         return
@@ -227,62 +275,47 @@ def visit(loan_id: str, on: Optional[str] = typer.Option(None, "--on"),
           promise_amount: Optional[str] = typer.Option(None, "--promise-amount"),
           promise_date: Optional[str] = typer.Option(None, "--promise-date"),
           employer: bool = typer.Option(False, "--employer", help="The visit was made at the borrower's unit."),
-          by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+          by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a visit (home, business, or the borrower's unit) and any promise to pay."""
     from services import cases
 
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.visit(u, loan_id, on=day(on, "--on"), outcome=outcome, promise_amount=amount(promise_amount, "--promise-amount"),
-                               promise_date=day(promise_date, "--promise-date"), employer=employer, by=by)
-
-    res = run(go)
+    res = jsonable(perform(db, cases.visit, loan_id, on=day(on, "--on"), outcome=outcome,
+                           promise_amount=amount(promise_amount, "--promise-amount"),
+                           promise_date=day(promise_date, "--promise-date"), employer=employer, by=by, key=key))
     typer.echo(f"{loan_id}: {res['kind']} on {res['on']}: {res['outcome']}")
 
 
 @app.command()
 def demand(loan_id: str, on: Optional[str] = typer.Option(None, "--on"),
            guarantor: Optional[str] = typer.Option(None, "--guarantor", help="Demand on this guarantor (default: the borrower)."),
-           by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+           by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a written demand on the borrower or a guarantor."""
     from services import cases
 
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.demand(u, loan_id, on=day(on, "--on"), guarantor=guarantor, by=by)
-
-    res = run(go)
+    res = jsonable(perform(db, cases.demand, loan_id, on=day(on, "--on"), guarantor=guarantor, by=by, key=key))
     typer.echo(f"{loan_id}: written demand on {res['demand_on']} recorded for {res['on']}")
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
 def cost(loan_id: str, amount_text: str = typer.Argument(..., metavar="AMOUNT"),
          what: str = typer.Option(..., "--what", help="What the bank paid: court fee, preservation fee, appraisal…"),
-         on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option(..., "--by"), db: Optional[str] = DbOption) -> None:
+         on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option(..., "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a recoverable cost paid on the case; it is owed by the borrower and paid first."""
     from services import cases
 
-    amt = amount(amount_text, "AMOUNT")
-
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.cost(u, loan_id, amt, what=what, on=day(on, "--on"), by=by)
-
-    res = run(go)
+    res = jsonable(perform(db, cases.cost, loan_id, amount(amount_text, "AMOUNT"), what=what, on=day(on, "--on"), by=by,
+                           flags=PAYMENT_FLAGS, key=key))
     typer.echo(f"{loan_id}: cost {res['cost']} ({res['what']}) on {res['on']}; costs owed now {res['costs_owed']}")
 
 
 @app.command()
 def plan(loan_id: str, monthly: str = typer.Option(..., "--monthly"), first_due: str = typer.Option(..., "--first-due"),
-         on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+         on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Sign an installment agreement for the balance on the signing date."""
-    from services import cases
+    from services import escalations
 
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.plan(u, loan_id, monthly=amount(monthly, "--monthly"), first_due=day(first_due, "--first-due"), on=day(on, "--on"), by=by)
-
-    res = run(go)
+    res = jsonable(perform(db, escalations.plan, loan_id, monthly=amount(monthly, "--monthly"),
+                           first_due=day(first_due, "--first-due"), on=day(on, "--on"), by=by, key=key))
     typer.echo(f"{loan_id}: {res['from']} → {res['to']}: {res['lines']} installments, total {res['total']}, last due {res['last_due']}")
     for w in res["warnings"]:
         typer.echo(f"warning: {w}", err=True)
@@ -291,30 +324,22 @@ def plan(loan_id: str, monthly: str = typer.Option(..., "--monthly"), first_due:
 @app.command()
 def escalate(loan_id: str, to: str = typer.Option(..., "--to"), reason: str = typer.Option(..., "--reason"),
              by: str = typer.Option(..., "--by"), on: Optional[str] = typer.Option(None, "--on"),
-             approved_by: Optional[str] = typer.Option(None, "--approved-by"), db: Optional[str] = DbOption) -> None:
+             approved_by: Optional[str] = typer.Option(None, "--approved-by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Manual escalation; refused (exit 1, nothing changed) where the machine forbids it or an approval is missing."""
-    from services import cases
+    from services import escalations
 
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.escalate(u, loan_id, to=to, reason=reason, by=by, on=day(on, "--on"), approved_by=approved_by)
-
-    res = run(go)
+    res = jsonable(perform(db, escalations.escalate, loan_id, to=to, reason=reason, by=by, on=day(on, "--on"), approved_by=approved_by, key=key))
     typer.echo(f"{loan_id}: {res['from']} → {res['to']} by {res['by']}" + (f", approved by {res['approved_by']}" if res["approved_by"] else ""))
 
 
 @app.command()
 def freeze(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), asset: Optional[str] = typer.Option(None, "--asset"),
            guarantor: Optional[str] = typer.Option(None, "--guarantor"), authority: Optional[str] = typer.Option(None, "--authority"),
-           by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+           by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a freeze / seal of collateral or a guarantor's account through the enforcement authority."""
     from services import cases
 
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.freeze(u, loan_id, on=day(on, "--on"), asset=asset, guarantor=guarantor, authority=authority, by=by)
-
-    res = run(go)
+    res = jsonable(perform(db, cases.freeze, loan_id, on=day(on, "--on"), asset=asset, guarantor=guarantor, authority=authority, by=by, key=key))
     typer.echo(f"{loan_id}: {res['frozen']} frozen on {res['on']}" + (f" through {res['authority']}" if res["authority"] else ""))
 
 
@@ -323,17 +348,12 @@ def take_asset(loan_id: str, asset: str = typer.Option(..., "--asset", help="The
                value: str = typer.Option(..., "--value", help="The agreed value the asset settles (decimal text)."),
                on: Optional[str] = typer.Option(None, "--on"),
                payer: Optional[str] = typer.Option(None, "--payer", help="borrower | guarantor:NAME (default: the borrower, for the borrower's asset)"),
-               by: str = typer.Option(..., "--by"), json_out: bool = typer.Option(False, "--json"), db: Optional[str] = DbOption) -> None:
+               by: str = typer.Option(..., "--by"), json_out: bool = typer.Option(False, "--json"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Settlement in kind: the bank takes a collateral asset at an agreed value; its two-year disposal clock starts."""
     from services import cases
 
-    worth = amount(value, "--value")
-
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.take_asset(u, loan_id, asset=asset, value=worth, on=day(on, "--on"), payer=payer, by=by)
-
-    res = run(go)
+    res = jsonable(perform(db, cases.take_asset, loan_id, asset=asset, value=amount(value, "--value"), on=day(on, "--on"),
+                           payer=payer, by=by, key=key))
     if json_out:
         emit(res)
         return
@@ -344,73 +364,53 @@ def take_asset(loan_id: str, asset: str = typer.Option(..., "--asset", help="The
 @app.command("dispose-asset")
 def dispose_asset(loan_id: str, asset: str = typer.Option(..., "--asset"), on: Optional[str] = typer.Option(None, "--on"),
                   proceeds: Optional[str] = typer.Option(None, "--proceeds", help="What the sale brought (decimal text), for the record."),
-                  by: str = typer.Option(..., "--by"), db: Optional[str] = DbOption) -> None:
+                  by: str = typer.Option(..., "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record the sale of an asset the bank took in settlement: its disposal clock stops."""
     from services import cases
 
-    brought = amount(proceeds, "--proceeds")
-
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.dispose_asset(u, loan_id, asset=asset, on=day(on, "--on"), proceeds=brought, by=by)
-
-    res = run(go)
+    res = jsonable(perform(db, cases.dispose_asset, loan_id, asset=asset, on=day(on, "--on"), proceeds=amount(proceeds, "--proceeds"), by=by, key=key))
     typer.echo(f"{loan_id}: asset {res['asset']} disposed of on {res['disposed_on']}" + (" (after its deadline)" if res["late"] else ""))
 
 
 @app.command()
 def revitalize(loan_id: str, credit: str = typer.Option(..., "--credit"), on: Optional[str] = typer.Option(None, "--on"),
                by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"),
-               reason: Optional[str] = typer.Option(None, "--reason"), db: Optional[str] = DbOption) -> None:
+               reason: Optional[str] = typer.Option(None, "--reason"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Further credit to a viable borrower (strategy 6); needs the rating threshold and a second person."""
-    from services import cases
+    from services import escalations
 
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.revitalize(u, loan_id, credit=amount(credit, "--credit"), on=day(on, "--on"), by=by, approved_by=approved_by, reason=reason)
-
-    res = run(go)
+    res = jsonable(perform(db, escalations.revitalize, loan_id, credit=amount(credit, "--credit"), on=day(on, "--on"), by=by,
+                           approved_by=approved_by, reason=reason, key=key))
     typer.echo(f"{loan_id}: {res['from']} → {res['to']}: further credit {res['credit']}, approved by {res['approved_by']}")
 
 
 @app.command()
 def judgment(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), amount_text: str = typer.Option(..., "--amount"),
-             perform_by: str = typer.Option(..., "--perform-by"), by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+             perform_by: str = typer.Option(..., "--perform-by"), by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record a court judgment (its enforcement-application deadline starts from --perform-by)."""
     from services import cases
 
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.judgment(u, loan_id, on=day(on, "--on"), amount=amount(amount_text, "--amount"), perform_by=day(perform_by, "--perform-by"), by=by)
-
-    res = run(go)
+    res = jsonable(perform(db, cases.judgment, loan_id, on=day(on, "--on"), amount=amount(amount_text, "--amount"),
+                           perform_by=day(perform_by, "--perform-by"), by=by, key=key))
     typer.echo(f"{loan_id}: judgment of {res['amount']} on {res['judged_on']}; apply for enforcement by {res['enforcement_apply_by']}")
 
 
 @app.command()
-def enforce(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option("operator", "--by"), db: Optional[str] = DbOption) -> None:
+def enforce(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Record the application for court enforcement of the judgment."""
     from services import cases
 
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.enforce(u, loan_id, on=day(on, "--on"), by=by)
-
-    res = run(go)
+    res = jsonable(perform(db, cases.enforce, loan_id, on=day(on, "--on"), by=by, key=key))
     typer.echo(f"{loan_id}: enforcement applied for on {res['applied_on']}" + (" (after the deadline)" if res["late"] else ""))
 
 
 @app.command("write-off")
 def write_off(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), reason: str = typer.Option(..., "--reason"),
-              by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"), db: Optional[str] = DbOption) -> None:
+              by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Close as written off (the claim stays on record); needs a second person's approval."""
-    from services import cases
+    from services import escalations
 
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.write_off(u, loan_id, on=day(on, "--on"), reason=reason, by=by, approved_by=approved_by)
-
-    res = run(go)
+    res = jsonable(perform(db, escalations.write_off, loan_id, on=day(on, "--on"), reason=reason, by=by, approved_by=approved_by, key=key))
     typer.echo(f"{loan_id}: {res['from']} → closed ({res['closed_reason']}), approved by {res['approved_by']}")
 
 
@@ -419,13 +419,9 @@ def show(loan_id: str, json_out: bool = typer.Option(False, "--json"),
          reveal: bool = typer.Option(False, "--reveal-personal-data", help="Show full id and phone numbers (masked by default)."),
          db: Optional[str] = DbOption) -> None:
     """One case: state, classification, balance, deadlines, history."""
-    from services import cases
+    from services import case_view
 
-    def go() -> Any:
-        with uow(db) as u:
-            return cases.show(u, loan_id, reveal=reveal)
-
-    res = run(go)
+    res = jsonable(perform(db, case_view.show, loan_id, reveal=reveal))
     if json_out:
         emit(res)
         return
@@ -442,6 +438,18 @@ def show(loan_id: str, json_out: bool = typer.Option(False, "--json"),
     for h in res["history"]:
         extra = f", approved by {h['approved_by']}" if h["approved_by"] else ""
         typer.echo(f"    {h['on']}  {h['from']} → {h['to']} ({h['event']}) by {h['by']}{extra}: {h['reason']}")
+    if res["payments"]:
+        typer.echo("  payments:")
+    for p in res["payments"]:
+        a = p["allocation"]
+        typer.echo(f"    {p['on']}  {p['amount']} from {p['payer']}: costs {a['costs']}, penalty {a['penalty']}, "
+                   f"interest {a['interest']}, principal {a['principal']}" + (f" (ref {p['reference']})" if p["reference"] else ""))
+    if res["actions"]:
+        typer.echo("  actions:")
+    for act in res["actions"]:
+        said = ", ".join(str(v) for v in (act["target"], act["outcome"], act["status"], act["amount"], act["due_on"]) if v)
+        typer.echo(f"    {act['on']}  {act['kind']} by {act['by']}" + (f": {said}" if said else "")
+                   + (f" — {act['detail']}" if act["detail"] else ""))
 
 
 @app.command()
@@ -634,7 +642,21 @@ def operator_deactivate(operator_id: str = typer.Argument(..., metavar="ID"), db
 
 
 def main() -> None:
-    app()
+    """The `npl` script. Usage errors (a missing option, an unknown command) are one line too,
+    exit 2, like every other error the user can cause."""
+    try:
+        code = app(standalone_mode=False)
+    except usage_errors.NoArgsIsHelpError as exc:
+        typer.echo(exc.format_message(), err=True)
+        sys.exit(2)
+    except usage_errors.UsageError as exc:
+        command = " ".join(exc.ctx.command_path.split()[1:]) if exc.ctx else ""
+        typer.echo(f"npl: {exc.format_message()} (see npl {command + ' ' if command else ''}--help)", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("npl: aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

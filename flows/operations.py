@@ -1,9 +1,11 @@
 """Operations flows: what staff do to one case from the Prefect UI.
 
-Each flow is thin: it opens a unit of work, calls one service in ``services.cases`` and returns
-the service's plain dict. The rules (which moves exist, who may approve, what a payment pays)
-live in the services and the case machine; a refusal (``RuleViolation``) or bad input
-(``BadInput``) propagates and fails the run with the service's one-line reason.
+Each flow is thin: it opens a unit of work, calls one service (``services.cases``,
+``services.escalations``) and returns its typed result formatted for the run page by
+``flows.present`` (money as two-decimal strings, ISO dates). The rules (which moves exist, who
+may approve, what a payment pays) live in the services and the case machine; a refusal (``RuleViolation``) or bad input
+(``BadInput``) propagates and fails the run with the service's one-line reason, which names the
+form's fields as they are (``promise_amount``), where the command line says ``--promise-amount``.
 
 ``manual-escalation`` is the one flow with a pause in it: a move that needs a second person
 (litigation, write-off, revitalization) suspends the run (no process waits) until an approver
@@ -29,7 +31,7 @@ import os
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from pydantic import Field, WithJsonSchema
 
@@ -40,9 +42,11 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.states import Completed, State
 
+from flows.present import jsonable
+from flows.run_page import publish
 from models.domain.errors import BadInput
 from models.store import UnitOfWork
-from services import cases
+from services import case_view, cases, escalations, operation_keys
 
 # Amounts are typed as decimal text ("1000.00") in the UI form; the flow receives a Decimal.
 Amount = Annotated[
@@ -89,7 +93,63 @@ def _emit_once(event: str, loan_id: str, payload: dict[str, Any]) -> None:
     emit_event(event=event, resource=loan_resource(loan_id), payload=payload, id=event_id)
 
 
+# --- safe retries and the run page ----------------------------------------------------------------
+
+
+def _operation_key(key: str | None) -> str | None:
+    """The operation's idempotency key: the form's, else this flow run's id (a "Retry" of the
+    run keeps its id, so it returns what the first try recorded and books nothing)."""
+    if key is not None and key.strip():
+        return key.strip()
+    run_id = _flow_run_id()
+    return str(run_id) if run_id else None
+
+
+def _already_recorded(db_url: str | None, key: str | None) -> bool:
+    if key is None:
+        return False
+    with UnitOfWork(db_url) as uow:
+        return operation_keys.recorded(uow, key) is not None
+
+
+def _operate(db_url: str | None, title: str, service: Callable[..., Any], loan_id: str, *args: Any,
+             key: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    """One operation under its idempotency key; its result formatted for the run page, which
+    also gets the operation's markdown account."""
+    key = _operation_key(key)
+    again = _already_recorded(db_url, key)
+    with UnitOfWork(db_url) as uow:
+        result = jsonable(service(uow, loan_id, *args, key=key, **kwargs))
+    publish(db_url, title, loan_id, result, again)
+    return result
+
+
 # --- manual escalation --------------------------------------------------------------------------
+
+DECISIONS: dict[str, type] = {"escalation": escalations.Moved, "revitalization": escalations.Revitalized,
+                              "write_off": escalations.WrittenOff, "rejection": escalations.Rejected}
+
+
+def _decision_recorded(db_url: str | None, key: str | None) -> Any:
+    """The move or rejection recorded under ``key`` by an earlier try of this run, if any."""
+    if key is None:
+        return None
+    with UnitOfWork(db_url) as uow:
+        row = operation_keys.recorded(uow, key)
+        if row is None or row.operation not in DECISIONS:
+            return None
+        return operation_keys.result_of(row, DECISIONS[row.operation])
+
+
+def _decided(db_url: str | None, loan_id: str, decided: Any) -> dict[str, Any] | State:
+    result = jsonable(decided)
+    if isinstance(decided, escalations.Rejected):
+        publish(db_url, f"request to move to {decided.to} rejected by {decided.rejected_by}", loan_id, result, True)
+        return Completed(name="Rejected", message=f"rejected by {decided.rejected_by}; case unchanged (recorded earlier)",
+                         data={**result, "decision": "reject", "approver": decided.rejected_by})
+    publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, True)
+    return result
+
 
 
 def _approval_form(loan_id: str, to: str, reason: str, requested_by: str, case: dict[str, Any]) -> type[EscalationApproval]:
@@ -115,6 +175,7 @@ def manual_escalation(
     requested_by: str,
     on: date | None = None,
     credit: Amount | None = None,
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any] | State:
     """Move a case to a later rung or a side track by hand; litigation, write-off and
@@ -127,18 +188,24 @@ def manual_escalation(
         requested_by: your operator id
         on: business date of the move (default: the last date the daily run covered)
         credit: further credit granted (revitalization only)
+        key: idempotency key (default: this run's id, so a Retry neither asks again nor moves twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     logger = get_run_logger()
     if to == "revitalization" and credit is None:
-        raise BadInput("revitalization needs the further credit amount (credit)")
+        raise BadInput("revitalization needs the further credit amount ({credit})")
     if to != "revitalization" and credit is not None:
-        raise BadInput("credit goes with revitalization only")
+        raise BadInput("{credit} goes with revitalization only")
+    key = _operation_key(key)
+    decided = _decision_recorded(db_url, key)
+    if decided is not None:  # a retry of a decided request: what was recorded, nothing asked or moved again
+        logger.info("%s → %s was already decided under this run's key: nothing changes", loan_id, to)
+        return _decided(db_url, loan_id, decided)
 
     approved_by: str | None = None
     if to in NEEDS_APPROVAL:
         with UnitOfWork(db_url) as uow:
-            case = cases.show(uow, loan_id)
+            case = jsonable(case_view.show(uow, loan_id))
         _emit_once(
             EVENT_APPROVAL_NEEDED, loan_id,
             {"to": to, "from": case["state"], "reason": reason, "requested_by": requested_by},
@@ -150,24 +217,29 @@ def manual_escalation(
         comment = f" ({answer.comment.strip()})" if answer.comment.strip() else ""
         if answer.decision == "reject":
             with UnitOfWork(db_url) as uow:  # the case's own record of the decision, beside Prefect's
-                cases.record_rejection(uow, loan_id, to=to, reason=reason, requested_by=requested_by,
-                                       rejected_by=answer.approver, comment=answer.comment, on=on)
+                rejected = escalations.record_rejection(uow, loan_id, to=to, reason=reason, requested_by=requested_by,
+                                                        rejected_by=answer.approver, comment=answer.comment, on=on, key=key)
             logger.info("rejected by %s%s: the case is unchanged", answer.approver, comment)
             result = {"loan_id": loan_id, "to": to, "decision": "reject", "approver": answer.approver,
                       "comment": answer.comment, "state": case["state"]}
+            publish(db_url, f"request to move to {to} rejected by {rejected.rejected_by}", loan_id, jsonable(rejected), False)
             return Completed(name="Rejected", message=f"rejected by {answer.approver}{comment}; case unchanged", data=result)
         approved_by = answer.approver
         reason = f"{reason} — approved by {answer.approver}{comment}"
 
     with UnitOfWork(db_url) as uow:
         if to == "written_off":
-            result = cases.write_off(uow, loan_id, on=on, reason=reason, by=requested_by, approved_by=approved_by)
+            moved: Any = escalations.write_off(uow, loan_id, on=on, reason=reason, by=requested_by, approved_by=approved_by,
+                                               key=key)
         elif to == "revitalization":
             assert credit is not None
-            result = cases.revitalize(uow, loan_id, credit=credit, on=on, by=requested_by,
-                                      approved_by=approved_by, reason=reason)
+            moved = escalations.revitalize(uow, loan_id, credit=credit, on=on, by=requested_by,
+                                           approved_by=approved_by, reason=reason, key=key)
         else:
-            result = cases.escalate(uow, loan_id, to=to, reason=reason, by=requested_by, on=on, approved_by=approved_by)
+            moved = escalations.escalate(uow, loan_id, to=to, reason=reason, by=requested_by, on=on, approved_by=approved_by,
+                                         key=key)
+    result = jsonable(moved)
+    publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, False)
     _emit_once(EVENT_CASE_ESCALATED, loan_id, {**result, "requested_by": requested_by})
     logger.info("%s moved %s → %s", loan_id, result["from"], result["to"])
     return result
@@ -183,6 +255,7 @@ def record_payment(
     on: date | None = None,
     payer: str = "borrower",
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a payment; it pays costs, then penalty, interest and principal, and closes the
@@ -194,10 +267,10 @@ def record_payment(
         on: date received (default: the last date the daily run covered)
         payer: borrower, court, or guarantor:NAME
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return cases.pay(uow, loan_id, amount, on=on, payer=payer, by=by).as_dict()
+    return _operate(db_url, f"payment {amount} by {payer}", cases.pay, loan_id, amount, on=on, payer=payer, by=by, key=key)
 
 
 @flow(name="record-visit", flow_run_name="{loan_id}: visit {outcome}")
@@ -209,6 +282,7 @@ def record_visit(
     promise_date: date | None = None,
     employer: bool = False,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a home or business visit, or one at the borrower's employer.
@@ -221,11 +295,11 @@ def record_visit(
         promise_date: date promised (outcome promise only)
         employer: the visit was made at the borrower's employer
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return cases.visit(uow, loan_id, on=on, outcome=outcome, promise_amount=promise_amount,
-                           promise_date=promise_date, employer=employer, by=by)
+    return _operate(db_url, f"visit: {outcome}", cases.visit, loan_id, on=on, outcome=outcome, promise_amount=promise_amount,
+                    promise_date=promise_date, employer=employer, by=by, key=key)
 
 
 @flow(name="record-demand", flow_run_name="{loan_id}: demand")
@@ -234,6 +308,7 @@ def record_demand(
     on: date | None = None,
     guarantor: str | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a written demand on the borrower or on a guarantor.
@@ -243,10 +318,11 @@ def record_demand(
         on: date of the demand (default: the last date the daily run covered)
         guarantor: the guarantor's name; empty for a demand on the borrower
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return cases.demand(uow, loan_id, on=on, guarantor=guarantor, by=by)
+    return _operate(db_url, f"written demand on {guarantor or 'the borrower'}", cases.demand, loan_id, on=on, guarantor=guarantor,
+                    by=by, key=key)
 
 
 @flow(name="record-cost", flow_run_name="{loan_id}: cost {amount}")
@@ -256,6 +332,7 @@ def record_cost(
     what: str,
     on: date | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a recoverable cost the bank paid on the case (court or preservation fee, appraisal);
@@ -267,10 +344,10 @@ def record_cost(
         what: what it was, e.g. court fee
         on: date paid (default: the last date the daily run covered)
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return cases.cost(uow, loan_id, amount, what=what, on=on, by=by)
+    return _operate(db_url, f"cost {amount} ({what})", cases.cost, loan_id, amount, what=what, on=on, by=by, key=key)
 
 
 @flow(name="sign-installment-plan", flow_run_name="{loan_id}: plan {monthly}/month")
@@ -280,6 +357,7 @@ def sign_installment_plan(
     first_due: date,
     on: date | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Sign an installment agreement for the balance on the signing date.
@@ -290,10 +368,11 @@ def sign_installment_plan(
         first_due: the date the first installment falls due
         on: signing date (default: the last date the daily run covered)
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return cases.plan(uow, loan_id, monthly=monthly, first_due=first_due, on=on, by=by)
+    return _operate(db_url, f"installment plan {monthly} a month", escalations.plan, loan_id, monthly=monthly, first_due=first_due,
+                    on=on, by=by, key=key)
 
 
 @flow(name="record-judgment", flow_run_name="{loan_id}: judgment {amount}")
@@ -303,6 +382,7 @@ def record_judgment(
     perform_by: date,
     on: date | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a court judgment for a case in litigation.
@@ -313,10 +393,11 @@ def record_judgment(
         perform_by: the date by which the judgment must be performed
         on: date of the judgment (default: the last date the daily run covered)
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return cases.judgment(uow, loan_id, on=on, amount=amount, perform_by=perform_by, by=by)
+    return _operate(db_url, f"judgment {amount}", cases.judgment, loan_id, on=on, amount=amount, perform_by=perform_by, by=by,
+                    key=key)
 
 
 @flow(name="record-enforcement", flow_run_name="{loan_id}: enforcement application")
@@ -324,6 +405,7 @@ def record_enforcement(
     loan_id: str,
     on: date | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record the application for court enforcement of the latest judgment.
@@ -332,10 +414,10 @@ def record_enforcement(
         loan_id: the loan, e.g. L-0001
         on: date of the application (default: the last date the daily run covered)
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return cases.enforce(uow, loan_id, on=on, by=by)
+    return _operate(db_url, "enforcement application", cases.enforce, loan_id, on=on, by=by, key=key)
 
 
 @flow(name="take-asset", flow_run_name="{loan_id}: {asset} taken at {value}")
@@ -346,6 +428,7 @@ def take_asset(
     on: date | None = None,
     payer: str | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Settlement in kind: the bank takes a collateral asset at an agreed value; the value pays
@@ -359,10 +442,11 @@ def take_asset(
         on: date taken (default: the last date the daily run covered)
         payer: empty for the borrower's asset; guarantor:NAME for a guarantor's
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return cases.take_asset(uow, loan_id, asset=asset, value=value, on=on, payer=payer, by=by)
+    return _operate(db_url, f"asset {asset} taken at {value}", cases.take_asset, loan_id, asset=asset, value=value, on=on,
+                    payer=payer, by=by, key=key)
 
 
 @flow(name="dispose-asset", flow_run_name="{loan_id}: {asset} disposed of")
@@ -372,6 +456,7 @@ def dispose_asset(
     on: date | None = None,
     proceeds: Amount | None = None,
     by: str = "operator",
+    key: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record the sale of an asset the bank took in settlement; its disposal deadline stops.
@@ -382,10 +467,11 @@ def dispose_asset(
         on: date of the sale (default: the last date the daily run covered)
         proceeds: what the sale brought, for the record
         by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
         db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    with UnitOfWork(db_url) as uow:
-        return cases.dispose_asset(uow, loan_id, asset=asset, on=on, proceeds=proceeds, by=by)
+    return _operate(db_url, f"asset {asset} disposed of", cases.dispose_asset, loan_id, asset=asset, on=on, proceeds=proceeds,
+                    by=by, key=key)
 
 
 EVENT_FLOWS = (record_payment, record_visit, record_demand, record_cost, sign_installment_plan, record_judgment,

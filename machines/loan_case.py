@@ -115,7 +115,7 @@ class LoanCase(StateMachine):
     # --- validators: raise CaseRefused naming the rule -------------------------------------
     def require_approval(self, event: str, approval: Approval | None = None) -> None:
         if approval is None or not (approval.approved_by or "").strip():
-            raise CaseRefused(f"{event}: needs an approval by a second person (--approved-by)")
+            raise CaseRefused(f"{event}: needs an approval by a second person ({{approved_by}})")
         if not approval.valid:
             raise CaseRefused(f"{event}: the approver must not be the requester ({approval.requested_by})")
 

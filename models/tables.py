@@ -320,3 +320,15 @@ class Quarantine(Base):
     error: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     released_on: Mapped[date | None] = mapped_column(Date)
+
+class OperationKey(Base):
+    """An operation's idempotency key (the Prefect flow run id, or a key the caller supplies)
+    with what the operation recorded, written in the operation's own transaction: the same key
+    again returns ``result_json`` and books nothing."""
+
+    __tablename__ = "operation_keys"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(32))
+    loan_id: Mapped[str] = mapped_column(String(64))
+    result_json: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -20,7 +20,7 @@ from models.domain.dates import add_days
 from models.domain.deadlines import GuaranteeStatus, GuaranteeType, guarantee_status
 from models.daily_sql import LoanRecord
 from models.domain.interest import accrue
-from models.tables import Action, Borrower, Guarantor, Judgment, Loan, Payment, Plan, PlanLine
+from models.tables import Action, Borrower, Guarantor, Judgment, Payment, Plan, PlanLine
 
 
 def balances_as_of(loan: LoanRecord, day: date | None, policy: Policy) -> Balances:

@@ -28,6 +28,7 @@ from prefect.deployments import run_deployment
 
 from flows.daily import daily_collection
 from models.store import UnitOfWork
+from flows.present import jsonable
 from services import cases
 from services.importing import import_paths
 
@@ -168,6 +169,6 @@ def test_a_second_person_approves_a_suspended_escalation_in_the_resume_form(
     done = wait_for(run.id, {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED}, timeout=240)
     assert done.state.type == StateType.COMPLETED, done.state.message
     with UnitOfWork(branch["db_url"]) as uow:
-        last = cases.show(uow, "L-UI-1")["history"][-1]
+        last = jsonable(cases.show(uow, "L-UI-1"))["history"][-1]
     assert (last["to"], last["by"], last["approved_by"]) == ("litigation", "E-01", "E-02")
     assert last["reason"].endswith("approved by E-02 (approved in the UI)")

@@ -7,6 +7,7 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
+from models.store import UnitOfWork
 from services.importing import import_paths
 from tests.canonical import canonical_dump
 

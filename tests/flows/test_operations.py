@@ -3,7 +3,7 @@
 
 The approval tests go through the served ``manual-escalation/ops`` deployment exactly as staff
 do in the UI: a run is started, suspends for a second person's decision, is resumed with the
-form's input, and the case history is read back through ``services.cases.show``.
+form's input, and the case history is read back through ``services.case_view.show``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from machines.policy import load_policy
 from models.domain.errors import RuleViolation
 from models.store import UnitOfWork
 from models.tables import Action
-from services import cases
+from flows.present import jsonable
+from services import case_view
 from services.daily import run_dates
 from services.importing import import_paths
 
@@ -69,7 +70,7 @@ def book(sqlite_db: str, tmp_path: Path) -> str:
 
 def case(db_url: str, loan_id: str) -> dict[str, Any]:
     with UnitOfWork(db_url) as uow:
-        return cases.show(uow, loan_id)
+        return jsonable(case_view.show(uow, loan_id))
 
 
 def wait_for(flow_run_id: UUID, done: Callable[[FlowRun], bool], timeout: float = 180) -> FlowRun:
@@ -316,3 +317,93 @@ def test_prefect_yaml_runs_the_report_on_deadlines_at_risk_like_serve_does() -> 
     event, deployment, _parameters = serve.AUTOMATIONS["npl-deadline-at-risk-report"]
     assert deployment == "portfolio-report/ops"
     assert (trigger.expect, trigger.within, trigger.threshold) == ({event}, serve.REPORT_QUIET, 1)
+
+
+# --- safe retries: every operations deployment retried through the Prefect API -------------------------
+
+COLLATERAL_CSV = """\
+loan_id,owner,description,estimated_value,asset_id,status
+L-OPS-2,borrower,Shop front on Market Street,40000.00,A-OPS-SHOP,free
+"""
+# (deployment, parameters, what the run page must say), in an order the book allows; the
+# escalations are answered when they suspend: (decision, approver)
+RETRIED_OPERATIONS: list[tuple[str, dict[str, Any], str]] = [
+    ("record-payment/ops", {"loan_id": "L-OPS-2", "amount": "1000.00", "by": "E-01"}, "## Allocation"),
+    ("record-visit/ops", {"loan_id": "L-OPS-2", "outcome": "promise", "promise_amount": "500.00",
+                          "promise_date": (AS_OF + timedelta(days=10)).isoformat(), "by": "E-01"}, "| outcome | promise |"),
+    ("record-demand/ops", {"loan_id": "L-OPS-1", "guarantor": "Sun", "by": "E-01"}, "| demand_on | Sun |"),
+    ("record-cost/ops", {"loan_id": "L-OPS-3", "amount": "300.00", "what": "court fee", "by": "E-01"}, "| cost | 300.00 |"),
+    ("sign-installment-plan/ops", {"loan_id": "L-OPS-3", "monthly": "5000.00",
+                                   "first_due": (AS_OF + timedelta(days=30)).isoformat(), "by": "E-01"}, "| to | installment |"),
+    ("manual-escalation/ops", {"loan_id": "L-OPS-1", "to": "litigation", "reason": "no payment", "requested_by": "E-01",
+                               "answer": {"decision": "approve", "approver": "M-01", "comment": ""}}, "| to | litigation |"),
+    ("record-judgment/ops", {"loan_id": "L-OPS-1", "amount": "1000.00", "perform_by": (AS_OF + timedelta(days=30)).isoformat(),
+                             "by": "E-01"}, "| amount | 1000.00 |"),
+    ("record-enforcement/ops", {"loan_id": "L-OPS-1", "by": "E-01"}, "| late | False |"),
+    ("take-asset/ops", {"loan_id": "L-OPS-2", "asset": "A-OPS-SHOP", "value": "2000.00", "by": "E-01"}, "| dispose_by |"),
+    ("dispose-asset/ops", {"loan_id": "L-OPS-2", "asset": "A-OPS-SHOP", "proceeds": "2100.00", "by": "E-01"}, "| proceeds | 2100.00 |"),
+    ("manual-escalation/ops", {"loan_id": "L-OPS-2", "to": "written_off", "reason": "hopeless", "requested_by": "E-01",
+                               "answer": {"decision": "reject", "approver": "M-01", "comment": "keep trying"}}, "rejected by M-01"),
+]
+
+
+def _artifacts_of(flow_run_id: UUID) -> list[str]:
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return [str(a.data) for a in sorted(found, key=lambda a: a.created) if (a.key or "").startswith("operation-")]
+
+
+def _run_to_the_end(deployment: str, parameters: dict[str, Any], db_url: str) -> FlowRun:
+    """Run ``deployment`` as the UI's Run button does; answer its approval form if it asks."""
+    answer = parameters.pop("answer", None)
+    started = run_deployment(deployment, parameters={**parameters, "db_url": db_url, "on": AS_OF.isoformat()}, timeout=0)
+    run = wait_for(started.id, lambda r: is_paused(r) or is_final(r))
+    if is_paused(run):
+        assert answer is not None, f"{deployment} asked for an approval"
+        resume_flow_run(run.id, run_input=answer)
+        run = wait_for(run.id, is_final)
+    return run
+
+
+def _retry(run: FlowRun) -> FlowRun | None:
+    """What the UI's Retry button does (``AwaitingRetry``, not forced), then the run's next end;
+    None when the server refuses (a completed run whose result is persisted is not run again)."""
+    from prefect.states import AwaitingRetry
+
+    with get_client(sync_client=True) as client:
+        response = client.set_flow_run_state(run.id, AwaitingRetry(message="Retry from the UI"), force=False)
+    if response.status.value == "REJECT":
+        assert "already COMPLETED" in (response.details.reason or ""), response
+        return None
+    assert response.status.value == "ACCEPT", response
+    return wait_for(run.id, lambda r: r.state.id != run.state.id and (is_final(r) or is_paused(r)))
+
+
+def test_every_operations_deployment_retried_from_the_ui_books_nothing_twice(ops_runner: Any,
+                                                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+    from tests.canonical import canonical_dump
+
+    folder = tmp_path_factory.mktemp("retries")
+    db_url = make_book(folder)
+    (folder / "collateral.csv").write_text(COLLATERAL_CSV, encoding="utf-8")
+    assert not import_paths(db_url, [folder / "collateral.csv"]).rejected
+    retried = set()
+    for deployment, parameters, says in RETRIED_OPERATIONS:
+        first = _run_to_the_end(deployment, dict(parameters), db_url)
+        assert first.state.type == StateType.COMPLETED, (deployment, first.state.message)
+        booked = canonical_dump(db_url)
+        [recorded] = _artifacts_of(first.id)
+        assert says in recorded and "## The case now" in recorded and "Next deadline" in recorded, recorded
+
+        again = _retry(first)
+        if again is None:  # manual-escalation persists its result (it suspends): Prefect itself refuses the retry;
+            assert deployment == "manual-escalation/ops"  # the form's key set to that run's id is the same operation
+            again = _run_to_the_end(deployment, {**parameters, "key": str(first.id)}, db_url)
+        assert (again.state.type, again.state.name) == (first.state.type, first.state.name), (deployment, again.state.message)
+        assert canonical_dump(db_url) == booked, deployment  # the retry booked nothing
+        replayed = _artifacts_of(again.id)[-1]
+        assert "Already recorded" in replayed and says in replayed, replayed
+        retried.add(deployment)
+    assert retried == {f"{f.name}/ops" for f in operations.EVENT_FLOWS} | {"manual-escalation/ops"}

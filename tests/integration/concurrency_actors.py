@@ -50,10 +50,11 @@ def _yuan_to_fen(text: str) -> int:
 def _one_action(uow_class: Any, url: str, rng: random.Random, index: int, loan_id: str,
                 guarantors: dict[str, list[str]]) -> str:
     """Issue one random action against ``loan_id``; return its kind. Raises what the service raises."""
+    from flows.present import jsonable
     from services import cases
 
     with uow_class(url) as uow:
-        case = cases.show(uow, loan_id)
+        case = jsonable(cases.show(uow, loan_id))
     as_of = date.fromisoformat(case["as_of"])
     total = _yuan_to_fen(case["balance"]["total"])
     kind = rng.choices(KINDS, WEIGHTS)[0]

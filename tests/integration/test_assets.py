@@ -13,6 +13,7 @@ from machines.policy import load_policy
 from models.domain.errors import BadInput, RuleViolation
 from models.store import UnitOfWork
 from models.tables import Action, Collateral, Loan, Payment
+from flows.present import jsonable
 from services import cases
 from services.importing import import_paths
 from services.worklist import deadlines_at_risk, worklist
@@ -44,7 +45,7 @@ def risks(url: str, on: date) -> list[tuple[str, str, str]]:
 def test_taking_an_asset_settles_its_agreed_value_as_the_owners_payment_and_starts_the_disposal_clock(db_url, tmp_path):
     book(db_url, tmp_path)
     with UnitOfWork(db_url) as uow:
-        res = cases.take_asset(uow, "L-1", asset="A-FLAT", value=Decimal("60000.00"), on=date(2008, 7, 10), by="E-01")
+        res = jsonable(cases.take_asset(uow, "L-1", asset="A-FLAT", value=Decimal("60000.00"), on=date(2008, 7, 10), by="E-01"))
     assert (res["amount"], res["payer"], res["dispose_by"]) == ("60000.00", "borrower", "2010-07-10")
     taken = asset(db_url, "A-FLAT")
     assert (taken.status, taken.taken_on, taken.disposed_on) == ("taken", date(2008, 7, 10), None)
@@ -62,18 +63,18 @@ def test_a_guarantors_asset_is_settled_as_that_guarantors_payment_and_can_close_
         with pytest.raises(BadInput, match="guarantor's: name the payer"):
             cases.take_asset(uow, "L-1", asset="A-SHOP", value=Decimal("80000.00"), by="E-01")
     with UnitOfWork(db_url) as uow:
-        owed = cases.show(uow, "L-1")["balance"]["total"]
+        owed = jsonable(cases.show(uow, "L-1"))["balance"]["total"]
     with UnitOfWork(db_url) as uow:
-        res = cases.take_asset(uow, "L-1", asset="A-SHOP", value=Decimal(owed), payer="guarantor:Li", by="E-01")
+        res = jsonable(cases.take_asset(uow, "L-1", asset="A-SHOP", value=Decimal(owed), payer="guarantor:Li", by="E-01"))
     assert (res["payer"], res["state"], res["closed_reason"]) == ("guarantor:Li", "closed", "settled_by_guarantor")
     with UnitOfWork(db_url) as uow:
-        assert cases.show(uow, "L-1")["history"][-1]["reason"] == "settled in kind: asset A-SHOP"
+        assert jsonable(cases.show(uow, "L-1"))["history"][-1]["reason"] == "settled in kind: asset A-SHOP"
 
 
 def test_a_taken_asset_is_at_risk_from_ninety_days_before_its_deadline_until_disposed_of_even_after_the_case_closed(db_url, tmp_path):
     book(db_url, tmp_path)
     with UnitOfWork(db_url) as uow:
-        owed = cases.show(uow, "L-1")["balance"]["total"]
+        owed = jsonable(cases.show(uow, "L-1"))["balance"]["total"]
     with UnitOfWork(db_url) as uow:
         cases.take_asset(uow, "L-1", asset="A-SHOP", value=Decimal(owed), payer="guarantor:Li", on=date(2008, 7, 10), by="E-01")
     assert risks(db_url, date(2010, 4, 10)) == []  # 91 days before 2010-07-10
@@ -88,12 +89,12 @@ def test_a_taken_asset_is_at_risk_from_ninety_days_before_its_deadline_until_dis
 
     run(db_url, date(2008, 7, 11), date(2010, 6, 1))  # the run's clock reaches the disposal date
     with UnitOfWork(db_url) as uow:
-        res = cases.dispose_asset(uow, "L-1", asset="A-SHOP", proceeds=Decimal("85000.00"), by="E-01")
+        res = jsonable(cases.dispose_asset(uow, "L-1", asset="A-SHOP", proceeds=Decimal("85000.00"), by="E-01"))
     assert (res["disposed_on"], res["late"]) == ("2010-06-01", False)
     assert (asset(db_url, "A-SHOP").status, asset(db_url, "A-SHOP").disposed_on) == ("sold", date(2010, 6, 1))
     assert risks(db_url, date(2010, 6, 1)) == []
     with UnitOfWork(db_url) as uow:
-        assert cases.show(uow, "L-1")["assets_taken"] == [
+        assert jsonable(cases.show(uow, "L-1"))["assets_taken"] == [
             {"asset": "A-SHOP", "taken_on": "2008-07-10", "dispose_by": "2010-07-10", "disposed_on": "2010-06-01"}]
 
 

@@ -355,3 +355,97 @@ def test_take_asset_prints_the_settlement_and_the_disposal_deadline_and_dispose_
     assert show(db_url, "L-0002")["state"] != "closed"
     sold = npl(db_url, "dispose-asset", "L-0002", "--asset", "A-YANG-FACTORY", "--proceeds", "160000.00", "--by", "E-02")
     assert (sold.exit_code, sold.stdout.strip()) == (0, "L-0002: asset A-YANG-FACTORY disposed of on 2008-07-05")
+
+
+# --- one line per error; -v for the detail ----------------------------------------------------------
+
+
+def test_a_refusal_names_the_command_lines_options_in_one_line_and_verbose_adds_the_traceback(db_url, tmp_path):
+    import_demo(db_url, tmp_path)
+    run_daily(db_url, date(2008, 7, 1))
+    args = ["visit", "L-0002", "--outcome", "promise"]
+    plain = npl(db_url, *args)
+    assert (plain.exit_code, plain.stdout, plain.stderr) == (2, "", "npl: a promise needs --promise-amount and --promise-date\n")
+    detailed = npl(db_url, "-v", *args)
+    assert detailed.exit_code == 2
+    assert "Traceback" in detailed.stderr and "BadInput" in detailed.stderr
+    assert detailed.stderr.splitlines()[-1] == "npl: a promise needs --promise-amount and --promise-date"
+    missing = npl(db_url, "escalate", "L-0002", "--to", "litigation", "--reason", "sue", "--by", "E-02")
+    assert (missing.exit_code, missing.stderr) == (1, "npl: sue: needs an approval by a second person (--approved-by)\n")
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_and_exit_1():
+    result = runner.invoke(app, ["show", "L-0001", "--db", "postgresql://nobody@127.0.0.1:1/none"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("npl: database error: "), result.stderr
+
+
+def test_the_installed_script_answers_a_usage_error_in_one_line_with_exit_2(tmp_path):
+    for args, words in ((["pay", "L-0001"], "Missing argument 'AMOUNT'"), (["payy"], "No such command 'payy'"),
+                        (["visit", "L-0001"], "Missing option '--outcome'")):
+        done = subprocess.run([str(NPL), *args, "--db", f"sqlite:///{tmp_path / 'npl.db'}"], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 2, (args, done.stderr)
+        assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("npl: ") and words in done.stderr, done.stderr
+
+
+# --- safe retries; payments and actions in `npl show --json` ---------------------------------------------
+
+
+def test_a_command_run_again_with_its_key_prints_the_same_and_books_nothing(db_url, tmp_path):
+    from tests.canonical import canonical_dump
+
+    import_demo(db_url, tmp_path)
+    run_daily(db_url, date(2008, 7, 1), date(2008, 7, 5))
+    args = ["pay", "L-0002", "1000.00", "--by", "E-02", "--key", "core-tx-881", "--json"]
+    first = npl(db_url, *args)
+    assert first.exit_code == 0, first.stderr
+    booked = canonical_dump(db_url)
+    again = npl(db_url, *args)
+    assert (again.exit_code, again.stdout) == (0, first.stdout)
+    assert canonical_dump(db_url) == booked
+    other = npl(db_url, "visit", "L-0002", "--outcome", "contacted", "--key", "core-tx-881")
+    assert other.exit_code == 1 and "already used for payment on L-0002" in other.stderr
+    assert canonical_dump(db_url) == booked
+
+
+def test_show_json_lists_payments_and_every_action_with_approved_and_rejected_requests_keeping_the_contract_keys(db_url, tmp_path):
+    import_demo(db_url, tmp_path)
+    run_daily(db_url, date(2008, 7, 1), date(2008, 7, 5))
+    before = show(db_url, "L-0002")
+    for args in (
+        ["pay", "L-0002", "1000.00", "--payer", "guarantor:Zhang", "--by", "E-02", "--on", "2008-07-03"],
+        ["visit", "L-0002", "--outcome", "promise", "--promise-amount", "500", "--promise-date", "2008-07-20", "--by", "E-02"],
+        ["demand", "L-0002", "--guarantor", "Zhang", "--by", "E-02"],
+        ["escalate", "L-0002", "--to", "litigation", "--reason", "sue", "--by", "E-02", "--approved-by", "M-01"],
+    ):
+        result = npl(db_url, *args)
+        assert result.exit_code == 0, (args, result.stderr)
+    with UnitOfWork(db_url) as uow:
+        from services import escalations
+
+        escalations.record_rejection(uow, "L-0002", to="written_off", reason="hopeless", requested_by="E-02", rejected_by="M-01",
+                                     comment="the factory is worth more")
+    doc = show(db_url, "L-0002")
+    assert list(doc)[:len(before)] == list(before)  # the contract's keys stay, in their order
+    assert doc["payments"] == [{
+        "on": "2008-07-03", "amount": "1000.00", "payer": "guarantor:Zhang",
+        "allocation": doc["payments"][0]["allocation"], "by": "E-02", "reference": None,
+    }]
+    parts = doc["payments"][0]["allocation"]
+    assert set(parts) == {"costs", "penalty", "interest", "principal"} and all(MONEY.match(v) for v in parts.values())
+    assert sum(Decimal(v) for v in parts.values()) == Decimal("1000.00")
+    kinds = [(a["kind"], a["on"], a["by"], a["outcome"], a["target"]) for a in doc["actions"]]
+    assert kinds == [
+        ("visit", "2008-07-05", "E-02", "promise", None),
+        ("promise", "2008-07-05", "E-02", None, None),
+        ("demand", "2008-07-05", "E-02", "issued", "Zhang"),
+        ("approval_rejected", "2008-07-05", "M-01", "rejected", "written_off"),
+        ("approval_granted", "2008-07-05", "M-01", "approved", "litigation"),
+    ]
+    promise = doc["actions"][1]
+    assert (promise["amount"], promise["due_on"], promise["status"]) == ("500.00", "2008-07-20", "open")
+    assert f"E-02 asked to move {before['state']} → litigation: sue" in doc["actions"][4]["detail"]
+    assert "the factory is worth more" in doc["actions"][3]["detail"]
+    text = npl(db_url, "show", "L-0002")
+    assert "  payments:" in text.stdout and "approval_rejected by M-01" in text.stdout

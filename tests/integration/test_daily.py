@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from models.store import UnitOfWork
 from models.tables import Action, Guarantor, History, Loan, Officer, RunDay
+from flows.present import jsonable
 from services import cases
 from tests.builders import load, run
 
@@ -71,7 +72,7 @@ def test_a_preserved_joint_guarantee_is_demanded_again_before_its_own_limitation
         assert [(a.on, a.by) for a in demands] == [(date(2008, 11, 30), "system"), (date(2011, 10, 1), "system")]
         risks = [r["clock"] for r in deadlines_at_risk(uow.session, date(2011, 10, 1), load_policy())]
         assert "guarantee_limitation" not in risks
-        assert cases.show(uow, "L-1")["guarantee_limitations"] == [{"guarantor": "Zhang", "limitation_end": "2014-10-01"}]
+        assert jsonable(cases.show(uow, "L-1"))["guarantee_limitations"] == [{"guarantor": "Zhang", "limitation_end": "2014-10-01"}]
 
 
 def test_joint_guarantee_demand_escalates_a_case_still_before_guarantor_pressure(db_url, tmp_path):
@@ -135,7 +136,7 @@ def test_insider_loan_past_its_limit_suspends_its_officer_until_collected(db_url
         assert (loan.state, loan.assigned_to) == ("visit", "E-05")
         assert uow.session.get(Officer, "E-05").suspended_since == date(2008, 10, 2)
     with UnitOfWork(db_url) as uow:
-        total = Decimal(cases.show(uow, "L-1")["balance"]["total"])
+        total = Decimal(jsonable(cases.show(uow, "L-1"))["balance"]["total"])
         cases.pay(uow, "L-1", total, on=date(2008, 10, 2))
     with UnitOfWork(db_url) as uow:
         assert uow.session.get(Officer, "E-05").suspended_since is None
@@ -159,7 +160,7 @@ def test_limitation_period_near_its_end_gets_a_system_demand_that_interrupts_it(
     with UnitOfWork(db_url) as uow:
         demand = uow.session.scalars(select(Action).where(Action.kind == "demand", Action.target.is_(None))).one()
         assert demand.on == date(2011, 5, 1)  # 60 days before 2011-06-30
-        assert cases.show(uow, "L-1")["deadlines"]["limitation_end"] == "2014-05-01"
+        assert jsonable(cases.show(uow, "L-1"))["deadlines"]["limitation_end"] == "2014-05-01"
 
 
 def test_running_a_completed_date_again_changes_nothing(db_url, tmp_path):

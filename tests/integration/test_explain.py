@@ -169,11 +169,10 @@ def test_npl_explain_answers_for_every_open_case_of_the_demo(tmp_path: Path):
     """The demo's recorded events replayed with the engine (no Prefect), explained at each
     event date and at the end, from the command line for the open cases at the end."""
     from demo.run import END, HERE, events
-    from models.importing import import_files
+    from services.importing import import_paths
 
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    with UnitOfWork(url) as uow:
-        import_files(uow, [HERE / "data" / f for f in ("loans.csv", "guarantors.csv", "collateral.csv")])
+    import_paths(url, [HERE / "data" / f for f in ("loans.csv", "guarantors.csv", "collateral.csv")])
     last = None
     explained = 0
     for when, _label, action in events(url):

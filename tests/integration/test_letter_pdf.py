@@ -17,7 +17,6 @@ from PIL import Image
 from models.letters import (
     Letter,
     LetterError,
-    format_amount,
     guarantor_legal_basis,
     render_letter,
 )

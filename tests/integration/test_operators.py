@@ -25,7 +25,6 @@ from services.operators import (
     check_approval,
     enroll,
     upsert_operators,
-    verify,
 )
 
 NPL = Path(sys.executable).with_name("npl")

@@ -10,20 +10,25 @@ due 2008-06-30, unless a test says otherwise. Its money is round on purpose (ACT
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from machines.loan_case import CaseRefused
 from machines.policy import load_policy
 from models.domain.allocation import Balances
-from models.domain.errors import BadInput, NotFound, RuleViolation
+from models.domain.errors import BadInput, ConcurrentUpdate, NotFound, RuleViolation
 from models.store import UnitOfWork
 from models.tables import Action, Collateral, Guarantor, History, Judgment, Loan, Payment, Plan, PlanLine
-from services import cases
+from flows.present import jsonable
+from services import case_view, cases, escalations
+from services.case_common import Balance, is_lock_conflict, retry_on_conflict
+from services.cases import Allocation, FreezeResult
 from services.importing import import_paths
 from services.views import balances_as_of
 from tests.builders import load, run
@@ -35,8 +40,9 @@ LONG_JOINT = {"guarantee_type": "joint", "guarantee_period_end": "2010-12-31"}  
 
 
 def show(url: str, loan_id: str) -> dict:
+    """The case as the contract prints it (`npl show --json`)."""
     with UnitOfWork(url) as uow:
-        return cases.show(uow, loan_id)
+        return jsonable(case_view.show(uow, loan_id))
 
 
 def loan_row(url: str, loan_id: str) -> Loan:
@@ -84,12 +90,13 @@ def test_payment_is_applied_to_costs_then_penalty_then_interest_then_principal_a
     load(db_url, tmp_path, [{"loan_id": "L-1"}])
     with UnitOfWork(db_url) as uow:  # 500.00 of court fees advanced by the bank
         recorded = cases.cost(uow, "L-1", Decimal("500.00"), what="court fee", on=date(2008, 7, 10), by="E-01")
-    assert (recorded["cost"], recorded["costs_owed"]) == ("500.00", "500.00")
+    assert (recorded.cost, recorded.costs_owed) == (D("500.00"), D("500.00"))
     first = pay(db_url, "L-1", "1000.00", date(2008, 7, 10))
-    assert first.allocation == {"costs": 50000, "penalty": 30000, "interest": 20000, "principal": 0}
+    assert first.allocation == Allocation(costs=D("500.00"), penalty=D("300.00"), interest=D("200.00"), principal=D("0.00"))
     second = pay(db_url, "L-1", "5000.00", date(2008, 7, 10))
-    assert second.allocation == {"costs": 0, "penalty": 0, "interest": 342000, "principal": 158000}
-    assert second.as_dict()["balance_after"] == {
+    assert second.allocation == Allocation(costs=D("0.00"), penalty=D("0.00"), interest=D("3420.00"), principal=D("1580.00"))
+    assert second.balance_after == Balance(principal=D("98420.00"), interest=D("0"), penalty=D("0"), costs=D("0"), total=D("98420.00"))
+    assert jsonable(second)["balance_after"] == {  # the contract prints money with two decimals
         "principal": "98420.00", "interest": "0.00", "penalty": "0.00", "costs": "0.00", "total": "98420.00",
     }
     assert payments(db_url, "L-1") == [
@@ -172,7 +179,7 @@ def test_events_dated_after_the_last_daily_run_plus_one_day_are_refused(db_url, 
     # the day after the last run is accepted, and so is a back-dated event
     assert pay(db_url, "L-1", "100.00", date(2008, 7, 4)).paid_on == date(2008, 7, 4)
     with UnitOfWork(db_url) as uow:
-        assert cases.visit(uow, "L-1", on=date(2008, 7, 2), outcome="contacted", by="E-01")["on"] == "2008-07-02"
+        assert cases.visit(uow, "L-1", on=date(2008, 7, 2), outcome="contacted", by="E-01").on == date(2008, 7, 2)
     # without --on the event is dated the last business date run
     assert pay(db_url, "L-1", "100.00", None).paid_on == date(2008, 7, 3)
 
@@ -210,8 +217,10 @@ def test_an_event_before_the_loan_was_disbursed_is_refused(db_url, tmp_path):
 
 def test_before_any_daily_run_any_date_from_disbursement_on_is_accepted_but_one_must_be_given(db_url, tmp_path):
     load(db_url, tmp_path, [{"loan_id": "L-1"}])
-    with pytest.raises(BadInput, match="--on"):
+    with pytest.raises(BadInput, match="^on is required") as missing:
         pay(db_url, "L-1", "100.00", None)
+    assert missing.value.fields == ("on",)  # named as a field: each edge words it (--on, the form's `on`)
+    assert missing.value.render(lambda field: f"--{field}").startswith("--on is required")
     assert pay(db_url, "L-1", "100.00", date(2009, 5, 1)).paid_on == date(2009, 5, 1)
 
 
@@ -232,10 +241,10 @@ def test_a_plan_signs_the_balance_into_monthly_lines_and_a_broken_plan_escalates
             signed[loan_id] = cases.plan(uow, loan_id, monthly=D("10000"), first_due=date(2008, 8, 15), on=date(2008, 7, 10), by="E-01")
 
     res = signed["L-JOINT"]
-    assert (res["from"], res["to"], res["lines"], res["total"], res["last_due"]) == (
-        "internal_review", "installment", 11, "103920.00", "2009-06-15")
-    assert res["warnings"] == []
-    assert any("Li" in w and "2008-12-30" in w for w in signed["L-SHORT"]["warnings"])  # the plan outlives the guarantee
+    assert (res.from_state, res.to, res.lines, res.total, res.last_due) == (
+        "internal_review", "installment", 11, D("103920.00"), date(2009, 6, 15))
+    assert res.warnings == ()
+    assert any("Li" in w and "2008-12-30" in w for w in signed["L-SHORT"].warnings)  # the plan outlives the guarantee
     with UnitOfWork(db_url) as uow:
         agreement = uow.session.scalars(select(Plan).where(Plan.loan_id == "L-JOINT")).one()
         lines = list(uow.session.scalars(select(PlanLine).where(PlanLine.plan_id == agreement.id).order_by(PlanLine.seq)))
@@ -273,7 +282,7 @@ def test_write_off_needs_a_second_person_and_closes_as_written_off(db_url, tmp_p
 
     with UnitOfWork(db_url) as uow:
         res = cases.write_off(uow, "L-1", reason="borrower vanished", by="E-01", approved_by="M-01")
-    assert (res["from"], res["to"], res["closed_reason"], res["approved_by"]) == ("internal_review", "closed", "written_off", "M-01")
+    assert (res.from_state, res.to, res.closed_reason, res.approved_by) == ("internal_review", "closed", "written_off", "M-01")
     doc = show(db_url, "L-1")
     assert (doc["state"], doc["closed_reason"]) == ("closed", "written_off")
     assert doc["history"][-1] == {"from": "internal_review", "to": "closed", "event": "write_off", "on": "2008-07-10",
@@ -316,10 +325,14 @@ def test_revitalization_needs_the_rating_threshold_and_a_second_persons_approval
     assert {loan_id: show(db_url, loan_id) for loan_id in before} == before
     assert count(db_url, Action, kind="revitalization_credit") == 0
 
-    with UnitOfWork(db_url) as uow:
-        res = cases.revitalize(uow, "L-FISH", credit=D("20000"), on=date(2008, 7, 5), by="E-06", approved_by="M-01",
-                               reason="ponds restocked; viable")
-    assert (res["from"], res["to"], res["credit"], res["approved_by"]) == ("internal_review", "revitalization", "20000.00", "M-01")
+    def grant() -> escalations.Revitalized:
+        with UnitOfWork(db_url) as uow:
+            return cases.revitalize(uow, "L-FISH", credit=D("20000"), on=date(2008, 7, 5), by="E-06", approved_by="M-01",
+                                    reason="ponds restocked; viable", key="req-fish-1")
+
+    res = grant()
+    assert grant() == res  # the same request again (same key): what was recorded, no second credit
+    assert (res.from_state, res.to, res.credit, res.approved_by) == ("internal_review", "revitalization", D("20000.00"), "M-01")
     assert history(db_url, "L-FISH")[-1] == ("internal_review", "revitalization", "revitalize", date(2008, 7, 5), "E-06", "M-01")
     with UnitOfWork(db_url) as uow:
         credit = uow.session.scalars(select(Action).where(Action.kind == "revitalization_credit")).one()
@@ -343,7 +356,7 @@ def test_a_judgment_is_recorded_only_in_litigation_and_enforcement_only_after_a_
                        approved_by="M-01", on=date(2008, 7, 5))
     with UnitOfWork(db_url) as uow:
         res = cases.judgment(uow, "L-1", on=date(2008, 7, 5), amount=BALANCE_0710, perform_by=date(2008, 8, 5))
-    assert res["enforcement_apply_by"] == "2010-08-05"  # two years from the performance date
+    assert res.enforcement_apply_by == date(2010, 8, 5)  # two years from the performance date
     assert show(db_url, "L-1")["deadlines"]["enforcement_apply_by"] == "2010-08-05"
     assert loan_row(db_url, "L-1").sued_on == date(2008, 7, 5)
 
@@ -351,7 +364,7 @@ def test_a_judgment_is_recorded_only_in_litigation_and_enforcement_only_after_a_
         cases.enforce(uow, "L-1", on=date(2008, 7, 4))
     with UnitOfWork(db_url) as uow:
         applied = cases.enforce(uow, "L-1", on=date(2008, 7, 6), by="E-01")
-    assert (applied["applied_on"], applied["late"]) == ("2008-07-06", False)
+    assert (applied.applied_on, applied.late) == (date(2008, 7, 6), False)
     assert show(db_url, "L-1")["deadlines"]["enforcement_apply_by"] is None  # nothing left to apply for
     with UnitOfWork(db_url) as uow:
         j = uow.session.scalars(select(Judgment)).one()
@@ -400,7 +413,7 @@ def test_freezing_the_demo_factory_of_yang_seals_it(db_url, tmp_path):
     import_paths(db_url, paths)
     with UnitOfWork(db_url) as uow:
         res = cases.freeze(uow, "L-0002", on=date(2008, 7, 1), asset="A-YANG-FACTORY", authority="Xiaoshan County Court")
-    assert res == {"loan_id": "L-0002", "on": "2008-07-01", "frozen": "A-YANG-FACTORY", "authority": "Xiaoshan County Court"}
+    assert res == FreezeResult(loan_id="L-0002", on=date(2008, 7, 1), frozen="A-YANG-FACTORY", authority="Xiaoshan County Court")
     with UnitOfWork(db_url) as uow:
         factory = uow.session.scalars(select(Collateral).where(Collateral.asset_id == "A-YANG-FACTORY")).one()
     assert (factory.loan_id, factory.status, factory.frozen_on) == ("L-0002", "sealed", date(2008, 7, 1))
@@ -423,7 +436,7 @@ def test_a_cost_is_owed_without_interest_and_a_refused_cost_changes_nothing(db_u
     snapshot = canonical_dump(db_url)
     for kwargs, error, message in (
         ({"amount": Decimal("0"), "what": "fee"}, BadInput, "must be positive"),
-        ({"amount": Decimal("10"), "what": "  "}, BadInput, "--what must say"),
+        ({"amount": Decimal("10"), "what": "  "}, BadInput, "^what must say"),
         ({"amount": Decimal("10"), "what": "fee", "on": date(2008, 7, 3)}, RuleViolation, "in the future"),
     ):
         with UnitOfWork(db_url) as uow:
@@ -438,7 +451,7 @@ def test_a_demand_on_or_a_payment_by_a_joint_guarantor_restarts_the_guarantee_de
 
     def limitation() -> list[dict]:
         with UnitOfWork(db_url) as uow:
-            return cases.show(uow, "L-1")["guarantee_limitations"]
+            return jsonable(case_view.show(uow, "L-1"))["guarantee_limitations"]
 
     assert limitation() == []  # not yet preserved: the guarantee period runs
     with UnitOfWork(db_url) as uow:
@@ -449,3 +462,209 @@ def test_a_demand_on_or_a_payment_by_a_joint_guarantor_restarts_the_guarantee_de
     with UnitOfWork(db_url) as uow:  # an earlier demand recorded late does not shorten it
         cases.demand(uow, "L-1", guarantor="Zhang", on=date(2008, 7, 25), by="E-01")
     assert limitation() == [{"guarantor": "Zhang", "limitation_end": "2011-08-01"}]
+
+
+# --- lock conflicts are told by the driver's error, not by its words --------------------------------
+
+
+def _sqlite_error(url: str, statement: str, *, hold_write_lock: bool) -> OperationalError:
+    """The error SQLAlchemy raises for ``statement`` on the SQLite file at ``url`` (another
+    connection holding its write lock when ``hold_write_lock``)."""
+    path = url.removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None)
+    engine = create_engine(url, connect_args={"timeout": 0})
+    try:
+        if hold_write_lock:
+            holder.execute("BEGIN IMMEDIATE")
+        with engine.begin() as conn, pytest.raises(OperationalError) as raised:
+            conn.execute(text(statement))
+        return raised.value
+    finally:
+        holder.close()
+        engine.dispose()
+
+
+def test_a_sqlite_busy_database_is_a_lock_conflict_and_an_error_that_only_mentions_a_lock_is_not(sqlite_db):
+    busy = _sqlite_error(sqlite_db, "INSERT INTO marks (name, \"on\") VALUES ('x', '2008-01-01')", hold_write_lock=True)
+    assert busy.orig.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    assert is_lock_conflict(busy)
+    no_table = _sqlite_error(sqlite_db, "SELECT * FROM deadlock_lock", hold_write_lock=False)
+    assert "lock" in str(no_table)  # the old text check took this for a lock conflict
+    assert not is_lock_conflict(no_table)
+
+
+def test_postgresql_lock_timeouts_serialization_failures_and_deadlocks_are_lock_conflicts_other_errors_are_not(pg_url):
+    import psycopg
+    from psycopg import errors
+
+    engine = create_engine(pg_url)
+    try:
+        with engine.begin() as holder:
+            holder.execute(text("CREATE TABLE IF NOT EXISTS lock_probe (id int primary key)"))
+            holder.execute(text("INSERT INTO lock_probe VALUES (1) ON CONFLICT DO NOTHING"))
+        with engine.connect() as holder, engine.connect() as waiter:
+            holder.execute(text("SELECT * FROM lock_probe FOR UPDATE"))
+            with pytest.raises(OperationalError) as raised:
+                waiter.execute(text("SELECT * FROM lock_probe FOR UPDATE NOWAIT"))
+        assert isinstance(raised.value.orig, errors.LockNotAvailable) and is_lock_conflict(raised.value)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE lock_probe"))
+    finally:
+        engine.dispose()
+    for orig in (errors.SerializationFailure("could not serialize access"), errors.DeadlockDetected("deadlock detected")):
+        assert is_lock_conflict(OperationalError("UPDATE loans …", {}, orig))
+    not_a_lock = errors.UndefinedTable('relation "lock" does not exist')
+    assert isinstance(not_a_lock, psycopg.Error) and not is_lock_conflict(ProgrammingError("SELECT …", {}, not_a_lock))
+
+
+class _FakeUnitOfWork:
+    def __init__(self) -> None:
+        self.rollbacks = 0
+
+    def rollback(self) -> None:
+        self.rollbacks += 1
+
+
+def test_a_service_is_run_again_after_a_lock_conflict_and_refused_after_three_but_another_database_error_is_not_retried():
+    from psycopg import errors
+
+    conflict = OperationalError("UPDATE loans …", {}, errors.LockNotAvailable("could not obtain lock on row"))
+    calls: list[int] = []
+
+    @retry_on_conflict
+    def flaky(uow: _FakeUnitOfWork, failures: int) -> str:
+        calls.append(1)
+        if len(calls) <= failures:
+            raise conflict
+        return "done"
+
+    uow = _FakeUnitOfWork()
+    assert flaky(uow, 2) == "done" and (len(calls), uow.rollbacks) == (3, 2)
+    calls.clear()
+    with pytest.raises(ConcurrentUpdate, match="nothing was written"):
+        flaky(_FakeUnitOfWork(), 3)
+    assert len(calls) == 3
+
+    @retry_on_conflict
+    def broken(uow: _FakeUnitOfWork) -> None:
+        calls.append(1)
+        raise OperationalError("SELECT …", {}, errors.UndefinedTable('relation "lock" does not exist'))
+
+    calls.clear()
+    with pytest.raises(OperationalError):
+        broken(_FakeUnitOfWork())
+    assert len(calls) == 1
+
+
+# --- safe retries: one key, one booking ------------------------------------------------------------
+
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "data"
+
+
+def demo_book(db_url: str, tmp_path: Path) -> None:
+    """The demo portfolio, run by the daily service to 2008-07-20."""
+    paths = [shutil.copy(DEMO / name, tmp_path / name) for name in ("loans.csv", "guarantors.csv", "collateral.csv")]
+    assert not import_paths(db_url, paths).rejected
+    run(db_url, date(2008, 7, 1), date(2008, 7, 20))
+
+
+# every kind of operation, in an order the demo book allows: (operation, call with a key)
+KEYED_OPERATIONS = [
+    ("payment", lambda u, k: cases.pay(u, "L-0002", D("1000.00"), by="E-02", key=k)),
+    ("visit", lambda u, k: cases.visit(u, "L-0001", outcome="promise", promise_amount=D("100"), promise_date=date(2008, 8, 1),
+                                       by="E-01", key=k)),
+    ("demand", lambda u, k: cases.demand(u, "L-0002", guarantor="Zhang", by="E-02", key=k)),
+    ("cost", lambda u, k: cases.cost(u, "L-0003", D("250.50"), what="court fee", by="E-03", key=k)),
+    ("plan", lambda u, k: escalations.plan(u, "L-0005", monthly=D("2000"), first_due=date(2008, 8, 15), by="E-05", key=k)),
+    ("escalation", lambda u, k: escalations.escalate(u, "L-0002", to="litigation", reason="sue", by="E-02", approved_by="M-01",
+                                                     key=k)),
+    ("judgment", lambda u, k: cases.judgment(u, "L-0002", amount=D("1000"), perform_by=date(2008, 9, 1), by="E-02", key=k)),
+    ("enforcement", lambda u, k: cases.enforce(u, "L-0002", by="E-02", key=k)),
+    ("freeze", lambda u, k: cases.freeze(u, "L-0002", asset="A-YANG-FACTORY", authority="court", by="E-02", key=k)),
+    ("take_asset", lambda u, k: cases.take_asset(u, "L-0002", asset="A-YANG-FACTORY", value=D("30000"), by="E-02", key=k)),
+    ("dispose_asset", lambda u, k: cases.dispose_asset(u, "L-0002", asset="A-YANG-FACTORY", proceeds=D("31000"), by="E-02",
+                                                       key=k)),
+    ("rejection", lambda u, k: escalations.record_rejection(u, "L-0003", to="litigation", reason="sue", requested_by="E-03",
+                                                            rejected_by="M-01", key=k)),
+    ("write_off", lambda u, k: escalations.write_off(u, "L-0004", reason="gone", by="E-01", approved_by="M-01", key=k)),
+]
+
+
+def test_every_operation_run_again_with_its_key_returns_what_it_recorded_and_books_nothing(db_url, tmp_path):
+    from models.tables import OperationKey
+    from tests.canonical import canonical_dump
+
+    demo_book(db_url, tmp_path)
+    for operation, call in KEYED_OPERATIONS:
+        with UnitOfWork(db_url) as uow:
+            first = call(uow, f"run-{operation}")
+        after_first = canonical_dump(db_url)
+        with UnitOfWork(db_url) as uow:
+            again = call(uow, f"run-{operation}")
+        assert again == first, operation  # the same typed result, rebuilt from what was recorded
+        assert canonical_dump(db_url) == after_first, operation  # nothing booked twice
+        with UnitOfWork(db_url) as uow:
+            row = uow.session.get(OperationKey, f"run-{operation}")
+            assert (row.operation, row.loan_id) == (operation, first.loan_id)
+    assert count(db_url, Payment) == 2  # the payment and the asset taken in settlement, once each
+
+
+def test_a_refused_operation_leaves_its_key_unused_and_a_key_names_one_operation_only(db_url, tmp_path):
+    from tests.canonical import canonical_dump
+
+    demo_book(db_url, tmp_path)
+    with UnitOfWork(db_url) as uow, pytest.raises(RuleViolation, match="overpayment"):
+        cases.pay(uow, "L-0002", D("9999999.00"), by="E-02", key="teller-7")
+    with UnitOfWork(db_url) as uow:  # the key row goes with the operation's transaction: none was written
+        paid = cases.pay(uow, "L-0002", D("100.00"), by="E-02", key="teller-7")
+    assert paid.amount == D("100.00")
+    snapshot = canonical_dump(db_url)
+    for call, words in (
+        (lambda u: cases.visit(u, "L-0002", outcome="contacted", key="teller-7"), "already used for payment on L-0002"),
+        (lambda u: cases.pay(u, "L-0001", D("100.00"), key="teller-7"), "already used for payment on L-0002"),
+        (lambda u: cases.pay(u, "L-0002", D("100.00"), key="  "), "key must not be empty"),
+    ):
+        with UnitOfWork(db_url) as uow, pytest.raises((RuleViolation, BadInput), match=words):
+            call(uow)
+    assert canonical_dump(db_url) == snapshot
+
+
+def test_two_tries_racing_with_one_key_book_once_the_later_one_returns_what_the_first_recorded(db_url, tmp_path, monkeypatch):
+    from services import operation_keys
+    from tests.canonical import canonical_dump
+
+    demo_book(db_url, tmp_path)
+    with UnitOfWork(db_url) as uow:
+        first = cases.pay(uow, "L-0002", D("100.00"), by="E-02", key="flow-run-1")
+    snapshot = canonical_dump(db_url)
+    real, looked = operation_keys.recorded, []
+
+    def not_yet_committed(*args, **kwargs):  # the later try looked before the first one committed
+        looked.append(1)
+        return None if len(looked) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(operation_keys, "recorded", not_yet_committed)
+    with UnitOfWork(db_url) as uow:
+        assert cases.pay(uow, "L-0002", D("100.00"), by="E-02", key="flow-run-1") == first
+    assert len(looked) == 2  # its own insert of the key failed, its booking was rolled back with it
+    assert canonical_dump(db_url) == snapshot
+
+
+def test_the_next_deadline_of_a_closed_case_is_the_disposal_of_an_asset_taken_in_settlement_until_it_is_sold(db_url, tmp_path):
+    demo_book(db_url, tmp_path)
+    with UnitOfWork(db_url) as uow:
+        owed = case_view.show(uow, "L-0002").balance.total
+        cases.take_asset(uow, "L-0002", asset="A-YANG-FACTORY", value=owed, by="E-02")
+    with UnitOfWork(db_url) as uow:
+        closed = case_view.show(uow, "L-0002")
+    assert closed.state == "closed"  # the asset settled the whole debt
+    # Commercial Bank Law Art. 42: dispose of it within two years of taking it
+    assert case_view.next_deadline(closed) == case_view.Deadline(date(2010, 7, 20), "disposal of asset A-YANG-FACTORY")
+    with UnitOfWork(db_url) as uow:
+        cases.dispose_asset(uow, "L-0002", asset="A-YANG-FACTORY", by="E-02")
+        assert case_view.next_deadline(case_view.show(uow, "L-0002")) is None
+    with UnitOfWork(db_url) as uow:
+        open_case = case_view.show(uow, "L-0001")
+    nearest = case_view.next_deadline(open_case)
+    assert nearest is not None and nearest.on >= open_case.as_of
+    assert nearest.on <= min(d for d in (open_case.deadlines.state_deadline, open_case.deadlines.limitation_end) if d)

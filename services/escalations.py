@@ -1,0 +1,253 @@
+"""Single-case services that move a case by decision: an installment agreement, a manual
+escalation, revitalization, a write-off, and a second person's rejection of a requested move.
+
+Moves to litigation, revitalization and write-off need a second person's approval (the case
+machine checks it). Results are typed (money ``Decimal``, dates ``date``); the edges format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from machines.loan_case import CaseRefused, CaseState, event_for_target, ladder_rank
+from machines.policy import Policy
+from models.domain.classification import Category
+from models.domain.dates import add_months
+from models.domain.errors import BadInput, RuleViolation
+from models.domain.money import fmt, from_fen, to_fen
+from models.domain.schedule import schedule
+from models.store import UnitOfWork, last_run_date
+from models.tables import Action, Borrower, Guarantor, Loan, Plan, PlanLine
+from services.case_common import (
+    AS_FROM,
+    approval_for,
+    bind,
+    case_for_move,
+    close,
+    load_case,
+    policy_or_default,
+    require_operator,
+    require_reason,
+    retry_on_conflict,
+    touch,
+)
+from services.operation_keys import finish, idempotent
+from services.views import CaseLoader, balances_as_of, guarantee_of
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanSigned:
+    loan_id: str
+    from_state: str = field(metadata=AS_FROM)
+    to: str
+    lines: int
+    total: Decimal
+    last_due: date
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Moved:
+    loan_id: str
+    from_state: str = field(metadata=AS_FROM)
+    to: str
+    event: str
+    by: str
+    approved_by: str | None
+
+
+@dataclass(frozen=True)
+class Revitalized:
+    loan_id: str
+    from_state: str = field(metadata=AS_FROM)
+    to: str
+    credit: Decimal
+    approved_by: str | None
+
+
+@dataclass(frozen=True)
+class WrittenOff:
+    loan_id: str
+    from_state: str = field(metadata=AS_FROM)
+    to: str
+    closed_reason: str | None
+    approved_by: str | None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    loan_id: str
+    on: date
+    to: str
+    rejected_by: str
+    detail: str
+
+
+# --- the services ---------------------------------------------------------------------------------
+
+
+@idempotent("rejection")
+def record_rejection(
+    uow: UnitOfWork, loan_id: str, *, to: str, reason: str, requested_by: str, rejected_by: str, comment: str = "",
+    on: date | None = None,
+) -> Rejected:
+    """A second person rejected a requested move: the case does not move, and its actions keep
+    who asked for what and why, who rejected it and why. Dated as the move would have been (the
+    given date, else the last business date run, else the date the case entered its state)."""
+    rejected_by = require_operator(rejected_by, "approved_by")
+    s = uow.session
+    loan = load_case(s, loan_id)
+    on = on or last_run_date(s) or loan.state_entered_on or loan.disbursed_on
+    detail = f"{requested_by} asked to move {loan.state} → {to}: {reason}; rejected by {rejected_by}" + (
+        f": {comment.strip()}" if comment.strip() else "")
+    s.add(Action(loan_id=loan_id, kind="approval_rejected", on=on, by=rejected_by, target=to, outcome="rejected", detail=detail))
+    return finish(uow, Rejected(loan_id, on, to, rejected_by, detail))
+
+
+@idempotent("plan")
+@retry_on_conflict
+def plan(
+    uow: UnitOfWork, loan_id: str, *, monthly: Decimal, first_due: date, on: date | None = None, by: str = "operator",
+    policy: Policy | None = None,
+) -> PlanSigned:
+    """Sign an installment agreement: the balance on the signing date, in monthly lines."""
+    by = require_operator(by)
+    policy = policy_or_default(policy)
+    s = uow.session
+    loan, on = case_for_move(s, loan_id, on)
+    if first_due <= on:
+        raise RuleViolation(f"the first installment ({first_due}) must fall due after the signing date ({on})")
+    owed = balances_as_of(loan, on, policy)
+    try:
+        lines = schedule(owed.total, to_fen(monthly), first_due)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    machine = bind(s, loan)
+    source = loan.state
+    machine.fire("sign_plan", on=on, by=by, reason=f"installment agreement: {fmt(to_fen(monthly))} a month from {first_due}", has_plan=True)
+    loan.interest_fen, loan.penalty_fen = owed.interest, owed.penalty
+    loan.accrued_to, loan.accrual_stopped = on, True
+    loan.limitation_start = max(loan.limitation_start or on, on)  # the debtor's consent interrupts
+    loan.restructured_on = on
+    if Category(loan.classification).non_performing:  # restructured NPL: observation floor
+        loan.observation_until = add_months(on, policy.observation_months)
+    loan.awaiting_approval = loan.awaiting_reason = None
+    agreement = Plan(loan_id=loan_id, signed_on=on, monthly_fen=to_fen(monthly), first_due=first_due, total_fen=owed.total)
+    s.add(agreement)
+    s.flush()
+    s.add_all(PlanLine(plan_id=agreement.id, seq=ln.seq, due_on=ln.due_on, amount_fen=ln.amount_fen) for ln in lines)
+    touch(loan, s, on)
+    warnings = []
+    for g in s.scalars(select(Guarantor).where(Guarantor.loan_id == loan_id)):
+        status = guarantee_of(g, loan)
+        if not g.consent_to_change and lines[-1].due_on > status.period_end and not status.preserved:
+            warnings.append(f"the plan runs past the guarantee period of {g.name} ({status.period_end}) without the guarantor's written consent")
+    return finish(uow, PlanSigned(loan_id, source, loan.state, len(lines), from_fen(owed.total), lines[-1].due_on, tuple(warnings)))
+
+
+@idempotent("escalation")
+@retry_on_conflict
+def escalate(
+    uow: UnitOfWork, loan_id: str, *, to: str, reason: str, by: str, on: date | None = None,
+    approved_by: str | None = None, policy: Policy | None = None,
+) -> Moved:
+    """Manual escalation to a later rung (or a side track); litigation and revitalization need a
+    second person's approval."""
+    policy = policy_or_default(policy)
+    by = require_operator(by)
+    reason = require_reason(reason)
+    if to not in {state.value for state in CaseState}:  # a typo is bad input (exit 2), not a refusal
+        raise BadInput(f"{{to}}: unknown state {to!r}; states: {', '.join(state.value for state in CaseState)}")
+    s = uow.session
+    loan, on = case_for_move(s, loan_id, on)
+    source = loan.state
+    event = event_for_target(source, to)
+    if event == "sign_plan":
+        raise RuleViolation("an installment agreement is signed with `npl plan` (it needs a schedule)")
+    src_rank, dst_rank = ladder_rank(source), ladder_rank(to)
+    if src_rank is not None and dst_rank is not None and dst_rank <= src_rank:
+        raise CaseRefused(f"{source} → {to}: a case never moves back down the ladder")
+    approval = approval_for(by, approved_by)
+    kwargs: dict[str, Any] = {"on": on, "by": by, "reason": reason, "approval": approval}
+    if event in ("press", "break_plan"):
+        loader = CaseLoader(s, [loan])
+        kwargs["guarantees"] = [guarantee_of(g, loan) for g in loader.guarantors.get(loan_id, [])]
+    if event == "revitalize":
+        borrower = s.get(Borrower, loan.borrower_id)
+        kwargs["rating_ok"] = policy.rating_ok(borrower.credit_rating if borrower else None)
+        kwargs["viable_product"] = loan.product in policy.revitalization_products
+    machine = bind(s, loan)
+    machine.fire(event, **kwargs)
+    if event == "break_plan":
+        _end_plan(s, loan, on, "broken")
+    if loan.awaiting_approval and (loan.awaiting_approval == event or event in ("sue",)):
+        loan.awaiting_approval = loan.awaiting_reason = None
+        loan.urgent = False
+    touch(loan, s, on)
+    return finish(uow, Moved(loan_id, source, loan.state, event, by, approval.approved_by))
+
+
+def _end_plan(s: Session, loan: Loan, on: date, status: str) -> None:
+    agreement = s.scalars(select(Plan).where(Plan.loan_id == loan.loan_id, Plan.status == "active")).first()
+    if agreement is not None:
+        agreement.status, agreement.ended_on = status, on
+    loan.accrual_stopped = False
+    loan.accrued_to = max(loan.accrued_to, on)
+
+
+@idempotent("revitalization")
+@retry_on_conflict
+def revitalize(
+    uow: UnitOfWork, loan_id: str, *, credit: Decimal, on: date | None = None, by: str, approved_by: str | None,
+    reason: str | None = None, policy: Policy | None = None,
+) -> Revitalized:
+    """Strategy 6: further credit to a viable borrower; rating threshold and a second person's approval."""
+    policy = policy_or_default(policy)
+    by = require_operator(by)
+    credit_fen = to_fen(credit)
+    if credit_fen <= 0:
+        raise BadInput("{credit} must be positive")
+    s = uow.session
+    loan, on = case_for_move(s, loan_id, on)
+    borrower = s.get(Borrower, loan.borrower_id)
+    source = loan.state
+    approval = approval_for(by, approved_by)
+    bind(s, loan).fire(
+        "revitalize", on=on, by=by, reason=reason or f"further credit of {fmt(credit_fen)}", approval=approval,
+        rating_ok=policy.rating_ok(borrower.credit_rating if borrower else None),
+        viable_product=loan.product in policy.revitalization_products,
+    )
+    s.add(Action(loan_id=loan_id, kind="revitalization_credit", on=on, by=by, amount_fen=credit_fen,
+                 detail=f"approved by {approval.approved_by}"))
+    loan.awaiting_approval = loan.awaiting_reason = None
+    touch(loan, s, on)
+    return finish(uow, Revitalized(loan_id, source, loan.state, from_fen(credit_fen), approval.approved_by))
+
+
+@idempotent("write_off")
+@retry_on_conflict
+def write_off(
+    uow: UnitOfWork, loan_id: str, *, on: date | None = None, reason: str, by: str, approved_by: str | None,
+    policy: Policy | None = None,
+) -> WrittenOff:
+    """Close as written off with a second person's approval; the claim stays on record."""
+    policy = policy_or_default(policy)
+    by = require_operator(by)
+    reason = require_reason(reason)
+    s = uow.session
+    loan, on = case_for_move(s, loan_id, on)
+    source = loan.state
+    approval = approval_for(by, approved_by)
+    owed = balances_as_of(loan, on, policy)  # the whole claim on the write-off date stays on record
+    loan.interest_fen, loan.penalty_fen = owed.interest, owed.penalty
+    loan.accrued_to = max(loan.accrued_to, on)
+    close(s, loan, bind(s, loan), "write_off", on, by=by, reason=reason, approval=approval)
+    return finish(uow, WrittenOff(loan_id, source, loan.state, loan.closed_reason, approval.approved_by))
