@@ -558,13 +558,31 @@ def reproduce(source_url: str | None, policy: Policy | None = None, through: dat
     return sorted(tuple(r) for r in rows)  # type: ignore[misc]
 
 
+PARALLEL_FROM = 20_000  # below this, a second process costs more to start than it saves
+
+
+def _branch(path: Path, events: list[RecordedEvent], policy: Policy, d1: date, d2: date, scratch: Scratch | None = None) -> dict[str, Any]:
+    """One side of the fork: from the day after ``d1`` to ``d2`` under ``policy``; its metrics."""
+    own = scratch is None
+    scratch = scratch or Scratch(path)
+    try:
+        acts, risks = Acts(), {}
+        advance(scratch, events, policy, add_days(d1, 1), d2, acts, week_end=_risk_sampler(scratch, policy, risks))
+        return metrics(scratch, d1, d2, policy, risks, acts)
+    finally:
+        if own:
+            scratch.close()
+
+
 def replay(
     source_url: str | None, challenger: Policy, d1: date, d2: date, *, champion: Policy | None = None,
     workdir: str | Path | None = None, on_progress: Callable[[str], None] | None = None, keep: str | Path | None = None,
+    parallel: bool | None = None,
 ) -> ReplayReport:
     """Replay the book under ``challenger`` and ``champion`` (default: the policy in force) from
     ``d1`` to ``d2`` and compare (module docstring). ``keep``: a folder to copy the two scratch
-    databases into (champion.db, challenger.db) before they are deleted."""
+    databases into (champion.db, challenger.db) before they are deleted. ``parallel``: run the
+    challenger's branch in a second process (default: for books of PARALLEL_FROM loans or more)."""
     if d2 <= d1:
         raise BadInput("--to must be after --from")
     champion = champion or load_policy()
@@ -586,13 +604,23 @@ def replay(
             alt = base.copy_to(Path(tmp) / "challenger.db")
             scratches.append(alt)
             daily.reschedule(alt.uow, d1, challenger)  # the challenger's limits move every next event date
-            start = add_days(d1, 1)
             results = {}
-            for name, scratch, policy in (("champion", base, champion), ("challenger", alt, challenger)):
-                say(f"replaying {start} → {d2} under the {name}")
-                acts, risks = Acts(), {}
-                advance(scratch, later, policy, start, d2, acts, week_end=_risk_sampler(scratch, policy, risks))
-                results[name] = metrics(scratch, d1, d2, policy, risks, acts)
+            if parallel is None:
+                parallel = len(book.loans) >= PARALLEL_FROM
+            if parallel:  # the two branches are independent files: the challenger's in a second process
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                alt.close()
+                say(f"replaying {add_days(d1, 1)} → {d2} under the champion and the challenger, in two processes")
+                with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                    other = pool.submit(_branch, alt.path, later, challenger, d1, d2)
+                    results["champion"] = _branch(base.path, later, champion, d1, d2, base)
+                    results["challenger"] = other.result()
+            else:
+                for name, scratch, policy in (("champion", base, champion), ("challenger", alt, challenger)):
+                    say(f"replaying {add_days(d1, 1)} → {d2} under the {name}")
+                    results[name] = _branch(scratch.path, later, policy, d1, d2, scratch)
             if keep is not None:
                 Path(keep).mkdir(parents=True, exist_ok=True)
                 for scratch in scratches:

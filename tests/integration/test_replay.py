@@ -230,3 +230,10 @@ def test_npl_replay_json_has_the_contract_keys_and_the_workbook_has_its_chart(de
     book = load_workbook(tmp_path / "replay.xlsx")
     assert {"comparison", "weeks", "limits", "workload chart"} <= set(book.sheetnames)
     assert (tmp_path / "replay-workload.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_challenger_branch_in_a_second_process_gives_the_same_comparison(demo_db: Path, tmp_path: Path):
+    url = f"sqlite:///{demo_db}"
+    policy = load_policy(challenger(tmp_path))
+    alone = replay(url, policy, date(2008, 6, 30), date(2009, 6, 30), parallel=False).as_dict()
+    assert replay(url, policy, date(2008, 6, 30), date(2009, 6, 30), parallel=True).as_dict() == alone
