@@ -41,7 +41,7 @@ from models.domain.deadlines import limitation_end
 from models.domain.errors import BadInput, RuleViolation
 from models.store import UnitOfWork, database_url, migrate
 from models.tables import (
-    Action, Borrower, Collateral, Guarantor, History, Judgment, Loan, Officer, Payment, Plan, RunDay,
+    Action, Borrower, Collateral, Guarantor, History, Loan, Officer, Payment, Plan, RunDay,
 )
 from services import daily
 from services.replay_events import RecordedEvent, apply

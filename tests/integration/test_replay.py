@@ -17,10 +17,10 @@ from sqlalchemy import select
 from machines.policy import PolicyError, load_policy
 from models.domain.errors import BadInput, RuleViolation
 from models.store import UnitOfWork, dispose_all
-from models.tables import History, Loan
+from models.tables import History
 from services import cases
 from services.replay import replay, reproduce
-from tests.builders import load, run, write_csv
+from tests.builders import load, run
 from tests.canonical import canonical_dump
 
 NPL = Path(sys.executable).with_name("npl")
