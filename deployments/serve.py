@@ -96,6 +96,7 @@ def build_deployments() -> list[Any]:
             OPS, tags=["npl", "report"], entrypoint_type=module_path,
             concurrency_limit=daily_concurrency(),  # a burst of triggers makes one report
         ))
+    deployments += [f.to_deployment(OPS, tags=["npl", "report"], entrypoint_type=module_path) for f in [_optional_flow("flows.replay", "policy_replay")] if f]  # policy-replay/ops
     return deployments
 
 

@@ -641,6 +641,40 @@ def operator_deactivate(operator_id: str = typer.Argument(..., metavar="ID"), db
     typer.echo(f"operator {res['operator_id']}: inactive")
 
 
+# --- policy replay ---------------------------------------------------------------------------------
+
+
+@app.command()
+def replay(policy: Path = typer.Option(..., "--policy", help="The challenger policy (TOML, overrides any subset of the policy keys)."),
+           from_: str = typer.Option(..., "--from", help="Branch from the book as it stood on this business date."),
+           to: str = typer.Option(..., "--to", help="Replay to this business date."),
+           json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+           xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the comparison workbook (and its chart PNG beside it)."),
+           db: Optional[str] = DbOption) -> None:
+    """Replay the book's history under another policy and compare it with the policy in force; never writes the database."""
+    from machines.policy import load_policy
+    from services import replay as replay_service
+
+    d1, d2 = day(from_, "--from"), day(to, "--to")
+    assert d1 is not None and d2 is not None
+    if json_out and xlsx is not None:
+        fail(2, "give --json or --xlsx, not both")
+    challenger = run(lambda: load_policy(policy))  # the live policy's own validation: exit 2 naming the key
+    report = run(lambda: replay_service.replay(db, challenger, d1, d2, champion=load_policy()))
+    if json_out:
+        emit(report.as_dict())
+        return
+    if xlsx is not None:
+        for f in replay_service.write_files(report, xlsx):
+            typer.echo(f"written: {f}")
+    for r in replay_service.summary_rows(report):
+        if r["champion"] != r["challenger"]:
+            typer.echo(f"{r['metric']}: champion {r['champion']}, challenger {r['challenger']}")
+    typer.echo(f"acts the challenger would want earlier: {report.would_be_due['count']}")
+    for limit in report.limits:
+        typer.echo(f"limit: {limit}")
+
+
 def main() -> None:
     """The `npl` script. Usage errors (a missing option, an unknown command) are one line too,
     exit 2, like every other error the user can cause."""

@@ -1,0 +1,239 @@
+"""Strategy replay (issue 21): the book's history under another policy, never writing the source."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import subprocess
+import sys
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from machines.policy import PolicyError, load_policy
+from models.domain.errors import BadInput, RuleViolation
+from models.store import UnitOfWork, dispose_all
+from models.tables import History
+from services import cases
+from services.replay import replay, reproduce
+from tests.builders import load, run
+from tests.canonical import canonical_dump
+
+NPL = Path(sys.executable).with_name("npl")
+
+
+def build_demo(url: str) -> None:
+    """The demo book as `make demo` makes it, without Prefect: import, then the recorded events
+    interleaved with the daily engine, to the demo's end."""
+    from demo.run import END, HERE, events
+    from models.importing import import_files
+
+    with UnitOfWork(url) as uow:
+        import_files(uow, [HERE / "data" / f for f in ("loans.csv", "guarantors.csv", "collateral.csv")])
+    last = None
+    for when, _label, action in events(url):
+        if last is None or when > last:
+            run(url, date(2006, 9, 14) if last is None else last, when)
+            last = when
+        with UnitOfWork(url) as uow:
+            action(uow)
+    run(url, last, END)
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "npl.db"
+    build_demo(f"sqlite:///{path}")
+    dispose_all()  # the source file complete on disk (no write-ahead log left)
+    return path
+
+
+def recorded(url: str) -> list[tuple]:
+    with UnitOfWork(url) as uow:
+        rows = uow.session.execute(select(History.loan_id, History.from_state, History.to_state, History.event, History.on)).all()
+    return sorted(tuple(r) for r in rows)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def challenger(tmp_path: Path, text: str = "[limits]\nvisit = 10\n") -> Path:
+    path = tmp_path / "challenger.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- determinism -------------------------------------------------------------------------------------
+
+
+def test_replaying_the_demo_under_the_policy_in_force_reproduces_its_history_exactly(demo_db: Path):
+    url = f"sqlite:///{demo_db}"
+    want = recorded(url)
+    dispose_all()
+    assert len(want) == 28  # every transition of the six cases, operators' and the daily run's
+    assert reproduce(url) == want
+
+
+def random_book(url: str, tmp: Path, seed: int) -> None:
+    """A small random book with recorded acts of every common kind, run like the demo."""
+    rnd = random.Random(seed)
+    loans, guarantors = [], []
+    for i in range(24):
+        maturity = date(2008, 1, 1) + timedelta(days=rnd.randrange(300))
+        loans.append({"loan_id": f"L-{i:02d}", "maturity_on": maturity.isoformat(), "disbursed_on": (maturity - timedelta(days=365)).isoformat(),
+                      "officer_id": f"E-{rnd.randrange(3)}", "employer_type": rnd.choice(["government", "private", "none"]),
+                      "origin": rnd.choice(["external", "external", "relationship", "insider"])})
+        if rnd.random() < 0.6:
+            guarantors.append({"loan_id": f"L-{i:02d}", "guarantor_name": f"G{i}", "guarantee_type": rnd.choice(["joint", "general"])})
+    load(url, tmp, loans, guarantors)
+    acts = []
+    for loan in loans:
+        due = date.fromisoformat(loan["maturity_on"]) + timedelta(days=1)
+        for _ in range(rnd.randrange(4)):
+            on = due + timedelta(days=rnd.randrange(5, 200))
+            kind = rnd.choice(["part", "visit", "promise", "demand", "sue", "plan", "payoff", "guarantor_demand"])
+            acts.append((on, kind, loan["loan_id"]))
+    acts.sort()
+
+    def act(uow: UnitOfWork, on: date, kind: str, loan_id: str) -> None:
+        if kind == "part":
+            cases.pay(uow, loan_id, Decimal(rnd.randrange(100, 5000)), on=on, by="E-9")
+        elif kind == "payoff":
+            owed = cases.show(uow, loan_id)["balance"]["total"]
+            cases.pay(uow, loan_id, Decimal(owed), on=on, by="E-9")
+        elif kind == "visit":
+            cases.visit(uow, loan_id, on=on, outcome=rnd.choice(["contacted", "refused", "not_found"]), by="E-9")
+        elif kind == "promise":
+            cases.visit(uow, loan_id, on=on, outcome="promise", promise_amount=Decimal(1000),
+                        promise_date=on + timedelta(days=rnd.randrange(3, 20)), by="E-9")
+        elif kind == "demand":
+            cases.demand(uow, loan_id, on=on, by="E-9")
+        elif kind == "guarantor_demand":
+            cases.demand(uow, loan_id, on=on, guarantor=f"G{int(loan_id[2:])}", by="E-9")
+        elif kind == "sue":
+            cases.escalate(uow, loan_id, to="litigation", reason="refuses", by="E-9", approved_by="M-1", on=on)
+        elif kind == "plan":
+            cases.plan(uow, loan_id, monthly=Decimal(rnd.randrange(2000, 20000)), first_due=on + timedelta(days=20), on=on, by="E-9")
+
+    last = None
+    for on, kind, loan_id in acts:
+        if last is None or on > last:
+            run(url, date(2008, 1, 1) if last is None else last, on)
+            last = on
+        with UnitOfWork(url) as uow:
+            try:
+                act(uow, on, kind, loan_id)
+            except (RuleViolation, BadInput):
+                pass  # refused live too: not part of the history
+    run(url, last or date(2008, 1, 1), date(2009, 6, 30))
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_replaying_a_random_book_under_the_policy_in_force_reproduces_its_history_exactly(db_url: str, tmp_path: Path, seed: int):
+    random_book(db_url, tmp_path, seed)
+    want = recorded(db_url)
+    assert {row[3] for row in want} >= {"fall_due", "review", "dispatch", "settle"}
+    before = canonical_dump(db_url)
+    assert reproduce(db_url, workdir=tmp_path) == want
+    assert canonical_dump(db_url) == before  # the source is only read
+
+
+# --- the live database is never written -----------------------------------------------------------------
+
+
+def test_a_replay_leaves_the_sqlite_source_byte_for_byte_unchanged(demo_db: Path, tmp_path: Path):
+    before = sha256(demo_db)
+    out = subprocess.run([str(NPL), "replay", "--policy", str(challenger(tmp_path)), "--from", "2008-06-30", "--to", "2009-06-30",
+                          "--db", f"sqlite:///{demo_db}", "--json"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert sha256(demo_db) == before
+
+
+def test_a_replay_leaves_the_postgresql_source_unchanged_row_for_row(pg_url: str, tmp_path: Path):
+    from tests.conftest import _empty
+
+    _empty(pg_url)
+    random_book(pg_url, tmp_path, 5)
+    before = canonical_dump(pg_url)
+    report = replay(pg_url, load_policy(challenger(tmp_path)), date(2008, 3, 31), date(2009, 3, 31), workdir=tmp_path)
+    assert report.champion["entered_total"] > 0
+    assert canonical_dump(pg_url) == before
+
+
+# --- refusing an invalid challenger -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, key", [
+    ("[limits]\nvisit = -10\n", "limits.visit"),
+    ("[limits]\nvisits = 10\n", "limits.visits"),
+    ("[lead_days]\nguarantee = \"soon\"\n", "lead_days.guarantee"),
+])
+def test_an_invalid_challenger_is_refused_with_exit_2_naming_the_key(demo_db: Path, tmp_path: Path, text: str, key: str):
+    out = subprocess.run([str(NPL), "replay", "--policy", str(challenger(tmp_path, text)), "--from", "2008-06-30", "--to", "2009-06-30",
+                          "--db", f"sqlite:///{demo_db}"], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert key in out.stderr
+
+
+def test_the_replay_form_refuses_an_invalid_challenger_naming_the_key():
+    from flows.replay import challenger_from_text
+
+    with pytest.raises(PolicyError, match="limits.guarantor_pressure"):
+        challenger_from_text("[limits]\nguarantor_pressure = -1\n")
+    assert challenger_from_text("[limits]\nvisit = 10\n").limit("visit") == 10
+
+
+# --- the issue's acceptance -------------------------------------------------------------------------------
+
+
+def test_ten_days_of_visits_instead_of_thirty_presses_the_demo_guarantors_twenty_days_earlier(demo_db: Path, tmp_path: Path):
+    url = f"sqlite:///{demo_db}"
+    report = replay(url, load_policy(challenger(tmp_path)), date(2008, 6, 30), date(2010, 12, 31), keep=tmp_path / "kept")
+
+    def presses(name: str) -> dict[str, date]:
+        with UnitOfWork(f"sqlite:///{tmp_path / 'kept' / name}.db") as uow:
+            rows = uow.session.execute(select(History.loan_id, History.on).where(History.event == "press"))
+            return dict(rows.all())
+
+    # L-0002 Yang (joint guarantor Zhang) matures 2008-06-30: falls due 07-01, review 07-01 + 3 (limits.overdue)
+    # = 07-04, visit 07-04 + 7 (limits.internal_review) = 07-11; champion: press 07-11 + 30 = 08-10;
+    # challenger: 07-11 + 10 = 07-21.
+    # L-0006 Zhou (general guarantor Zhou Senior) matures 2008-09-01: falls due 09-02, review 09-05,
+    # visit 09-12; champion: press 09-12 + 30 = 10-12; challenger: 09-12 + 10 = 09-22.
+    assert presses("champion") == {"L-0002": date(2008, 8, 10), "L-0006": date(2008, 10, 12)}
+    assert presses("challenger") == {"L-0002": date(2008, 7, 21), "L-0006": date(2008, 9, 22)}
+    # days from falling due to guarantor pressure: 40 and 40 (08-10 − 07-01, 10-12 − 09-02) against 20 and 20
+    assert report.champion["days_from_due"]["guarantor_pressure"] == {"cases": 2, "median": 40, "p90": 40}
+    assert report.challenger["days_from_due"]["guarantor_pressure"] == {"cases": 2, "median": 20, "p90": 20}
+    assert report.difference["days_from_due"]["guarantor_pressure"]["median"] == -20
+    # the recorded acts still happen on their dates: the revitalization of L-0006 on 2008-10-20 is
+    # allowed from guarantor pressure under both, so nothing is skipped
+    assert report.challenger["acts"]["skipped"] == report.champion["acts"]["skipped"] == 0
+
+
+def test_npl_replay_json_has_the_contract_keys_and_the_workbook_has_its_chart(demo_db: Path, tmp_path: Path):
+    args = [str(NPL), "replay", "--policy", str(challenger(tmp_path)), "--from", "2008-06-30", "--to", "2008-12-31", "--db", f"sqlite:///{demo_db}"]
+    out = subprocess.run([*args, "--json"], capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout)
+    assert {"from", "to", "champion", "challenger", "difference", "limits"} <= set(data)
+    assert (data["from"], data["to"]) == ("2008-06-30", "2008-12-31")
+    assert data["challenger"]["entered"]["guarantor_pressure"] == data["champion"]["entered"]["guarantor_pressure"] == 2
+    assert any("held fixed" in limit for limit in data["limits"])
+    subprocess.run([*args, "--xlsx", str(tmp_path / "replay.xlsx")], capture_output=True, text=True, check=True)
+    from openpyxl import load_workbook
+
+    book = load_workbook(tmp_path / "replay.xlsx")
+    assert {"comparison", "weeks", "limits", "workload chart"} <= set(book.sheetnames)
+    assert (tmp_path / "replay-workload.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_challenger_branch_in_a_second_process_gives_the_same_comparison(demo_db: Path, tmp_path: Path):
+    url = f"sqlite:///{demo_db}"
+    policy = load_policy(challenger(tmp_path))
+    alone = replay(url, policy, date(2008, 6, 30), date(2009, 6, 30), parallel=False).as_dict()
+    assert replay(url, policy, date(2008, 6, 30), date(2009, 6, 30), parallel=True).as_dict() == alone
