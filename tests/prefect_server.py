@@ -104,7 +104,7 @@ class _Session:
         self.server_ready()
         assert self.runner is not None and self.base is not None
         log = self.base / "ops-runner.log"
-        wait_for_deployment("manual-escalation/ops", 120, self.runner, log)
+        wait_until_served(log, 120, self.runner)
         return TestRunner(self.runner, log, self.runner_db_url)
 
     def shutdown(self, keep_logs: bool) -> None:
@@ -136,6 +136,21 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
 
 
 _session = _Session()
+
+
+def wait_until_served(log: Path, timeout: float, process: subprocess.Popen[bytes]) -> None:
+    """Wait for ``deployments.serve`` to say "serving …": it prints that line only after every
+    deployment and every automation is registered, so no test races a late registration."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if any(line.startswith("serving ") for line in text.splitlines()):
+            return
+        if process.poll() is not None:
+            raise RuntimeError(f"deployments.serve exited ({process.returncode}) before serving:\n{text[-3000:]}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"deployments.serve did not finish registering after {timeout:.0f} s:\n{text[-3000:]}")
+        time.sleep(0.25)
 
 
 def wait_for_deployment(name: str, timeout: float, process: subprocess.Popen[bytes] | None = None,
