@@ -64,6 +64,7 @@ LOAN_COLUMNS = (
     "classification",
     "touched",
     "next_event_on",
+    "staff_classification",
 )
 GUARANTOR_COLUMNS = (
     "loan_id",
@@ -75,6 +76,8 @@ GUARANTOR_COLUMNS = (
     "agreed_period_end",
     "period_end",
     "account_balance_fen",
+    "signed_on",
+    "until_repaid",
 )
 COLLATERAL_COLUMNS = ("loan_id", "asset_id", "owner", "description", "estimated_value_fen", "status")
 EMPLOYER_TYPE_AT = BORROWER_COLUMNS.index("employer_type")
@@ -205,6 +208,8 @@ def _loan_update(new: Any, old: Any) -> dict[str, Any]:
         (or_(old.next_event_on.is_(None), new.next_event_on < old.next_event_on), new.next_event_on),
         else_=old.next_event_on,
     )
+    # staff's category: a blank in the export keeps the one on file (set by staff or an earlier export)
+    values["staff_classification"] = func.coalesce(new.staff_classification, old.staff_classification)
     values["touched"] = true()
     values["version"] = old.version + literal_column("1")
     return values
@@ -224,7 +229,8 @@ def _borrower_update(with_type: bool) -> Update:
 def _guarantor_update(new: Any, old: Any) -> dict[str, Any]:
     """The guarantee's terms from the export; demands, freezes and consent are kept."""
     values: dict[str, Any] = {
-        name: new[name] for name in ("guarantee_type", "agreed_period_end", "period_end", "account_balance_fen")
+        name: new[name]
+        for name in ("guarantee_type", "agreed_period_end", "period_end", "account_balance_fen", "signed_on", "until_repaid")
     }
     values.update({name: func.coalesce(new[name], old[name]) for name in _GUARANTOR_KEPT})
     return values
@@ -318,9 +324,12 @@ class Store:
         self.loans_updated += len(existing)
         self.loans_created += len(loans) - len(existing)
 
-    def maturities(self, loan_ids: set[str]) -> dict[str, date]:
-        stmt = select(_LOANS.c.loan_id, _LOANS.c.maturity_on).where(_LOANS.c.loan_id.in_(sorted(loan_ids)))
-        return {loan_id: maturity for loan_id, maturity in self.session.execute(stmt)}
+    def loan_dates(self, loan_ids: set[str]) -> dict[str, tuple[date, date]]:
+        """(maturity_on, disbursed_on) of the loans on file among ``loan_ids``."""
+        stmt = select(_LOANS.c.loan_id, _LOANS.c.maturity_on, _LOANS.c.disbursed_on).where(
+            _LOANS.c.loan_id.in_(sorted(loan_ids))
+        )
+        return {loan_id: (maturity, disbursed) for loan_id, maturity, disbursed in self.session.execute(stmt)}
 
     def guarantors(self, rows: list[tuple]) -> None:
         """Guarantors of one batch; their loans are marked touched (deadlines may have moved)."""
