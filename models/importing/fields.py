@@ -144,6 +144,8 @@ def loan_id_problem(raw: str) -> str | None:
     a Cyrillic С, a full-width digit or a zero-width space would otherwise make a second loan
     that prints like the first. (Local until models.domain.identifiers.normalize_loan_id lands.)
     """
+    if _LOAN_ID_CHARS(raw):  # the common case: one regex call
+        return None
     if raw.isascii():
         bad = next((ch for ch in raw if not _LOAN_ID_CHARS(ch)), None)
         return None if bad is None else _char_reason(raw, bad, "is not allowed in a loan id (only A-Z a-z 0-9 . _ -)")
@@ -224,6 +226,12 @@ def rate_field(raw: str) -> int | None:
 
 def date_field(raw: str) -> date | None:
     """An ISO ``YYYY-MM-DD`` date before LATEST_DATE (models.domain.dates.parse_date, with a fast path)."""
+    value = raw.strip()
+    if len(value) == 10 and value[4] == "-" and value[7] == "-" and value < "9000":  # the common case
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
     day = any_date_field(raw)
     if day is not None and day >= LATEST_DATE:
         raise Bad(f"date {day} is implausibly far in the future (from {LATEST_DATE} on)")
