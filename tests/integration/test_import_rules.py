@@ -299,3 +299,20 @@ def test_a_reimport_takes_the_export_s_guarantee_terms(db_url: str, tmp_path: Pa
 
     a = guarantors_of(db_url)["A"]
     assert (a.guarantee_type, a.signed_on, a.until_repaid, a.period_end) == ("joint", date(2007, 7, 1), False, date(2008, 12, 30))
+
+
+def test_an_unstated_mode_shows_as_the_mode_of_the_law_in_force_at_signing(db_url: str, tmp_path: Path) -> None:
+    from models.domain.deadlines import GuaranteeType
+    from services.views import guarantee_views
+
+    loans = loans_file(tmp_path, [{}])
+    import_paths(db_url, [loans, guarantors_file(tmp_path, [
+        {"loan_id": "L-000", "guarantor_name": "Old", "guarantee_type": "unstated"},
+        {"loan_id": "L-000", "guarantor_name": "New", "guarantee_type": "unstated", "signed_on": "2021-01-01"}])])
+
+    with UnitOfWork(db_url) as uow:
+        loan = uow.session.execute(select(Loan)).scalar_one()
+        guarantors = uow.session.execute(select(Guarantor).order_by(Guarantor.name)).scalars().all()
+        modes = {view.name: view.kind for view in guarantee_views(guarantors, loan)}
+    # Guarantee Law 1995 Art. 19 before 2021; Civil Code Art. 686 ¶2 from 2021
+    assert modes == {"New": GuaranteeType.general, "Old": GuaranteeType.joint}
