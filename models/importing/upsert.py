@@ -210,9 +210,10 @@ class _CopyUpsert:
         else:
             stmt = stmt.on_conflict_do_update(index_elements=list(conflict), set_=update_(stmt.excluded, table.c))
         self.move = str(stmt.compile(dialect=dialect))
-        columns_ddl = ", ".join(f"{name} {table.c[name].type.compile(dialect=dialect)}" for name in names)
-        self.create = f"CREATE TEMPORARY TABLE {stage.name} ({columns_ddl}) ON COMMIT DROP"
-        self.copy = f"COPY {stage.name} ({', '.join(names)}) FROM STDIN"
+        quote = dialect.identifier_preparer.quote
+        columns_ddl = ", ".join(f"{quote(name)} {table.c[name].type.compile(dialect=dialect)}" for name in names)
+        self.create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage.name} ({columns_ddl}) ON COMMIT DROP"
+        self.copy = f"COPY {stage.name} ({', '.join(quote(name) for name in names)}) FROM STDIN"
         self.clear = f"TRUNCATE {stage.name}"
         self._created_on: Any = None  # the DBAPI connection the staging table was created on
 
@@ -223,11 +224,10 @@ class _CopyUpsert:
         assert driver is not None
         tail = self.tail
         with driver.cursor() as cursor:
-            if self._created_on is not driver:
+            if self._created_on is not driver:  # first use in this transaction
                 cursor.execute(self.create)
                 self._created_on = driver
-            else:
-                cursor.execute(self.clear)
+            cursor.execute(self.clear)
             with cursor.copy(self.copy) as copy:
                 write = copy.write_row
                 if tail:
