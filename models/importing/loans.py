@@ -154,17 +154,25 @@ def loan_rows(
         accrued_to,
         staff_classification,
     ) = values
-    problems.extend(
-        bounds.problems(
-            (
-                ("principal", principal),
-                ("outstanding_principal", outstanding),
-                ("overdue_principal", overdue_principal),
-                ("interest_arrears", arrears),
-            ),
-            rate,
+    limit = bounds.max_amount_fen
+    if (
+        (principal or 0) >= limit
+        or (outstanding or 0) >= limit
+        or (overdue_principal or 0) >= limit
+        or (arrears or 0) >= limit
+        or (rate or 0) > bounds.max_rate_ppm
+    ):  # rare: only then build the reasons
+        problems.extend(
+            bounds.problems(
+                (
+                    ("principal", principal),
+                    ("outstanding_principal", outstanding),
+                    ("overdue_principal", overdue_principal),
+                    ("interest_arrears", arrears),
+                ),
+                rate,
+            )
         )
-    )
     if disbursed and disbursed < bounds.earliest_date:
         problems.append((
             "disbursed_on",
