@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from models.domain.errors import BadInput
-from models.domain.vocabulary import CREDIT_RATINGS, PRODUCTS
+from models.domain.vocabulary import CREDIT_RATINGS, PRODUCTS, RATE_SCALE
 
 DEFAULTS_PATH = Path(__file__).with_name("policy.toml")
 RATINGS = CREDIT_RATINGS  # best first
@@ -40,6 +41,17 @@ def _approvals(table: dict[str, Any]) -> Approvals:
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """Plausibility bounds on imported rows (issue 16 part 2): a row outside one is rejected
+    with the bound named. Amounts in integer fen, the rate in ppm (RATE_SCALE)."""
+
+    earliest_date: date = date(1949, 10, 1)
+    max_term_years: int = 50
+    max_amount_fen: int = 10_000_000_000_00
+    max_rate_ppm: int = 360_000
+
+
+@dataclass(frozen=True)
 class Policy:
     limits: dict[str, int]
     lead_days: dict[str, int]
@@ -48,6 +60,7 @@ class Policy:
     observation_months: int
     penalty_uplift: Decimal
     approvals: Approvals = Approvals()
+    bounds: Bounds = field(default_factory=lambda: Bounds())
 
     def limit(self, name: str) -> int:
         return self.limits[name]
@@ -108,6 +121,7 @@ def validate(data: dict[str, Any]) -> Policy:
     if uplift is None or not uplift.is_finite() or not (Decimal(0) <= uplift <= Decimal(1)):
         raise PolicyError(f"policy: money.penalty_uplift must be a decimal string between 0 and 1, got {uplift_text!r}")
     return Policy(
+        bounds=_bounds(data["bounds"]),
         limits=_days(data["limits"], "limits"),
         lead_days=_days(data["lead_days"], "lead_days"),
         revitalization_min_rating=rating,
@@ -116,6 +130,43 @@ def validate(data: dict[str, Any]) -> Policy:
         penalty_uplift=uplift,
         approvals=_approvals(data["approvals"]),
     )
+
+
+def _bounds(table: dict[str, Any]) -> Bounds:
+    earliest = table["earliest_date"]
+    if isinstance(earliest, str):
+        try:
+            earliest = date.fromisoformat(earliest)
+        except ValueError:
+            pass
+    if not isinstance(earliest, date) or hasattr(earliest, "hour"):
+        raise PolicyError(f"policy: bounds.earliest_date must be a date YYYY-MM-DD, got {table['earliest_date']!r}")
+    years = table["max_term_years"]
+    if not isinstance(years, int) or isinstance(years, bool) or not 1 <= years <= 100:
+        raise PolicyError(f"policy: bounds.max_term_years must be a whole number of years from 1 to 100, got {years!r}")
+    amount = _decimal(table["max_amount"])
+    if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")) or amount >= 10**13:
+        raise PolicyError(
+            "policy: bounds.max_amount must be a positive decimal string of yuan with at most two decimals, "
+            f"below 10000000000000, got {table['max_amount']!r}"
+        )
+    rate = _decimal(table["max_annual_rate"])
+    if rate is None or not Decimal(0) < rate <= Decimal(1) or rate != rate.quantize(Decimal("0.000001")):
+        raise PolicyError(
+            "policy: bounds.max_annual_rate must be a decimal string fraction in (0, 1] with at most six decimals, "
+            f"got {table['max_annual_rate']!r}"
+        )
+    return Bounds(earliest, years, int(amount * 100), int(rate * RATE_SCALE))
+
+
+def _decimal(text: Any) -> Decimal | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
 
 
 def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:

@@ -129,6 +129,8 @@ class Guarantor(Base):
     consent_to_change: Mapped[bool] = mapped_column(Boolean, default=False)
     account_balance_fen: Mapped[int | None] = mapped_column(Money)
     frozen_on: Mapped[date | None] = mapped_column(Date)
+    signed_on: Mapped[date | None] = mapped_column(Date)  # the guarantee contract's date (import default: disbursement)
+    until_repaid: Mapped[bool] = mapped_column(Boolean, default=False)  # period agreed as "until repaid"
     __table_args__ = (UniqueConstraint("loan_id", "name", name="uq_guarantors_loan_name"),)
 
 

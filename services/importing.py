@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from machines.policy import Policy, load_policy
 from models.domain.errors import BadInput, NotFound, RuleViolation
 from models.importing import ImportedFile, ImportReport, Rejected, import_files
-from models.importing.fields import shown
+from models.importing.fields import ImportBounds, shown
 from models.importing.repayments import Repayment
 from models.store import UnitOfWork
 from models.tables import Payment
@@ -46,8 +46,17 @@ def import_in(
 ) -> ImportReport:
     """Import into an open unit of work, committing once; ``before_commit`` runs inside the
     transaction with the finished report (the feed records the file there)."""
-    booker = repayment_booker(policy or load_policy())
-    return import_files(uow, list(paths), services={"repayments": booker}, before_commit=before_commit)
+    policy = policy or load_policy()
+    booker = repayment_booker(policy)
+    return import_files(
+        uow, list(paths), services={"repayments": booker}, before_commit=before_commit, bounds=import_bounds(policy)
+    )
+
+
+def import_bounds(policy: Policy) -> ImportBounds:
+    """The policy's plausibility bounds in the importer's terms."""
+    b = policy.bounds
+    return ImportBounds(b.earliest_date, b.max_term_years, b.max_amount_fen, b.max_rate_ppm)
 
 
 def repayment_booker(policy: Policy) -> Callable[[Session, Repayment], tuple[str, str] | None]:

@@ -19,6 +19,7 @@ from models.domain.classification import days_past_due, oldest_unpaid_due
 from models.domain.dates import add_days
 from models.domain.deadlines import GuaranteeStatus, GuaranteeType, guarantee_status
 from models.daily_sql import LoanRecord
+from models.domain.law import guarantee_mode
 from models.domain.interest import accrue
 from models.tables import Action, Borrower, Guarantor, Judgment, Payment, Plan, PlanLine
 
@@ -56,13 +57,20 @@ def first_past_due(loan: LoanRecord) -> date:
     return add_days(loan.overdue_since or loan.maturity_on, 1)
 
 
+def guarantee_type_of(g: Guarantor, loan: LoanRecord) -> GuaranteeType:
+    """The mode in effect: an ``unstated`` one under the law in force when it was signed (issue 18)."""
+    if g.guarantee_type == "unstated":
+        return guarantee_mode("unstated", g.signed_on or loan.disbursed_on).mode
+    return GuaranteeType(g.guarantee_type)
+
+
 def guarantee_of(g: Guarantor, loan: LoanRecord) -> GuaranteeStatus:
-    return guarantee_status(GuaranteeType(g.guarantee_type), loan.maturity_on, g.agreed_period_end, g.demanded_on, loan.sued_on,
+    return guarantee_status(guarantee_type_of(g, loan), loan.maturity_on, g.agreed_period_end, g.demanded_on, loan.sued_on,
                             g.limitation_interrupted_on)
 
 
 def guarantee_views(guarantors: Iterable[Guarantor], loan: LoanRecord) -> tuple[GuaranteeView, ...]:
-    return tuple(GuaranteeView(g.name, GuaranteeType(g.guarantee_type), guarantee_of(g, loan)) for g in guarantors)
+    return tuple(GuaranteeView(g.name, guarantee_type_of(g, loan), guarantee_of(g, loan)) for g in guarantors)
 
 
 class CaseLoader:

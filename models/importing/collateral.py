@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from models.domain.vocabulary import COLLATERAL_OWNERS, COLLATERAL_STATUSES
-from models.importing.fields import LIMITS, Field, Problems, RowParser, amount_field, choice_field, shown, text_field
+from models.importing.fields import LIMITS, Field, ImportBounds, Problems, RowParser, amount_field, choice_field, shown, text_field
 from models.importing.files import Source
 from models.importing.loaders import Kind, Loading, in_batches, known_loans, read_rows
 from models.importing.rejects import Rejects
@@ -35,10 +35,10 @@ def load(loading: Loading, source: Source, rejects: Rejects) -> int:
             loading.store.collateral(known)
         return len(known)
 
-    return in_batches(_accepted(source, rejects), write, rejects)
+    return in_batches(_accepted(source, rejects, loading.bounds), write, rejects)
 
 
-def _accepted(source: Source, rejects: Rejects) -> Iterator[Parsed]:
+def _accepted(source: Source, rejects: Rejects, bounds: ImportBounds) -> Iterator[Parsed]:
     parse = RowParser(COLLATERAL_FIELDS, source)
     loan_at = source.index["loan_id"]
     asset_at = source.index.get("asset_id")
@@ -55,6 +55,7 @@ def _accepted(source: Source, rejects: Rejects) -> Iterator[Parsed]:
             if first != line:
                 reason = f"duplicate asset {shown(asset_key)} for loan {shown(loan_key)}: first on line {first}"
                 problems.insert(0, ("asset_id", reason))
+        problems.extend(bounds.problems((("estimated_value", values[3]),), None))
         parsed = collateral_row(values, problems, default_asset)
         if parsed is None:
             rejects.add(line, row, problems)

@@ -11,7 +11,9 @@ except that thousands separators and signs are refused rather than stripped.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from operator import call, itemgetter
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,9 @@ from models.tables import Borrower, Collateral, Guarantor, Loan, Officer
 if TYPE_CHECKING:
     from models.importing.files import Source
 
+# no date from here on: the deadlines counted from a date (years of limitation, months of a
+# guarantee period) must stay representable; the policy's bounds are far tighter for loans
+LATEST_DATE = date(9000, 1, 1)
 MAX_AMOUNT_FEN = 10**15  # 1e13 yuan, as models.domain.money.parse_amount
 ROW = "(row)"  # the column named when the row as a whole is malformed
 FORMULA = "looks like spreadsheet formula text"
@@ -49,6 +54,41 @@ LIMITS = {
     "asset_id": column_length(Collateral.__table__.c.asset_id),
     "description": column_length(Collateral.__table__.c.description),
 }
+
+
+@dataclass(frozen=True)
+class ImportBounds:
+    """Plausibility bounds on a row (issue 16 part 2), from the policy's ``[bounds]`` (the use
+    case converts ``machines.policy.Bounds``); amounts in fen, the rate in ppm."""
+
+    earliest_date: date = date(1949, 10, 1)
+    max_term_years: int = 50
+    max_amount_fen: int = 10_000_000_000_00
+    max_rate_ppm: int = 360_000
+
+    def problems(self, amounts: tuple[tuple[str, int | None], ...], rate: int | None) -> Problems:
+        """Amounts at or above the maximum and a rate above it, as (column, reason)."""
+        found: Problems = []
+        for column, fen in amounts:
+            if fen is not None and fen >= self.max_amount_fen:
+                found.append((column, f"{column} {fen_text(fen)} is not under the bound bounds.max_amount = {fen_text(self.max_amount_fen)}"))
+        if rate is not None and rate > self.max_rate_ppm:
+            found.append((
+                "annual_rate",
+                f"annual_rate {ppm_text(rate)} exceeds the bound bounds.max_annual_rate = {ppm_text(self.max_rate_ppm)}",
+            ))
+        return found
+
+
+DEFAULT_BOUNDS = ImportBounds()
+
+
+def fen_text(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def ppm_text(ppm: int) -> str:
+    return f"{ppm // RATE_SCALE}.{ppm % RATE_SCALE:06d}".rstrip("0").rstrip(".") if ppm % RATE_SCALE else str(ppm // RATE_SCALE)
 
 
 class Bad(ValueError):
@@ -88,6 +128,53 @@ def text_field(limit: int, *, multiline: bool = False, phone: bool = False) -> P
             value[0] in FORMULA_TEXT and not (phone and value[0] == "+" and value[1:2].isdigit())
         ):
             raise Bad(FORMULA)
+        return value
+
+    return parse
+
+
+_LOAN_ID_CHARS = re.compile(r"[A-Za-z0-9._-]+").fullmatch
+
+
+def loan_id_problem(raw: str) -> str | None:
+    """Why a (trimmed) loan id is refused as a look-alike, or None (issue 16 part 8).
+
+    NFKC-normalized, with invisible format characters (Unicode category Cf: zero-width space,
+    joiner, BOM ...) stripped, the id must equal its raw text and use only ``A-Z a-z 0-9 . _ -``:
+    a Cyrillic С, a full-width digit or a zero-width space would otherwise make a second loan
+    that prints like the first. (Local until models.domain.identifiers.normalize_loan_id lands.)
+    """
+    if _LOAN_ID_CHARS(raw):  # the common case: one regex call
+        return None
+    if raw.isascii():
+        bad = next((ch for ch in raw if not _LOAN_ID_CHARS(ch)), None)
+        return None if bad is None else _char_reason(raw, bad, "is not allowed in a loan id (only A-Z a-z 0-9 . _ -)")
+    normal = "".join(ch for ch in unicodedata.normalize("NFKC", raw) if unicodedata.category(ch) != "Cf")
+    for ch in raw:
+        if unicodedata.category(ch) == "Cf":
+            return _char_reason(raw, ch, "is an invisible character")
+        if unicodedata.normalize("NFKC", ch) != ch:
+            return _char_reason(raw, ch, f"is a look-alike of {shown(unicodedata.normalize('NFKC', ch))}")
+        if not _LOAN_ID_CHARS(ch):
+            return _char_reason(raw, ch, "is not allowed in a loan id (only A-Z a-z 0-9 . _ -)")
+    return None if normal == raw else "loan_id changes under Unicode normalization (NFKC)"  # pragma: no cover
+
+
+def _char_reason(raw: str, ch: str, why: str) -> str:
+    name = unicodedata.name(ch, "unnamed")
+    return f"loan_id {shown(raw)}: character U+{ord(ch):04X} {name} {why}"
+
+
+def loan_id_field(limit: int) -> Parser:
+    """A loan id: text of at most ``limit`` characters, no look-alike characters."""
+    text = text_field(limit)
+
+    def parse(raw: str) -> str | None:
+        value = text(raw)
+        if value is not None:
+            problem = loan_id_problem(value)
+            if problem is not None:
+                raise Bad(problem)
         return value
 
     return parse
@@ -138,7 +225,22 @@ def rate_field(raw: str) -> int | None:
 
 
 def date_field(raw: str) -> date | None:
-    """An ISO ``YYYY-MM-DD`` date (models.domain.dates.parse_date, with a fast path)."""
+    """An ISO ``YYYY-MM-DD`` date before LATEST_DATE (models.domain.dates.parse_date, with a fast path)."""
+    value = raw.strip()
+    if len(value) == 10 and value[4] == "-" and value[7] == "-" and value < "9000":  # the common case
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    day = any_date_field(raw)
+    if day is not None and day >= LATEST_DATE:
+        raise Bad(f"date {day} is implausibly far in the future (from {LATEST_DATE} on)")
+    return day
+
+
+def any_date_field(raw: str) -> date | None:
+    """An ISO ``YYYY-MM-DD`` date, for a column whose plausibility a named bound checks (a loan's
+    maturity: ``bounds.max_term_years`` after its disbursement, itself before LATEST_DATE)."""
     value = raw.strip()
     if not value:
         return None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from models.importing import collateral, guarantors, loans, repayments
+from models.importing.fields import DEFAULT_BOUNDS, ImportBounds
 from models.importing.files import inspect_all
 from models.importing.loaders import Kind, Loading
 from models.importing.rejects import Rejects
@@ -33,6 +34,7 @@ def import_files(
     kinds: Sequence[Kind] = KINDS,
     services: Mapping[str, Callable[..., Any]] | None = None,
     before_commit: Callable[[ImportReport], None] | None = None,
+    bounds: ImportBounds = DEFAULT_BOUNDS,
 ) -> ImportReport:
     """Import core-banking CSV exports (each kind in ``kinds`` order); commit once.
 
@@ -42,11 +44,12 @@ def import_files(
     ``services``: what a kind books through (named by the kind's module), given by the use case.
     ``before_commit``: called with the finished report inside the transaction, before the
     commit (a caller recording the import in the same transaction).
+    ``bounds``: plausibility bounds a row must keep (the policy's ``[bounds]``).
     """
     sources = inspect_all(paths, kinds)
     report = ImportReport()
     store = Store(uow)
-    loading = Loading(store, services=dict(services or {}))
+    loading = Loading(store, services=dict(services or {}), bounds=bounds)
     sinks: list[Rejects] = []
     summaries: dict[int, ImportedFile] = {}
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from models.importing.fields import ROW, shown
+from models.importing.fields import DEFAULT_BOUNDS, ROW, ImportBounds, shown
 from models.importing.files import Source
 from models.importing.rejects import Rejects
 from models.importing.upsert import Store
@@ -32,6 +32,7 @@ class Loading:
     rejected_loans: dict[str, str] = field(default_factory=dict)  # loan_id → where its row was rejected
     services: dict[str, Callable[..., Any]] = field(default_factory=dict)
     already_booked: int = 0  # rows skipped because what they record is on file already (same reference)
+    bounds: ImportBounds = DEFAULT_BOUNDS  # plausibility bounds (the policy's [bounds])
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,15 @@ def in_batches(accepted: Iterator[Any], write: Callable[[list[Any], Rejects], in
 
 def known_loans(
     loading: Loading, batch: list[tuple[int, list[str], Any]], rejects: Rejects
-) -> tuple[list[Any], dict[str, date]]:
+) -> tuple[list[Any], dict[str, tuple[date, date]]]:
     """The batch's rows (line, cells, parsed row keyed by loan id first) whose loan is on file
-    (this call's loans included), with the loans' maturities; the rest are rejected."""
-    maturity = loading.store.maturities({parsed[0] for _, _, parsed in batch})
+    (this call's loans included), with the loans' (maturity, disbursement) dates; the rest are
+    rejected."""
+    dates = loading.store.loan_dates({parsed[0] for _, _, parsed in batch})
     known = []
     for line, row, parsed in batch:
         loan_id = parsed[0]
-        if loan_id in maturity:
+        if loan_id in dates:
             known.append(parsed)
             continue
         where = loading.rejected_loans.get(loan_id)
@@ -115,4 +117,4 @@ def known_loans(
         else:
             reason += " (not on file and not in a loans file of this import)"
         rejects.add(line, row, [("loan_id", reason)])
-    return known, maturity
+    return known, dates

@@ -11,16 +11,22 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+from models.domain.classification import Category
+from models.domain.dates import add_years
 from models.domain.vocabulary import CREDIT_RATINGS, EMPLOYER_TYPES, ORIGINS, PRODUCTS
 from models.importing.fields import (
+    DEFAULT_BOUNDS,
     LIMITS,
     Field,
+    ImportBounds,
     Problems,
     RowParser,
     amount_field,
+    any_date_field,
     choice_field,
     date_field,
     failed,
+    loan_id_field,
     rate_field,
     shown,
     text_field,
@@ -49,16 +55,18 @@ OPTIONAL = (
     "overdue_since",
     "overdue_principal",
     "accrued_to",  # extension: the date interest_arrears is computed to
+    "staff_classification",  # extension (issue 15): staff's category; the floor rule applies elsewhere
 )
+STAFF_CLASSIFICATIONS: tuple[str, ...] = tuple(category.value for category in Category)
 
 # (column, parser, required) in the order problems are reported; loan_rows unpacks by position
 LOAN_FIELDS: tuple[Field, ...] = (
-    ("loan_id", text_field(LIMITS["loan_id"]), True),
+    ("loan_id", loan_id_field(LIMITS["loan_id"]), True),
     ("borrower_name", text_field(LIMITS["borrower_name"]), True),
     ("principal", amount_field, True),
     ("annual_rate", rate_field, True),
     ("disbursed_on", date_field, True),
-    ("maturity_on", date_field, True),
+    ("maturity_on", any_date_field, True),  # bounded by bounds.max_term_years after disbursed_on
     ("outstanding_principal", amount_field, True),
     ("borrower_id", text_field(LIMITS["borrower_id"]), False),
     ("id_number", text_field(LIMITS["id_number"]), False),
@@ -76,6 +84,7 @@ LOAN_FIELDS: tuple[Field, ...] = (
     ("overdue_since", date_field, False),
     ("overdue_principal", amount_field, False),
     ("accrued_to", date_field, False),
+    ("staff_classification", choice_field(STAFF_CLASSIFICATIONS), False),
 )
 
 
@@ -86,6 +95,7 @@ def load(loading: Loading, source: Source, rejects: Rejects) -> int:
 def _accepted(loading: Loading, source: Source, rejects: Rejects) -> Iterator[tuple[tuple, tuple]]:
     parse = RowParser(LOAN_FIELDS, source)
     iso = loading.store.iso
+    bounds = loading.bounds
     key_at = source.index["loan_id"]
     seen: dict[str, int] = {}
     for line, row in read_rows(source, rejects):
@@ -95,7 +105,7 @@ def _accepted(loading: Loading, source: Source, rejects: Rejects) -> Iterator[tu
             first = seen.setdefault(key, line)
             if first != line:
                 problems.insert(0, ("loan_id", f"duplicate loan_id {shown(key)}: first on line {first}"))
-        parsed = loan_rows(values, problems, iso)
+        parsed = loan_rows(values, problems, iso, bounds)
         if parsed is None:
             rejects.add(line, row, problems)
             if key:
@@ -112,9 +122,12 @@ def _writer(loading: Loading) -> Any:
     return write
 
 
-def loan_rows(values: list[Any], problems: Problems, iso: bool) -> tuple[tuple, tuple] | None:
+def loan_rows(
+    values: list[Any], problems: Problems, iso: bool, bounds: ImportBounds = DEFAULT_BOUNDS
+) -> tuple[tuple, tuple] | None:
     """(borrower row, loan row) in BORROWER_COLUMNS / LOAN_COLUMNS order, or None with the
-    cross-column problems added to ``problems``. ``iso``: dates as ISO text (SQLite)."""
+    cross-column problems and the plausibility bounds broken added to ``problems``.
+    ``iso``: dates as ISO text (SQLite)."""
     (
         loan_id,
         borrower_name,
@@ -139,7 +152,40 @@ def loan_rows(values: list[Any], problems: Problems, iso: bool) -> tuple[tuple, 
         overdue_since,
         overdue_principal,
         accrued_to,
+        staff_classification,
     ) = values
+    limit = bounds.max_amount_fen
+    if (
+        (principal or 0) >= limit
+        or (outstanding or 0) >= limit
+        or (overdue_principal or 0) >= limit
+        or (arrears or 0) >= limit
+        or (rate or 0) > bounds.max_rate_ppm
+    ):  # rare: only then build the reasons
+        problems.extend(
+            bounds.problems(
+                (
+                    ("principal", principal),
+                    ("outstanding_principal", outstanding),
+                    ("overdue_principal", overdue_principal),
+                    ("interest_arrears", arrears),
+                ),
+                rate,
+            )
+        )
+    if disbursed and disbursed < bounds.earliest_date:
+        problems.append((
+            "disbursed_on",
+            f"disbursed_on {disbursed} is before the bound bounds.earliest_date = {bounds.earliest_date}",
+        ))
+    if disbursed and maturity and maturity > disbursed and maturity.year - disbursed.year >= bounds.max_term_years:
+        latest = add_years(disbursed, bounds.max_term_years)
+        if maturity > latest:
+            problems.append((
+                "maturity_on",
+                f"maturity_on {maturity} is more than bounds.max_term_years = {bounds.max_term_years} "
+                f"years after disbursed_on {disbursed} (latest {latest})",
+            ))
     if principal == 0:
         problems.append(("principal", "principal must be positive"))
     if disbursed and maturity and maturity <= disbursed:
@@ -150,6 +196,12 @@ def loan_rows(values: list[Any], problems: Problems, iso: bool) -> tuple[tuple, 
         problems.append(("overdue_principal", "overdue_principal exceeds outstanding_principal"))
     if overdue_principal and overdue_since is None and not failed(problems, "overdue_since"):
         problems.append(("overdue_principal", "overdue_principal is positive but overdue_since is blank"))
+    if overdue_since and outstanding == 0 and not arrears:  # issue 15 rule 9
+        problems.append((
+            "overdue_since",
+            f"overdue_since {overdue_since} is given but nothing is outstanding "
+            "(outstanding_principal and interest_arrears are 0): nothing can be past due",
+        ))
     if overdue_since and disbursed and overdue_since < disbursed:
         problems.append(("overdue_since", f"overdue_since {overdue_since} is before disbursed_on {disbursed}"))
     if last_payment and disbursed and last_payment < disbursed:
@@ -204,6 +256,7 @@ def loan_rows(values: list[Any], problems: Problems, iso: bool) -> tuple[tuple, 
         "normal",
         False,  # touched
         next_event,
+        staff_classification,
     )
     return borrower, loan
 

@@ -1,7 +1,8 @@
 """Rejected rows: reported (file, line, column, reason) and written to ``<stem>.rejects.csv``.
 
 The rejects file sits beside its input: the original columns plus ``line,column,reason``
-(cells a spreadsheet would run as formulas get a leading apostrophe there). It is written to
+(cells a spreadsheet would run as formulas get a leading apostrophe there; ``id_number`` and
+``phone`` are masked as ``models.privacy`` masks them everywhere). It is written to
 a temporary file and put in place only when the import commits; a stale one is removed.
 """
 
@@ -19,6 +20,10 @@ from models.domain.errors import BadInput
 from models.importing.fields import FORMULA_RAW, FORMULA_TEXT
 from models.importing.files import Source
 from models.importing.report import Rejected
+from models.privacy import mask_id, mask_phone
+
+# personal data echoed into a rejects file is masked as in every other output (issue 16 part 8)
+MASKED = {"id_number": mask_id, "phone": mask_phone}
 
 def cell_for_spreadsheet(value: str) -> str:
     """Echoed cells that a spreadsheet would run as a formula get a leading apostrophe."""
@@ -51,6 +56,7 @@ class Rejects:
         if self._writer is None:
             self._open()
         width = len(self.source.header)
+        masks = [(at, MASKED[name]) for name, at in self.source.index.items() if name in MASKED and at < width]
         self.pending.sort(key=lambda item: item[0])
         for line, row, problems in self.pending:
             column, reason = problems[0]
@@ -58,6 +64,8 @@ class Rejects:
                 reason += "; also " + "; ".join(f"{col}: {why}" for col, why in problems[1:])
             cells = [cell_for_spreadsheet(cell) for cell in row[:width]]
             cells += [""] * (width - len(cells))
+            for at, mask in masks:
+                cells[at] = mask(cells[at].strip()) or cells[at]
             self._writer.writerow([*cells, line, column, reason])
             self.out.append(Rejected(self.source.name, line, column, reason))
         self.count += len(self.pending)

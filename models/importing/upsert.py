@@ -20,7 +20,7 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Dialect, Table, bindparam, case, func, literal_column, or_, select, true, update
+from sqlalchemy import Column, Dialect, MetaData, Table, bindparam, case, func, literal_column, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from models.store import UnitOfWork
 from models.tables import Borrower, Collateral, Guarantor, Loan, Officer
 
 SQLITE_CACHE_KIB = 256 * 1024  # SQLite page cache while importing (default: 2 MiB)
+SQLITE_MAX_IDS = 30_000  # bound parameters per statement (SQLite's limit is 32,766 since 3.32)
 
 # the row shapes the kind modules build and the store writes
 BORROWER_COLUMNS = (
@@ -64,6 +65,7 @@ LOAN_COLUMNS = (
     "classification",
     "touched",
     "next_event_on",
+    "staff_classification",
 )
 GUARANTOR_COLUMNS = (
     "loan_id",
@@ -75,6 +77,8 @@ GUARANTOR_COLUMNS = (
     "agreed_period_end",
     "period_end",
     "account_balance_fen",
+    "signed_on",
+    "until_repaid",
 )
 COLLATERAL_COLUMNS = ("loan_id", "asset_id", "owner", "description", "estimated_value_fen", "status")
 EMPLOYER_TYPE_AT = BORROWER_COLUMNS.index("employer_type")
@@ -173,6 +177,68 @@ class _Upsert(_Compiled):
         self._prepare(stmt, dialect, names, table.name)
 
 
+class _CopyUpsert:
+    """PostgreSQL: the rows are COPied (psycopg's ``cursor.copy``) into a temporary staging table,
+    then moved by one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` with the same SET clause as
+    the row-wise upsert. Same transaction as the rest of the import (the session's connection);
+    the staging table is dropped at commit or rollback (ON COMMIT DROP).
+
+    Measured at 100,000 loans + 40,000 guarantors: the driver's pipelined executemany spent most
+    of the import's time in per-row protocol round trips; COPY sends the batch as one stream."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        table: Table,
+        columns: tuple[str, ...],
+        conflict: tuple[str, ...],
+        update_: Update | None,
+        label: str,
+    ):
+        names = list(columns)
+        constants = []
+        for column in table.columns:
+            default = column.default
+            if column.name not in columns and default is not None and getattr(default, "is_scalar", False):
+                names.append(column.name)
+                constants.append(default.arg)  # type: ignore[attr-defined]
+        self.tail = tuple(constants)
+        stage = Table(f"import_stage_{label}", MetaData(), *(Column(name, table.c[name].type) for name in names))
+        stmt = postgresql.insert(table).from_select(names, select(*(stage.c[name] for name in names)))
+        if update_ is None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+        else:
+            stmt = stmt.on_conflict_do_update(index_elements=list(conflict), set_=update_(stmt.excluded, table.c))
+        self.move = str(stmt.compile(dialect=dialect))
+        quote = dialect.identifier_preparer.quote
+        columns_ddl = ", ".join(f"{quote(name)} {table.c[name].type.compile(dialect=dialect)}" for name in names)
+        self.create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage.name} ({columns_ddl}) ON COMMIT DROP"
+        self.copy = f"COPY {stage.name} ({', '.join(quote(name) for name in names)}) FROM STDIN"
+        self.clear = f"TRUNCATE {stage.name}"
+        self._created_on: Any = None  # the DBAPI connection the staging table was created on
+
+    def run(self, session: Session, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        driver = session.connection().connection.driver_connection
+        assert driver is not None
+        tail = self.tail
+        with driver.cursor() as cursor:
+            if self._created_on is not driver:  # first use in this transaction
+                cursor.execute(self.create)
+                self._created_on = driver
+            cursor.execute(self.clear)
+            with cursor.copy(self.copy) as copy:
+                write = copy.write_row
+                if tail:
+                    for row in rows:
+                        write(row + tail)
+                else:
+                    for row in rows:
+                        write(row)
+            cursor.execute(self.move)
+
+
 class _LoanKeys(_Compiled):
     """The foreign-key columns of loans already on file: borrower, officer and assignee (a case
     already in collection keeps its assignee)."""
@@ -205,6 +271,8 @@ def _loan_update(new: Any, old: Any) -> dict[str, Any]:
         (or_(old.next_event_on.is_(None), new.next_event_on < old.next_event_on), new.next_event_on),
         else_=old.next_event_on,
     )
+    # staff's category: a blank in the export keeps the one on file (set by staff or an earlier export)
+    values["staff_classification"] = func.coalesce(new.staff_classification, old.staff_classification)
     values["touched"] = true()
     values["version"] = old.version + literal_column("1")
     return values
@@ -224,7 +292,8 @@ def _borrower_update(with_type: bool) -> Update:
 def _guarantor_update(new: Any, old: Any) -> dict[str, Any]:
     """The guarantee's terms from the export; demands, freezes and consent are kept."""
     values: dict[str, Any] = {
-        name: new[name] for name in ("guarantee_type", "agreed_period_end", "period_end", "account_balance_fen")
+        name: new[name]
+        for name in ("guarantee_type", "agreed_period_end", "period_end", "account_balance_fen", "signed_on", "until_repaid")
     }
     values.update({name: func.coalesce(new[name], old[name]) for name in _GUARANTOR_KEPT})
     return values
@@ -258,7 +327,13 @@ class Store:
         self.loans_updated = 0
 
         def upsert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], update_: Update | None) -> Any:
+            if postgres:  # COPY into a staging table, then one INSERT ... SELECT ... ON CONFLICT
+                labels.append(table.name)
+                label = f"{table.name}_{labels.count(table.name)}"  # one staging table per statement
+                return _CopyUpsert(uow.engine.dialect, table, columns, conflict, update_, label)
             return _Upsert(dialect, insert, table, columns, conflict, update_)
+
+        labels: list[str] = []
 
         assets = ("loan_id", "asset_id")
 
@@ -270,11 +345,6 @@ class Store:
         self.guarantor_upsert = upsert(_GUARANTORS, GUARANTOR_COLUMNS, ("loan_id", "name"), _guarantor_update)
         self.collateral_status = upsert(_COLLATERAL, COLLATERAL_COLUMNS, assets, _collateral_update(True))
         self.collateral_kept = upsert(_COLLATERAL, COLLATERAL_COLUMNS, assets, _collateral_update(False))
-        self.touch = (
-            update(_LOANS)
-            .where(_LOANS.c.loan_id.in_(bindparam("ids", expanding=True)))
-            .values(touched=True, version=_LOANS.c.version + 1)
-        )
         self._cache_size: int | None = None
         if not postgres:  # a large export updates indexes all over a large file: cache more of it
             connection = self.session.connection()
@@ -308,24 +378,50 @@ class Store:
         self.borrowers_untyped.run(self.session, untyped)
 
         loans = [loan for _, loan in batch]
-        c = _LOANS.c
-        stmt = select(c.loan_id, c.borrower_id, c.officer_id, c.assigned_to, c.state).where(
-            c.loan_id.in_([loan[0] for loan in loans])
-        )
-        existing = {loan_id: rest for loan_id, *rest in self.session.execute(stmt)}
+        existing = {
+            loan_id: rest
+            for loan_id, *rest in self._by_ids("loan_id, borrower_id, officer_id, assigned_to, state", [loan[0] for loan in loans])
+        }
         self.loan_upsert.run(self.session, loans)
         self.loan_keys.run(self.session, [LOAN_KEYS(loan) for loan in loans if keys_change(loan, existing)])
         self.loans_updated += len(existing)
         self.loans_created += len(loans) - len(existing)
 
-    def maturities(self, loan_ids: set[str]) -> dict[str, date]:
-        stmt = select(_LOANS.c.loan_id, _LOANS.c.maturity_on).where(_LOANS.c.loan_id.in_(sorted(loan_ids)))
-        return {loan_id: maturity for loan_id, maturity in self.session.execute(stmt)}
+    def loan_dates(self, loan_ids: set[str]) -> dict[str, tuple[date, date]]:
+        """(maturity_on, disbursed_on) of the loans on file among ``loan_ids``."""
+        found = self._by_ids("loan_id, maturity_on, disbursed_on", sorted(loan_ids))
+        if self.iso:  # plain driver SQL: SQLite gives the ISO text back
+            return {loan_id: (date.fromisoformat(maturity), date.fromisoformat(disbursed)) for loan_id, maturity, disbursed in found}
+        return {loan_id: (maturity, disbursed) for loan_id, maturity, disbursed in found}
 
     def guarantors(self, rows: list[tuple]) -> None:
         """Guarantors of one batch; their loans are marked touched (deadlines may have moved)."""
         self.guarantor_upsert.run(self.session, rows)
-        self.session.execute(self.touch, {"ids": sorted({row[0] for row in rows})})
+        ids = sorted({row[0] for row in rows})
+        connection = self.session.connection()
+        touch = "UPDATE loans SET touched = true, version = version + 1 WHERE loan_id"
+        if self.iso:
+            for start in range(0, len(ids), SQLITE_MAX_IDS):
+                part = ids[start : start + SQLITE_MAX_IDS]
+                connection.exec_driver_sql(f"{touch} IN ({','.join('?' * len(part))})", tuple(part))
+        else:
+            connection.exec_driver_sql(f"{touch} = ANY(%s)", (ids,))
+
+    def _by_ids(self, columns: str, loan_ids: list[str]) -> list[Any]:
+        """``SELECT columns FROM loans`` for the given loan ids, as plain driver SQL: one array
+        parameter on PostgreSQL, ``?`` placeholders on SQLite (an expanding IN of thousands of
+        bound ids cost more to compile and bind than the query itself)."""
+        if not loan_ids:
+            return []
+        connection = self.session.connection()
+        if self.iso:
+            found: list[Any] = []
+            for start in range(0, len(loan_ids), SQLITE_MAX_IDS):
+                part = loan_ids[start : start + SQLITE_MAX_IDS]
+                sql = f"SELECT {columns} FROM loans WHERE loan_id IN ({','.join('?' * len(part))})"
+                found += connection.exec_driver_sql(sql, tuple(part)).all()
+            return found
+        return connection.exec_driver_sql(f"SELECT {columns} FROM loans WHERE loan_id = ANY(%s)", (loan_ids,)).all()
 
     def collateral(self, rows: list[tuple]) -> None:
         self.collateral_status.run(self.session, [row for row in rows if row[STATUS_AT] is not None])

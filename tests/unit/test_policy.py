@@ -104,3 +104,20 @@ def test_missing_policy_file_is_a_policy_error(tmp_path):
 def test_malformed_toml_is_a_policy_error(policy_file):
     with pytest.raises(PolicyError, match="not valid TOML"):
         load_policy(policy_file("[limits\nvisit = \n"))
+
+
+def test_default_bounds_are_the_documented_plausibility_bounds():
+    from datetime import date
+
+    bounds = load_policy().bounds
+    assert (bounds.earliest_date, bounds.max_term_years) == (date(1949, 10, 1), 50)
+    assert (bounds.max_amount_fen, bounds.max_rate_ppm) == (1_000_000_000_000, 360_000)
+
+
+def test_a_bound_may_be_overridden_and_a_toml_date_is_accepted(policy_file):
+    from datetime import date
+
+    bounds = load_policy(policy_file('[bounds]\nearliest_date = 1950-01-01\nmax_amount = "500.50"\n')).bounds
+    assert (bounds.earliest_date, bounds.max_amount_fen) == (date(1950, 1, 1), 50_050)
+    with pytest.raises(PolicyError, match="bounds.earliest_date"):
+        load_policy(policy_file("[bounds]\nearliest_date = 1950-01-01T00:00:00\n"))
