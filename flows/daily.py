@@ -59,9 +59,11 @@ def advance_cases(db_url: str, ids: list[str], day: date, room: dict[str, int | 
 
 
 @task(cache_policy=NO_CACHE)
-def ingest_export(db_url: str, business_date: date, wait_for_export: bool, flow_run_id: str | None) -> dict[str, Any]:
+def ingest_export(db_url: str, as_of: date, wait_for_export: bool, flow_run_id: str | None) -> dict[str, Any]:
     """The run's first step: ingest the night's export from the inbox (``NPL_INBOX``), waiting
-    for it first up to ``[feed] wait_minutes`` when ``wait_for_export`` (services/feed.py)."""
+    for it first up to ``[feed] wait_minutes`` when ``wait_for_export`` (services/feed.py); the
+    files are recorded for the first date the run advances (``as_of`` before any run)."""
+    business_date = feed.next_business_date(db_url, as_of)
     result = feed.nightly(db_url, feed.inbox_path(), business_date=business_date, flow_run_id=flow_run_id,
                           wait=wait_for_export, policy=load_policy())
     return feed.as_dict(result)
@@ -182,7 +184,7 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
     logger = get_run_logger()
     as_of = as_of or today_in_branch_zone()
     url = database_url(db_url)
-    ingested = ingest_export(url, through or as_of, wait_for_export, _flow_run_id())
+    ingested = ingest_export(url, as_of, wait_for_export, _flow_run_id())
     if ingested["files"]:
         logger.info("ingested %d export file(s) from %s (%d row(s) rejected)", len(ingested["files"]), ingested["inbox"],
                     ingested["rejected_count"])

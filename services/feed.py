@@ -332,17 +332,25 @@ def wait_for_export(
         sleep(min(POLL_SECONDS, remaining))
 
 
+def next_business_date(url: str | None, first: date) -> date:
+    """The date a daily run's ingestion is for: the day after the last business date run (the
+    first date the run advances), or ``first`` (the run's own date) before any run."""
+    with UnitOfWork(url) as uow:
+        last = last_run_date(uow.session)
+    return add_days(last, 1) if last is not None else first
+
+
 def nightly(
     url: str | None,
     inbox: Path,
     *,
-    business_date: date | None,
+    business_date: date,
     flow_run_id: str | None = None,
     wait: bool = False,
     policy: Policy | None = None,
 ) -> FeedResult:
-    """The daily run's first step: wait for the night's export when ``wait`` (the scheduled
-    run), then ingest whatever waits in the inbox."""
+    """The daily run's first step: wait for the night's export of ``business_date`` when ``wait``
+    (the scheduled run), then ingest whatever waits in the inbox."""
     policy = policy or load_policy()
     looked = wait_for_export(url, inbox, business_date, policy) if wait else None
     result = ingest_inbox(url, inbox, flow_run_id=flow_run_id, business_date=business_date, policy=policy)
