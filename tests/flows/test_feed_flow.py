@@ -21,6 +21,7 @@ from prefect.deployments import run_deployment
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
 from models import store
+from prefect_server import wait_for_deployment
 from services.importing import import_paths
 from tests.builders import run, write_csv
 from tests.integration.test_feed import (
@@ -208,8 +209,27 @@ def test_ingest_export_by_hand_takes_only_the_named_files_and_publishes_the_resu
 
 
 def test_the_ingest_export_deployment_refuses_a_name_leading_out_of_the_inbox(ops_runner: Any, sqlite_db: str) -> None:
+    wait_for_deployment("ingest-export/ops", 120)
     flow_run = run_deployment("ingest-export/ops", parameters={"files": ["../x"], "db_url": sqlite_db}, timeout=180)
 
     assert flow_run.state.is_failed(), flow_run.state
     assert "not a path" in (flow_run.state.message or "")
     assert feed_files(sqlite_db) == []
+
+
+def test_the_scheduled_daily_deployment_waits_for_the_export_and_the_command_line_does_not(ops_runner: Any) -> None:
+    import inspect
+
+    import yaml
+
+    from flows.daily import daily_collection
+
+    by_hand = wait_for_deployment("ingest-export/ops", 120)  # served after manual-escalation/ops
+    with get_client(sync_client=True) as client:
+        scheduled = client.read_deployment_by_name("daily-collection/scheduled")
+    assert scheduled.parameters == {"wait_for_export": True}
+    assert inspect.signature(daily_collection.fn).parameters["wait_for_export"].default is False
+    assert set(by_hand.parameter_openapi_schema["properties"]) == {"folder", "files", "business_date", "db_url"}
+    doc = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text(encoding="utf-8"))
+    [daily] = [d for d in doc["deployments"] if d["entrypoint"] == "flows/daily.py:daily_collection"]
+    assert daily["parameters"] == {"wait_for_export": True}
