@@ -332,12 +332,14 @@ def wait_for_export(
         sleep(min(POLL_SECONDS, remaining))
 
 
-def next_business_date(url: str | None, first: date) -> date:
-    """The date a daily run's ingestion is for: the day after the last business date run (the
-    first date the run advances), or ``first`` (the run's own date) before any run."""
+def next_business_date(url: str | None, as_of: date) -> date:
+    """The date a daily run's ingestion is for: the first date the run advances (the day after
+    the last business date run); ``as_of`` before any run, or when ``as_of`` is completed already
+    (a scheduled run after ``npl daily`` ran the day by hand looks for that day's export, not
+    the next day's)."""
     with UnitOfWork(url) as uow:
         last = last_run_date(uow.session)
-    return add_days(last, 1) if last is not None else first
+    return add_days(last, 1) if last is not None and last < as_of else as_of
 
 
 def nightly(

@@ -345,3 +345,21 @@ def test_the_summary_section_lists_files_rejected_rows_with_a_count_and_a_missin
     assert "| 1-loans.csv | loans | processed | 1 | 2 | 0 |  |" in text
     assert "### Rejected rows (2)" in text and "| 1-loans.csv | 3 | principal |" in text
     assert "(the first 1 of 2 shown;" in text
+
+
+def test_a_run_ingests_for_the_first_date_it_advances_or_its_own_date_when_that_is_done(sqlite_db: str, tmp_path: Path) -> None:
+    from services.feed import next_business_date
+
+    import_paths(sqlite_db, [write_csv(tmp_path / "loans.csv", LOANS)])
+    assert next_business_date(sqlite_db, date(2008, 7, 1)) == date(2008, 7, 1)  # no run yet
+    run(sqlite_db, date(2008, 7, 1))
+    assert next_business_date(sqlite_db, date(2008, 7, 5)) == date(2008, 7, 2)  # a catch-up from 07-02
+    # run by hand before the schedule: the scheduled run looks for 07-01's export, which came
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "loans.csv", LOANS)
+    ingest_inbox(sqlite_db, inbox, business_date=next_business_date(sqlite_db, date(2008, 7, 1)))
+    fake = FakeTime()
+    looked = wait_for_export(sqlite_db, inbox, next_business_date(sqlite_db, date(2008, 7, 1)), feed_policy(30),
+                             sleep=fake.sleep, clock=fake.clock)
+    assert looked.missing == () and fake.sleeps == []
