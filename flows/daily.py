@@ -1,8 +1,8 @@
 """Prefect flow ``daily-collection``: thin orchestration over services.daily.
 
 One flow run first ingests the night's export waiting in the inbox (services/feed.py), then walks
-every business date not yet completed up to ``through`` (or ``as_of``), in order; due cases are advanced in chunk-sized tasks; the day's summary, worklist and deadlines
-at risk are published as artifacts, and escalations / approvals / deadlines as Prefect events.
+every business date not yet completed up to ``through`` (or ``as_of``), in order; due cases are
+advanced in chunk-sized tasks; the day's summary, worklist and deadlines at risk are published as artifacts, and escalations / approvals / deadlines as Prefect events.
 """
 
 from __future__ import annotations
