@@ -2,7 +2,8 @@
 
 One flow run first ingests the night's export waiting in the inbox (services/feed.py), then walks
 every business date not yet completed up to ``through`` (or ``as_of``), in order; due cases are
-advanced in chunk-sized tasks; the day's summary, worklist and deadlines at risk are published as artifacts, and escalations / approvals / deadlines as Prefect events.
+advanced in chunk-sized tasks; the day's summary, worklist and deadlines at risk are published
+as artifacts, and escalations / approvals / deadlines as Prefect events.
 """
 
 from __future__ import annotations
