@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test bench reliability serve install clean
+.PHONY: demo demo-feed test bench reliability serve install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -26,6 +26,11 @@ install: $(STAMP)
 ## replay it day by day to 2010-12-31, print every case and the portfolio report.
 demo: $(STAMP)
 	$(BIN)/python -m demo.run
+
+## The same cases fed as the core system's dated nightly exports (var/demo/exports/YYYY-MM-DD/):
+## each night's files are delivered into var/demo/inbox and the daily flow ingests them first.
+demo-feed: $(STAMP)
+	$(BIN)/python -m demo.run --feed
 
 ## The whole suite: unit, integration (SQLite and PostgreSQL), flows, e2e (Prefect UI in chromium).
 ## scripts/setup-test-env first installs what the suite needs (root on Debian) and starts PostgreSQL,

@@ -8,7 +8,9 @@ and stops it on exit (reusing one already answering on that port); with it set, 
 against that server (waiting up to ``$NPL_PREFECT_WAIT_S`` seconds for it to answer). Then it registers and serves:
 
 - ``daily-collection/scheduled``  cron ``$NPL_DAILY_CRON`` (default ``0 6 * * *``) in
-  ``$NPL_TIMEZONE`` (default ``Asia/Shanghai``); one run at a time, a colliding run cancelled
+  ``$NPL_TIMEZONE`` (default ``Asia/Shanghai``); one run at a time, a colliding run cancelled;
+  it waits for a missing night's export (``wait_for_export``, policy ``[feed]``)
+- ``ingest-export/ops``           ingest the inbox, a folder in it or named files of it, by hand
 - ``manual-escalation/ops``       manual moves, approvals by a second person in the UI
 - ``record-payment/ops``, ``record-visit/ops``, ``record-demand/ops``, ``record-cost/ops``,
   ``sign-installment-plan/ops``, ``record-judgment/ops``, ``record-enforcement/ops``,
@@ -80,6 +82,7 @@ def build_deployments() -> list[Any]:
             "scheduled",
             schedules=[Cron(os.environ.get("NPL_DAILY_CRON", DAILY_CRON), timezone=os.environ.get("NPL_TIMEZONE", TIMEZONE))],
             concurrency_limit=daily_concurrency(),
+            parameters={"wait_for_export": True},
             description="The daily collection run for each business date (catches up missed dates in order).",
             tags=["npl", "daily"],
             entrypoint_type=module_path,
@@ -90,6 +93,12 @@ def build_deployments() -> list[Any]:
     ))
     for event_flow in EVENT_FLOWS:
         deployments.append(event_flow.to_deployment(OPS, tags=["npl", "ops"], entrypoint_type=module_path))
+    ingest = _optional_flow("flows.feed", "ingest_export")
+    if ingest is not None:
+        deployments.append(ingest.to_deployment(
+            OPS, description="Ingest the nightly feed's inbox (or a folder in it, or named files of it) by hand.",
+            tags=["npl", "ops", "feed"], entrypoint_type=module_path,
+        ))
     report = _optional_flow("flows.reports", "portfolio_report")
     if report is not None:
         deployments.append(report.to_deployment(

@@ -1,8 +1,9 @@
 """Prefect flow ``daily-collection``: thin orchestration over services.daily.
 
-One flow run walks every business date not yet completed up to ``through`` (or ``as_of``), in
-order; due cases are advanced in chunk-sized tasks; the day's summary, worklist and deadlines
-at risk are published as artifacts, and escalations / approvals / deadlines as Prefect events.
+One flow run first ingests the night's export waiting in the inbox (services/feed.py), then walks
+every business date not yet completed up to ``through`` (or ``as_of``), in order; due cases are
+advanced in chunk-sized tasks; the day's summary, worklist and deadlines at risk are published
+as artifacts, and escalations / approvals / deadlines as Prefect events.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from prefect.events import emit_event
 
 from machines.policy import load_policy
 from models.store import UnitOfWork, database_url
-from services import daily, reporting, worklist
+from services import daily, feed, reporting, worklist
 
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -58,6 +59,24 @@ def advance_cases(db_url: str, ids: list[str], day: date, room: dict[str, int | 
     return {"cases": result.cases, **result.tally.digest(room)}
 
 
+@task(cache_policy=NO_CACHE)
+def ingest_export(db_url: str, as_of: date, wait_for_export: bool, flow_run_id: str | None) -> dict[str, Any]:
+    """The run's first step: ingest the night's export from the inbox (``NPL_INBOX``), waiting
+    for it first up to ``[feed] wait_minutes`` when ``wait_for_export`` (services/feed.py); the
+    files are recorded for the first date the run advances (``as_of`` before any run)."""
+    business_date = feed.next_business_date(db_url, as_of)
+    result = feed.nightly(db_url, feed.inbox_path(), business_date=business_date, flow_run_id=flow_run_id,
+                          wait=wait_for_export, policy=load_policy())
+    return feed.as_dict(result)
+
+
+def _emit_feed_missing(ingested: dict[str, Any]) -> None:
+    """``npl.feed.missing``: the export had not come when the run stopped waiting for it."""
+    emit_event(event="npl.feed.missing", resource={"prefect.resource.id": f"npl.feed.{ingested['business_date']}"},
+               payload={"inbox": ingested["inbox"], "business_date": ingested["business_date"],
+                        "missing": ingested["missing"], "waited_minutes": ingested["waited_minutes"]})
+
+
 SAMPLE = 200  # rows of transitions / approvals shown in the summary artifact
 URGENT_ROWS = 1000  # rows of the daily-urgent table (most urgent first; `npl worklist` lists all)
 EVENT_CAP = 500  # per-case Prefect events of one kind per run; a summary event carries the totals
@@ -76,6 +95,8 @@ def publish_day(db_url: str, through: date, run: dict[str, Any]) -> list[dict[st
     urgent.sort(key=lambda i: (i["task"] != worklist.QUARANTINED, not i["urgent"], i["due"] or "9999-12-31",
                                worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
     markdown = reporting.summary_markdown(through, summary, run, risks)
+    if run.get("feed") is not None:
+        markdown = feed.with_section(markdown, feed.markdown(run["feed"]))
     create_markdown_artifact(key="daily-summary", markdown=quarantined_first(markdown, run),
                              description=f"Daily collection summary {through}")
     create_table_artifact(key="daily-worklist", table=per_officer or [{"officer": "-", **dict.fromkeys(worklist.SUMMARY_COLUMNS, 0)}],
@@ -155,13 +176,25 @@ def _flow_run_id() -> str | None:
 
 
 @flow(name="daily-collection", log_prints=False)
-def daily_collection(as_of: date | None = None, through: date | None = None, db_url: str | None = None, publish: bool = True) -> dict[str, Any]:
-    """Advance every case on each business date up to ``through`` (default ``as_of``, default today
-    in the branch's time zone); a date already completed changes nothing."""
+def daily_collection(as_of: date | None = None, through: date | None = None, db_url: str | None = None, publish: bool = True,
+                     wait_for_export: bool = False) -> dict[str, Any]:
+    """Ingest the night's export waiting in the inbox, then advance every case on each business
+    date up to ``through`` (default ``as_of``, default today in the branch's time zone); a date
+    already completed changes nothing. ``wait_for_export`` (the scheduled deployment): wait for a
+    missing export up to the policy's ``[feed] wait_minutes``, then run on the book as it is."""
     logger = get_run_logger()
     as_of = as_of or today_in_branch_zone()
     url = database_url(db_url)
+    ingested = ingest_export(url, as_of, wait_for_export, _flow_run_id())
+    if ingested["files"]:
+        logger.info("ingested %d export file(s) from %s (%d row(s) rejected)", len(ingested["files"]), ingested["inbox"],
+                    ingested["rejected_count"])
+    if ingested["missing"]:
+        logger.warning("no %s export in %s after %s min: running on the book as it is", ", ".join(ingested["missing"]),
+                       ingested["inbox"], ingested["waited_minutes"])
+        _emit_feed_missing(ingested)
     run = run_daily(as_of, through, url, use_tasks=True, progress=_progress.get())
+    run["feed"] = ingested
     if run["already_done"]:
         logger.info("business date %s already completed: nothing changed", run["through"])
     else:

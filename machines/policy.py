@@ -40,6 +40,28 @@ def _approvals(table: dict[str, Any]) -> Approvals:
     return Approvals(table["require_otp"], table["otp_max_failures"], table["otp_lockout_minutes"])
 
 
+FEED_KINDS = ("loans", "guarantors", "collateral", "repayments")  # the import's file kinds
+MAX_WAIT_MINUTES = 720  # a scheduled run never waits more than twelve hours for its export
+
+
+@dataclass(frozen=True)
+class Feed:
+    """``[feed]``: what a night's export must contain, and how long the scheduled run waits for it."""
+
+    wait_minutes: float = 30
+    expect: tuple[str, ...] = ("loans",)
+
+
+def _feed(table: dict[str, Any]) -> Feed:
+    wait = table["wait_minutes"]
+    if not isinstance(wait, (int, float)) or isinstance(wait, bool) or not (0 <= wait <= MAX_WAIT_MINUTES):
+        raise PolicyError(f"policy: feed.wait_minutes must be a number of minutes from 0 to {MAX_WAIT_MINUTES}, got {wait!r}")
+    expect = table["expect"]
+    if not isinstance(expect, list) or any(k not in FEED_KINDS for k in expect) or len(set(expect)) != len(expect):
+        raise PolicyError(f"policy: feed.expect must list distinct file kinds from {FEED_KINDS}, got {expect!r}")
+    return Feed(wait, tuple(expect))
+
+
 @dataclass(frozen=True)
 class Bounds:
     """Plausibility bounds on imported rows (issue 16 part 2): a row outside one is rejected
@@ -61,6 +83,7 @@ class Policy:
     penalty_uplift: Decimal
     approvals: Approvals = Approvals()
     bounds: Bounds = field(default_factory=lambda: Bounds())
+    feed: Feed = Feed()
 
     def limit(self, name: str) -> int:
         return self.limits[name]
@@ -129,6 +152,7 @@ def validate(data: dict[str, Any]) -> Policy:
         observation_months=months,
         penalty_uplift=uplift,
         approvals=_approvals(data["approvals"]),
+        feed=_feed(data["feed"]),
     )
 
 

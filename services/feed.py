@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +35,8 @@ from sqlalchemy.exc import IntegrityError
 from machines.policy import Policy, load_policy
 from models.domain.dates import add_days
 from models.domain.errors import BadInput
-from models.importing import ImportReport, Rejected
+from models.importing import KINDS, ImportReport, Rejected
+from models.importing.files import inspect_file
 from models.store import UnitOfWork, last_run_date
 from models.tables import FeedFile
 from services.importing import import_in
@@ -70,10 +74,21 @@ class FeedResult:
     business_date: date | None
     files: list[FeedFileResult] = field(default_factory=list)
     rejected_rows: list[Rejected] = field(default_factory=list)
+    wait: ExportWait | None = None  # set when the run looked for the night's export (the scheduled run)
 
     @property
     def notes(self) -> list[str]:
         return [f"{f.name}: {f.note}" for f in self.files if f.note]
+
+
+@dataclass(frozen=True)
+class ExportWait:
+    """The scheduled run's look for the night's export: the kinds it expected (policy
+    ``[feed] expect``), those still missing when it stopped waiting, and how long it waited."""
+
+    expected: tuple[str, ...]
+    missing: tuple[str, ...]
+    waited_seconds: float
 
 
 def ingest_inbox(
@@ -83,15 +98,22 @@ def ingest_inbox(
     flow_run_id: str | None = None,
     business_date: date | None = None,
     policy: Policy | None = None,
+    names: Sequence[str] | None = None,
 ) -> FeedResult:
     """Ingest every export file waiting in ``inbox``, in name order, each exactly once.
 
     ``business_date``: the date the files are ingested for (``feed_files.ingested_on``);
     default the day after the last business date run (the date the next run is for), or None
     before the first run. A file refused as a whole is not an error here: it is recorded and
-    moved to ``rejected/``, and the result says why.
+    moved to ``rejected/``, and the result says why. ``names``: only these files of the inbox
+    (plain names, see ``check_names``; BadInput for one not waiting there).
     """
     inbox = Path(inbox)
+    if names is not None:
+        chosen = set(check_names(names))
+        absent = sorted(chosen - {p.name for p in waiting(inbox)})
+        if absent:
+            raise BadInput(f"not waiting in the inbox {inbox}: {', '.join(absent)}")
     policy = policy or load_policy()
     if business_date is None:
         with UnitOfWork(url) as uow:
@@ -99,6 +121,8 @@ def ingest_inbox(
         business_date = add_days(last, 1) if last is not None else None
     result = FeedResult(str(inbox), business_date)
     for path in waiting(inbox):
+        if names is not None and path.name not in chosen:
+            continue
         outcome = _ingest_file(url, inbox, path, flow_run_id, business_date, policy, result.rejected_rows)
         result.files.append(outcome)
     return result
@@ -229,3 +253,164 @@ def _split(name: str) -> tuple[str, str]:
         return name[: -len(REJECTS_SUFFIX)], REJECTS_SUFFIX
     stem, dot, suffix = name.rpartition(".")
     return (stem, "." + suffix) if dot and stem else (name, "")
+
+
+# --- the scheduled run: waiting for the night's export ---------------------------------------------
+
+POLL_SECONDS = 30.0  # how often a waiting run looks at the inbox again
+
+
+def check_names(names: Sequence[str]) -> list[str]:
+    """File names typed by hand (the ``ingest-export/ops`` deployment): plain names of files in
+    the inbox, never paths — BadInput for one with a path separator, ``..``, or a leading dot."""
+    checked = []
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise BadInput(f"not a file name: {name!r}")
+        if "/" in name or "\\" in name or ".." in name or name.startswith(".") or "\0" in name:
+            raise BadInput(f"{name!r}: give the name of a file in the inbox, not a path")
+        checked.append(name)
+    return checked
+
+
+def folder_in(inbox: Path, folder: str | None) -> Path:
+    """The folder to ingest: the inbox itself (``folder`` empty), or a folder inside it given by
+    its relative name (e.g. a dated export ``2008-01-10``); BadInput for anything leading out."""
+    if folder is None or not folder.strip() or folder.strip() == ".":
+        return inbox
+    parts = Path(folder.strip()).parts
+    if Path(folder.strip()).is_absolute() or any(p in ("..", "") or p.startswith(".") for p in parts) or "\\" in folder:
+        raise BadInput(f"{folder!r}: give a folder inside the inbox {inbox}, by its relative name")
+    path = inbox.joinpath(*parts)
+    if not path.is_dir():
+        raise BadInput(f"{folder!r}: no such folder in the inbox {inbox}")
+    return path
+
+
+def kinds_waiting(inbox: Path) -> set[str]:
+    """The file kinds (told by header) among the files waiting in the inbox; a file that cannot
+    be read counts as none."""
+    kinds = set()
+    for path in waiting(inbox):
+        try:
+            kinds.add(inspect_file(path, 0, KINDS).kind)
+        except (BadInput, OSError):
+            continue
+    return kinds
+
+
+def kinds_ingested(url: str | None, business_date: date | None) -> set[str]:
+    """The kinds already ingested for ``business_date`` (by an earlier run or by hand)."""
+    if business_date is None:
+        return set()
+    with UnitOfWork(url) as uow:
+        rows = uow.session.scalars(select(FeedFile.kind).where(
+            FeedFile.ingested_on == business_date, FeedFile.outcome == PROCESSED, FeedFile.kind.is_not(None)))
+        return set(rows)
+
+
+def wait_for_export(
+    url: str | None,
+    inbox: Path,
+    business_date: date | None,
+    policy: Policy,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> ExportWait:
+    """Wait until the inbox (with what was already ingested for ``business_date``) holds every
+    kind ``[feed] expect`` names, looking every POLL_SECONDS, for at most ``[feed] wait_minutes``."""
+    expected = policy.feed.expect
+    started = clock()
+    deadline = started + policy.feed.wait_minutes * 60
+    while True:
+        have = kinds_waiting(inbox) | kinds_ingested(url, business_date)
+        missing = tuple(k for k in expected if k not in have)
+        remaining = deadline - clock()
+        if not missing or remaining <= 0:
+            return ExportWait(expected, missing, round(clock() - started, 1))
+        sleep(min(POLL_SECONDS, remaining))
+
+
+def next_business_date(url: str | None, as_of: date) -> date:
+    """The date a daily run's ingestion is for: the first date the run advances (the day after
+    the last business date run); ``as_of`` before any run, or when ``as_of`` is completed already
+    (a scheduled run after ``npl daily`` ran the day by hand looks for that day's export, not
+    the next day's)."""
+    with UnitOfWork(url) as uow:
+        last = last_run_date(uow.session)
+    return add_days(last, 1) if last is not None and last < as_of else as_of
+
+
+def nightly(
+    url: str | None,
+    inbox: Path,
+    *,
+    business_date: date,
+    flow_run_id: str | None = None,
+    wait: bool = False,
+    policy: Policy | None = None,
+) -> FeedResult:
+    """The daily run's first step: wait for the night's export of ``business_date`` when ``wait``
+    (the scheduled run), then ingest whatever waits in the inbox."""
+    policy = policy or load_policy()
+    looked = wait_for_export(url, inbox, business_date, policy) if wait else None
+    result = ingest_inbox(url, inbox, flow_run_id=flow_run_id, business_date=business_date, policy=policy)
+    result.wait = looked
+    return result
+
+
+# --- reporting -------------------------------------------------------------------------------------
+
+REJECTED_ROWS_SHOWN = 50  # rejected rows listed in a run's result and summary (the count says how many)
+
+
+def as_dict(result: FeedResult, rows: int = REJECTED_ROWS_SHOWN) -> dict[str, Any]:
+    """The result as plain data (a flow run's result, ``npl daily --json``)."""
+    return {
+        "inbox": result.inbox,
+        "business_date": result.business_date.isoformat() if result.business_date else None,
+        "files": [{"name": f.name, "kind": f.kind, "outcome": f.outcome, "accepted": f.accepted, "rejected": f.rejected,
+                   "already_booked": f.already_booked, "note": f.note} for f in result.files],
+        "rejected_rows": [{"file": Path(r.file).name, "line": r.line, "column": r.column, "reason": r.reason}
+                          for r in result.rejected_rows[:rows]],
+        "rejected_count": len(result.rejected_rows),
+        "expected": list(result.wait.expected) if result.wait else None,
+        "missing": list(result.wait.missing) if result.wait else [],
+        "waited_minutes": round(result.wait.waited_seconds / 60, 2) if result.wait else 0,
+    }
+
+
+def _cell(text: Any) -> str:
+    return " ".join(str(text if text is not None else "-").split()).replace("|", "/")
+
+
+def markdown(feed: dict[str, Any], title: str = "## Nightly feed") -> str:
+    """The feed's section of a summary: a missing export first, then each file, then the
+    rejected rows (the first ones, with the count)."""
+    lines = [f"{title} ({feed['inbox']})", ""]
+    if feed["missing"]:
+        lines += [f"**Export missing**: no {', '.join(feed['missing'])} file for {feed['business_date'] or 'this run'} "
+                  f"after waiting {feed['waited_minutes']:g} min; the run went on with the book it has "
+                  "(event `npl.feed.missing`).", ""]
+    files = feed["files"]
+    if not files:
+        lines.append("No export files were waiting in the inbox.")
+    else:
+        lines += ["| file | kind | outcome | rows accepted | rows rejected | already booked | note |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {_cell(f['name'])} | {_cell(f['kind'])} | {f['outcome']} | {f['accepted']} | {f['rejected']} | "
+                  f"{f['already_booked']} | {_cell(f['note'] or '')} |" for f in files]
+    if feed["rejected_count"]:
+        lines += ["", f"### Rejected rows ({feed['rejected_count']})", "", "| file | line | column | reason |", "|---|---|---|---|"]
+        lines += [f"| {_cell(r['file'])} | {r['line']} | {_cell(r['column'])} | {_cell(r['reason'])} |" for r in feed["rejected_rows"]]
+        if feed["rejected_count"] > len(feed["rejected_rows"]):
+            lines.append(f"(the first {len(feed['rejected_rows'])} of {feed['rejected_count']} shown; "
+                         "each file's rejects file lies beside it in processed/ or rejected/)")
+    return "\n".join(lines)
+
+
+def with_section(summary: str, section: str) -> str:
+    """``summary`` with ``section`` right under its title."""
+    title, _, rest = summary.partition("\n\n")
+    return f"{title}\n\n{section}\n\n{rest}" if rest else f"{title}\n\n{section}"

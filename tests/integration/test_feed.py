@@ -18,7 +18,8 @@ from sqlalchemy import select
 from models import store
 from models.store import UnitOfWork
 from models.tables import FeedFile, Loan, Payment
-from services.feed import ingest_inbox, inbox_path
+from models.domain.errors import BadInput
+from services.feed import as_dict, folder_in, inbox_path, ingest_inbox, markdown, nightly, wait_for_export
 from services.importing import import_paths
 from tests.builders import LOAN_DEFAULTS, run, write_csv
 
@@ -233,3 +234,132 @@ def test_a_kill_during_ingestion_leaves_the_file_to_be_applied_once_by_the_rerun
         "20080701-1-loans.csv", "20080701-2-guarantors.csv", "20080701-3-repayments.csv", "20080701-3-repayments.rejects.csv",
     ]
     assert [p.name for p in inbox.iterdir() if p.is_file() and not p.name.endswith(".tmp")] == []
+
+
+# --- waiting for the night's export (the scheduled run) -------------------------------------------
+
+def feed_policy(wait_minutes: float, expect: tuple[str, ...] = ("loans",)) -> Any:
+    from dataclasses import replace
+
+    from machines.policy import Feed, load_policy
+
+    return replace(load_policy(), feed=Feed(wait_minutes, expect))
+
+
+class FakeTime:
+    """A clock that moves only when the waiting code sleeps; ``on_sleep`` acts between looks."""
+
+    def __init__(self, on_sleep: Any = None) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self.on_sleep = on_sleep
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self.on_sleep:
+            self.on_sleep(len(self.sleeps))
+
+
+def test_the_run_looks_every_thirty_seconds_until_the_export_arrives(sqlite_db: str, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "20080701-3-repayments.csv", PAY_NIGHT1)  # repayments alone are not the export
+    fake = FakeTime(lambda n: n == 3 and write_csv(inbox / "20080701-1-loans.csv", LOANS))
+
+    looked = wait_for_export(sqlite_db, inbox, date(2008, 7, 1), feed_policy(30), sleep=fake.sleep, clock=fake.clock)
+
+    assert looked.missing == () and looked.expected == ("loans",)
+    assert fake.sleeps == [30.0, 30.0, 30.0] and looked.waited_seconds == 90.0
+
+
+def test_a_missing_export_is_given_up_after_the_policy_wait_and_never_later(sqlite_db: str, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "20080701-3-repayments.csv", PAY_NIGHT1)
+    fake = FakeTime()
+
+    looked = wait_for_export(sqlite_db, inbox, date(2008, 7, 1), feed_policy(1.25, ("loans", "repayments")),
+                             sleep=fake.sleep, clock=fake.clock)
+    at_once = wait_for_export(sqlite_db, tmp_path / "none", date(2008, 7, 1), feed_policy(0), sleep=fake.sleep, clock=fake.clock)
+
+    assert looked.missing == ("loans",) and fake.sleeps[:3] == [30.0, 30.0, 15.0] and looked.waited_seconds == 75.0
+    assert at_once.missing == ("loans",) and at_once.waited_seconds == 0 and len(fake.sleeps) == 3
+
+
+def test_an_export_already_ingested_for_the_date_is_not_missing(sqlite_db: str, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    night1(inbox)
+    ingest_inbox(sqlite_db, inbox, business_date=date(2008, 7, 1))  # by hand, before the scheduled run
+    fake = FakeTime()
+
+    today = wait_for_export(sqlite_db, inbox, date(2008, 7, 1), feed_policy(5), sleep=fake.sleep, clock=fake.clock)
+    tomorrow = wait_for_export(sqlite_db, inbox, date(2008, 7, 2), feed_policy(0), sleep=fake.sleep, clock=fake.clock)
+
+    assert today.missing == () and fake.sleeps == []
+    assert tomorrow.missing == ("loans",)
+
+
+@pytest.mark.parametrize("name", ["../x", "..", "sub/loans.csv", "/etc/passwd", "a\\b.csv", ".hidden.csv", ""])
+def test_a_file_named_by_hand_must_be_a_plain_name_in_the_inbox(sqlite_db: str, tmp_path: Path, name: str) -> None:
+    inbox = tmp_path / "inbox"
+    night1(inbox)
+    with pytest.raises(BadInput):
+        ingest_inbox(sqlite_db, inbox, names=[name])
+    assert feed_files(sqlite_db) == [] and not (inbox / "processed").exists()
+
+
+def test_only_the_files_named_by_hand_are_ingested_and_a_name_not_waiting_is_refused(sqlite_db: str, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    night1(inbox)
+    with pytest.raises(BadInput, match="not waiting in the inbox .*: nope.csv"):
+        ingest_inbox(sqlite_db, inbox, names=["20080701-1-loans.csv", "nope.csv"])
+    result = ingest_inbox(sqlite_db, inbox, names=["20080701-1-loans.csv"])
+    assert [f.name for f in result.files] == ["20080701-1-loans.csv"]
+    assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == ["20080701-2-guarantors.csv", "20080701-3-repayments.csv"]
+
+
+@pytest.mark.parametrize("folder", ["..", "../inbox", "/tmp", "night/../..", ".hidden"])
+def test_a_folder_given_by_hand_must_lie_inside_the_inbox(tmp_path: Path, folder: str) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "2008-07-01").mkdir(parents=True)
+    (inbox / ".hidden").mkdir()
+    assert folder_in(inbox, None) == inbox and folder_in(inbox, "2008-07-01") == inbox / "2008-07-01"
+    with pytest.raises(BadInput):
+        folder_in(inbox, folder)
+
+
+def test_the_summary_section_lists_files_rejected_rows_with_a_count_and_a_missing_export(sqlite_db: str, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "1-loans.csv", [LOANS[0], {**LOANS[1], "principal": "1,000.00"}, {**LOANS[1], "loan_id": ""}])
+    result = nightly(sqlite_db, inbox, business_date=date(2008, 7, 1), wait=True, policy=feed_policy(0, ("loans", "repayments")))
+    data = as_dict(result, rows=1)
+
+    text = markdown(data)
+    assert data["missing"] == ["repayments"] and data["rejected_count"] == 2 and len(data["rejected_rows"]) == 1
+    assert "**Export missing**: no repayments file for 2008-07-01 after waiting 0 min" in text
+    assert "| 1-loans.csv | loans | processed | 1 | 2 | 0 |  |" in text
+    assert "### Rejected rows (2)" in text and "| 1-loans.csv | 3 | principal |" in text
+    assert "(the first 1 of 2 shown;" in text
+
+
+def test_a_run_ingests_for_the_first_date_it_advances_or_its_own_date_when_that_is_done(sqlite_db: str, tmp_path: Path) -> None:
+    from services.feed import next_business_date
+
+    import_paths(sqlite_db, [write_csv(tmp_path / "loans.csv", LOANS)])
+    assert next_business_date(sqlite_db, date(2008, 7, 1)) == date(2008, 7, 1)  # no run yet
+    run(sqlite_db, date(2008, 7, 1))
+    assert next_business_date(sqlite_db, date(2008, 7, 5)) == date(2008, 7, 2)  # a catch-up from 07-02
+    # run by hand before the schedule: the scheduled run looks for 07-01's export, which came
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "loans.csv", LOANS)
+    ingest_inbox(sqlite_db, inbox, business_date=next_business_date(sqlite_db, date(2008, 7, 1)))
+    fake = FakeTime()
+    looked = wait_for_export(sqlite_db, inbox, next_business_date(sqlite_db, date(2008, 7, 1)), feed_policy(30),
+                             sleep=fake.sleep, clock=fake.clock)
+    assert looked.missing == () and fake.sleeps == []
