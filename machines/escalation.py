@@ -54,3 +54,39 @@ def next_event_on(v: CaseView, day: date, policy: Policy, plan: DayPlan | None =
         return None
     dates = [d for rule in RULES if (d := rule.next_date(v, day, policy, plan)) is not None]
     return min(dates) if dates else None
+
+
+# --- moves the daily run may fire set-wise ----------------------------------------------------------
+# A move is set-wise when the machine declares it without a guard (no validator, no condition) and
+# its only effect on the row is the state and the date it was entered (``LoanCase.after_transition``
+# also sets a closing reason or the date sued for the targets below). Read from the machine, never
+# restated: today fall_due, review and dispatch.
+_SIDE_EFFECT_TARGETS = (CaseState.closed.value, CaseState.litigation.value)
+
+
+def _unguarded_moves() -> frozenset[str]:
+    from machines.loan_case import LoanCase
+
+    by_event: dict[str, bool] = {}
+    for state in LoanCase.states:
+        for t in state.transitions:
+            plain = not list(t.validators) and not list(t.cond) and t.target.value not in _SIDE_EFFECT_TARGETS
+            for event in t.events:
+                by_event[str(event)] = by_event.get(str(event), True) and plain
+    return frozenset(e for e, plain in by_event.items() if plain)
+
+
+SETWISE_EVENTS: frozenset[str] = _unguarded_moves()
+
+
+def setwise_plan(plan: DayPlan) -> bool:
+    """The day's plan is nothing but set-wise moves (plus the flags and next date any plan sets):
+    no action, alert, demand, promise, awaited approval or officer suspension. Such a case needs
+    no machine: its moves go to the database set-wise with the rest of its chunk."""
+    return (
+        bool(plan.steps)
+        and all(s.event in SETWISE_EVENTS and s.action is None for s in plan.steps)
+        and not (plan.suspend_officer or plan.plan_broken or plan.borrower_demanded or plan.urgent)
+        and not (plan.demanded_guarantors or plan.interrupted_guarantors or plan.promises or plan.alerts)
+        and plan.awaiting is None
+    )

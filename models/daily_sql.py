@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from sqlalchemy import Integer, and_, bindparam, case, cast, delete, func, insert, literal, select, true, union_all, update
+from sqlalchemy import Date, Integer, String, Text, and_, bindparam, case, cast, delete, func, insert, literal, null, select, true, union_all, update
 from sqlalchemy.orm import Session
 
 from models.domain.classification import DPD_FLOORS, Category
@@ -350,3 +350,24 @@ def complete(uow: UnitOfWork, days: Iterable[date], flow_run_id: str | None) -> 
             made = s.execute(select(func.count()).select_from(History).where(History.on == d, History.by == "system")).scalar_one()
             s.add(RunDay(business_date=d, completed_at=now, transitions=made, flow_run_id=flow_run_id))
     uow.commit()
+
+
+# --- set-wise moves ----------------------------------------------------------------------------------
+
+
+def fire_setwise(session: Session, day: date, event: str, source: str, target: str, reason: str, ids: Sequence[str]) -> int:
+    """One rung for a group of cases: their history rows by one ``INSERT … SELECT`` (the row the
+    machine's audit listener writes: from, to, event, date, ``system``, reason) and the move by one
+    ``UPDATE`` of state and the date it was entered. Only rows still in ``source`` move; raises
+    ``ConcurrentUpdate`` if any of ``ids`` was not (the chunk is judged again). The caller has
+    checked the move against the machine's declared transitions."""
+    where = (Loan.loan_id.in_(ids), Loan.state == source)
+    columns = ["loan_id", "from_state", "to_state", "event", "on", "by", "reason", "approved_by"]
+    rows = select(Loan.loan_id, literal(source, String), literal(target, String), literal(event, String), literal(day, Date),
+                  literal("system", String), literal(reason, Text), null()).where(*where)
+    session.execute(insert(History).from_select(columns, rows))
+    moved = session.execute(update(Loan).where(*where).values(state=target, state_entered_on=day)
+                            .execution_options(synchronize_session=False)).rowcount
+    if moved != len(ids):
+        raise ConcurrentUpdate(f"{len(ids) - moved} case(s) left {source} before their set-wise {event}")
+    return moved

@@ -15,7 +15,9 @@ A killed run, run again, ends where an uninterrupted one would: a processed case
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable, Iterator, Mapping
 
@@ -23,9 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from machines.escalation import CaseView, DayPlan, plan_day
+from machines.escalation import CaseView, DayPlan, plan_day, setwise_plan
 from machines.audit import AuditListener
-from machines.loan_case import CaseBinder, CaseRefused, CaseState, LoanCase
+from machines.loan_case import CaseBinder, CaseRefused, CaseState, LoanCase, allows, target_of
 from machines.policy import Policy
 from models import daily_sql
 from models.daily_sql import (  # re-exported: the service's public names
@@ -48,6 +50,12 @@ __all__ = [
 ]
 
 CHUNK = 1000
+
+
+def setwise_enabled() -> bool:
+    """Unguarded ladder moves go to the database set-wise unless ``NPL_SETWISE=0`` (which selects
+    the per-case machine for every move: the reference the set-wise path is tested against)."""
+    return os.environ.get("NPL_SETWISE", "1").strip() not in ("0", "false", "no", "off")
 
 
 KINDS = ("transitions", "alerts", "awaiting", "suspended", "refused", "quarantined")
@@ -210,6 +218,9 @@ def _process_chunk_once(
             binder.append(CaseBinder(lambda loan_id: [AuditListener(loan_id, record)]))
         return binder[0].bind(loan)
 
+    setwise = setwise_enabled()
+    # (position in the case's day, event, source, target, reason) → the cases taking that rung
+    rungs: dict[tuple[int, str, str, str, str], list[str]] = defaultdict(list)
     for loan in loans:
         if loan.loan_id in failed:
             continue
@@ -219,6 +230,14 @@ def _process_chunk_once(
         try:
             view = loader.view(loan, day, policy)
             plan = plan_day(view, day, policy)
+            moves = _setwise_moves(loan.state, plan) if setwise else None
+            if moves is not None:
+                for k, (event, source, target, reason) in enumerate(moves):
+                    rungs[(k, event, source, target, reason)].append(loan.loan_id)
+                    result.add("transitions", {"loan_id": loan.loan_id, "from": source, "to": target, "event": event,
+                                               "on": day.isoformat(), "reason": reason, "officer": loan.assigned_to})
+                loan.state, loan.state_entered_on = moves[-1][2], day  # as the database will hold it
+                plan = replace(plan, steps=[])  # the flags and the next date are the case's own
             apply_plan(s, loan, view, plan, day, loader, result, machine_for, actions)
         except SQLAlchemyError:
             raise  # the database, not the case: the run fails and is run again
@@ -229,6 +248,8 @@ def _process_chunk_once(
     if errors:
         raise CasesFailed(errors)
 
+    for (_k, event, source, target, reason), moved in sorted(rungs.items()):  # a case's rungs in its own order
+        daily_sql.fire_setwise(s, day, event, source, target, reason, moved)
     daily_sql.write_cases(s, [loan for loan in loans if mutable_values(loan) != before[loan.loan_id]])
     daily_sql.append_history_and_actions(s, history, actions)
     for loan in loans:
@@ -243,6 +264,23 @@ def _process_chunk_once(
     judged = [i for i in ids if i not in failed]
     classify(s, uow.dialect, day, Loan.loan_id.in_(judged))  # events and moves may have changed them
     uow.commit()
+
+
+def _setwise_moves(state: str, plan: DayPlan) -> list[tuple[str, str, str, str]] | None:
+    """The plan's moves as (event, source, target, reason), each checked against the transitions
+    ``LoanCase`` declares, when the plan is nothing but unguarded moves (``setwise_plan``); else
+    None: the case goes through its machine."""
+    if not setwise_plan(plan):
+        return None
+    moves = []
+    for step in plan.steps:
+        assert step.event is not None
+        if not allows(step.event, state):
+            return None  # the machine refuses it: the per-case path records the refusal
+        target = target_of(step.event, state).value
+        moves.append((step.event, state, target, step.reason))
+        state = target
+    return moves
 
 
 def apply_plan(
