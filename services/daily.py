@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import calendar
 import os
+import socket
+import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable, Iterator, Mapping
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from machines.escalation import CaseView, DayPlan, plan_day, setwise_plan
@@ -45,8 +48,8 @@ from services.views import CaseLoader, guarantee_of
 __all__ = [
     "CATEGORIES", "CHUNK", "FLOOR_BOUNDS", "KEEP", "KINDS", "MUTABLE", "STAFF_RANK", "CaseRow", "DayResult", "RunResult", "Tally",
     "any_touched", "classification_expression", "classify", "complete", "crossing_candidates", "dates_to_run",
-    "dpd_expression", "due_chunks", "is_month_end", "next_due_date", "oldest_due_expression", "process_chunk",
-    "refresh_classification", "reschedule", "run_dates", "snapshot_month_end",
+    "dpd_expression", "due_chunks", "finish_parts", "is_month_end", "next_due_date", "oldest_due_expression", "process_chunk",
+    "plan_parts", "refresh_classification", "reschedule", "run_dates", "snapshot_month_end", "work_parts",
 ]
 
 CHUNK = 1000
@@ -150,6 +153,7 @@ def due_chunks(session: Session, day: date) -> Iterator[list[str]]:
 
 
 CONFLICT_RETRIES = 3
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction chosen as a deadlock's victim
 ERROR_TEXT = 500  # characters of a quarantined case's error kept
 
 
@@ -161,21 +165,28 @@ class CasesFailed(Exception):
         self.errors = errors
 
 
-def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult) -> None:
+def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult, recheck: bool = False) -> None:
     """Judge and advance one chunk of due cases and commit once; on a concurrent change to any
     of its loans (optimistic version check) the chunk is judged again from fresh rows.
 
     Bulkheads: a case whose evaluation raises must not stop the others. Nothing of a chunk is
     written before every case in it is judged, so the pass is rolled back and the chunk judged
     again without the failed cases, which are quarantined in the same commit (their rows, next
-    event date included, stay as they were: a later run picks them up from that date)."""
+    event date included, stay as they were: a later run picks them up from that date).
+
+    ``recheck``: judge only the cases still due on ``day`` once their rows are locked (parallel
+    workers: a case is never judged twice for one date). Two workers' chunks may lock the same
+    officers in opposite orders (suspension, release): PostgreSQL then aborts one as a deadlock
+    victim, and that chunk is judged again."""
     failed: dict[str, str] = {}
     conflicts = 0
     while True:
         partial = DayResult(day, Tally(keep=None))
         try:
-            _process_chunk_once(uow, ids, day, policy, partial, failed)
-        except ConcurrentUpdate:
+            _process_chunk_once(uow, ids, day, policy, partial, failed, recheck)
+        except (ConcurrentUpdate, DBAPIError) as exc:
+            if isinstance(exc, DBAPIError) and not _deadlock(exc):
+                raise
             uow.rollback()
             conflicts += 1
             if conflicts == CONFLICT_RETRIES:
@@ -190,18 +201,23 @@ def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, re
         return
 
 
+def _deadlock(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == DEADLOCK
+
+
 def _error_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:ERROR_TEXT]
 
 
 def _process_chunk_once(
     uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult, failed: Mapping[str, str] | None = None,
+    recheck: bool = False,
 ) -> None:
     """One pass over the chunk, leaving out the ``failed`` cases (quarantined in this commit);
     raises ``CasesFailed`` before writing anything if judging another case raises."""
     failed = failed or {}
     s = uow.session
-    loans = daily_sql.read_cases(uow, ids)
+    loans = daily_sql.read_cases(uow, ids, due_on=day if recheck else None)
     before = {loan.loan_id: mutable_values(loan) for loan in loans}
     loader = CaseLoader(s, loans)
     history: list[dict[str, Any]] = []
@@ -260,8 +276,8 @@ def _process_chunk_once(
         elif loan.state == CaseState.closed.value and before[loan.loan_id][0] != CaseState.closed.value:
             s.flush()
             release_officer_if_done(s, loan)
-    daily_sql.release(s, [i for i in daily_sql.quarantined(s, ids) if i not in failed], day)
-    judged = [i for i in ids if i not in failed]
+    daily_sql.release(s, [i for i in daily_sql.quarantined(s, [loan.loan_id for loan in loans]) if i not in failed], day)
+    judged = [loan.loan_id for loan in loans if loan.loan_id not in failed]
     classify(s, uow.dialect, day, Loan.loan_id.in_(judged))  # events and moves may have changed them
     uow.commit()
 
@@ -355,6 +371,73 @@ def apply_plan(
     loan.touched = False
 
 
+# --- a date in parts: parallel workers on PostgreSQL ----------------------------------------------
+
+MOST_PARTS = 32  # a date makes at most this many parts, whatever the size of the book
+LEASE_SECONDS = 300.0  # a part not renewed for this long (its worker died) is taken over
+
+
+def lease_seconds() -> float:
+    return float(os.environ.get("NPL_LEASE_SECONDS") or LEASE_SECONDS)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def plan_parts(make_uow: Callable[[], UnitOfWork], day: date) -> int:
+    """The date's parts (kept if a killed run already made them)."""
+    with make_uow() as uow:
+        n = daily_sql.plan_parts(uow.session, day, CHUNK, MOST_PARTS)
+        uow.commit()
+    return n
+
+
+def work_parts(make_uow: Callable[[], UnitOfWork], day: date, policy: Policy, result: DayResult,
+               worker: str | None = None, lease: float | None = None) -> int:
+    """Claim parts of ``day`` until none is left and judge their due cases chunk by chunk (each
+    chunk its own transaction; the lease renewed after each). A worker killed mid-chunk leaves
+    that chunk rolled back and its part taken until the lease runs out; then any worker takes the
+    part over and judges what is still due in it. Returns how many parts this worker finished."""
+    worker, lease = worker or worker_name(), lease or lease_seconds()
+    done = 0
+    while True:
+        with make_uow() as uow:
+            claimed = daily_sql.claim_part(uow.session, day, worker, lease)
+            uow.commit()
+        if claimed is None:
+            return done
+        part, lo, hi = claimed
+        with make_uow() as uow:
+            chunks = list(daily_sql.due_chunks(uow.session, day, CHUNK, lo, hi))
+        mine = True
+        for ids in chunks:
+            with make_uow() as uow:
+                process_chunk(uow, ids, day, policy, result, recheck=True)
+            with make_uow() as uow:
+                mine = daily_sql.renew_part(uow.session, day, part, worker, lease)
+                uow.commit()
+            if not mine:
+                break  # taken over: the other worker judges what is still due
+        if mine:
+            with make_uow() as uow:
+                daily_sql.finish_part(uow.session, day, part, worker)
+                uow.commit()
+            done += 1
+
+
+def finish_parts(make_uow: Callable[[], UnitOfWork], day: date, policy: Policy, result: DayResult) -> None:
+    """After the workers: take over any part a dead worker left, once its lease has run out, so
+    the date completes in this run."""
+    while True:
+        work_parts(make_uow, day, policy, result)
+        with make_uow() as uow:
+            left, wait = daily_sql.parts_left(uow.session, day)
+        if not left:
+            return
+        time.sleep(min(wait if wait is not None else 0.0, lease_seconds()) + 0.05)
+
+
 def is_month_end(day: date) -> bool:
     return day.day == calendar.monthrange(day.year, day.month)[1]
 
@@ -371,9 +454,13 @@ def run_dates(
     flow_run_id: str | None = None,
     on_progress: Callable[[date, date], None] | None = None,
     process: Callable[[list[str], date, DayResult], None] | None = None,
+    run_parts: Callable[[date, DayResult], None] | None = None,
 ) -> RunResult:
     """Run every business date not yet completed up to ``through`` (or ``as_of``), in order,
     skipping quiet stretches. ``process`` lets the flow run chunks as Prefect tasks;
+    on PostgreSQL a date is split into parts (``day_parts``) that ``run_parts(date, result)``
+    hands to parallel workers (by default one, in this process), then any part a dead worker
+    left is taken over here;
     ``on_progress(date reached, last date)`` is told after each date or quiet stretch.
 
     When every date is already completed nothing moves, but a run killed after its last date
@@ -381,6 +468,7 @@ def run_dates(
     with make_uow() as uow:
         start, end = dates_to_run(uow.session, as_of, through)
         last = last_run_date(uow.session)
+        in_parts = uow.dialect == "postgresql"
     result = RunResult(requested=as_of, through=end)
 
     def default_process(ids: list[str], day: date, day_result: DayResult) -> None:
@@ -420,10 +508,16 @@ def run_dates(
             day = add_days(quiet_end, 1)
             continue
         day_result = DayResult(day, result.tally)
-        with make_uow() as uow:
-            chunks = list(due_chunks(uow.session, day))
-        for ids in chunks:
-            process(ids, day, day_result)
+        if in_parts:  # SQLite allows one writer at a time: its run stays in one process
+            plan_parts(make_uow, day)
+            if run_parts is not None:
+                run_parts(day, day_result)
+            finish_parts(make_uow, day, policy, day_result)
+        else:
+            with make_uow() as uow:
+                chunks = list(due_chunks(uow.session, day))
+            for ids in chunks:
+                process(ids, day, day_result)
         if is_month_end(day):
             with make_uow() as uow:
                 snapshot_month_end(uow, day)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from models.store import UnitOfWork
 from models.tables import Base
 
-IGNORED = {("run_ledger", "completed_at"), ("run_ledger", "flow_run_id"), ("quarantine", "recorded_at")}
+IGNORED = {("run_ledger", "completed_at"), ("run_ledger", "flow_run_id"), ("quarantine", "recorded_at"), ("day_parts", "worker")}
 SURROGATE = {"id"}  # autoincrement ids depend on insert order across chunks, not on content
 
 
