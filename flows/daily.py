@@ -48,6 +48,36 @@ def today_in_branch_zone() -> date:
 
 
 @task(cache_policy=NO_CACHE)
+def work_parts(db_url: str, day: date, room: dict[str, int | None] | None = None) -> dict[str, Any]:
+    """One worker of a date on PostgreSQL: claim the date's parts until none is left and judge
+    their due cases (services.daily.work_parts); a date makes one such task run per worker,
+    whatever the size of the book."""
+    result = daily.DayResult(day, daily.Tally(keep=None))
+    daily.work_parts(lambda: UnitOfWork(db_url), day, load_policy(), result)
+    return {"cases": result.cases, **result.tally.digest(room)}
+
+
+def workers() -> int:
+    """``NPL_WORKERS``: parallel workers a date is given on PostgreSQL (default 1)."""
+    return max(1, int(os.environ.get("NPL_WORKERS") or 1))
+
+
+def task_runner_from_env() -> Any:
+    """Where the workers run: a Dask cluster at ``NPL_DASK_ADDRESS`` (many hosts), else a pool
+    of ``NPL_WORKERS`` processes on this host, else threads (one worker, nothing in parallel)."""
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+    address = os.environ.get("NPL_DASK_ADDRESS")
+    if address:
+        from prefect_dask import DaskTaskRunner  # the optional extra [dask]
+
+        return DaskTaskRunner(address=address)
+    if workers() > 1:
+        return ProcessPoolTaskRunner(max_workers=workers())
+    return ThreadPoolTaskRunner()
+
+
+@task(cache_policy=NO_CACHE)
 def advance_cases(db_url: str, ids: list[str], day: date, room: dict[str, int | None] | None = None) -> dict[str, Any]:
     """Judge and advance one chunk of cases due on ``day``; return the counts and, of each kind,
     the items the run still has ``room`` for (Prefect keeps every task's return value until the
@@ -132,8 +162,19 @@ def run_daily(
         day_result.cases += part["cases"]
         day_result.tally.merge(part)
 
+    def run_parts(day: date, day_result: daily.DayResult) -> None:
+        room = day_result.tally.room()
+        if use_tasks:
+            futures = [work_parts.submit(db_url, day, room) for _ in range(workers())]
+            parts = [f.result() for f in futures]
+        else:
+            parts = [work_parts.fn(db_url, day, room)]
+        for part in parts:
+            day_result.cases += part["cases"]
+            day_result.tally.merge(part)
+
     result = daily.run_dates(lambda: UnitOfWork(db_url), as_of, through, policy, flow_run_id=_flow_run_id(),
-                             on_progress=progress, process=process)
+                             on_progress=progress, process=process, run_parts=run_parts)
     return {
         "as_of": as_of.isoformat(),
         "through": result.through.isoformat(),
@@ -154,7 +195,7 @@ def _flow_run_id() -> str | None:
         return None
 
 
-@flow(name="daily-collection", log_prints=False)
+@flow(name="daily-collection", log_prints=False, task_runner=task_runner_from_env())
 def daily_collection(as_of: date | None = None, through: date | None = None, db_url: str | None = None, publish: bool = True) -> dict[str, Any]:
     """Advance every case on each business date up to ``through`` (default ``as_of``, default today
     in the branch's time zone); a date already completed changes nothing."""
