@@ -42,6 +42,13 @@ def reporting_progress(callback: Progress | None) -> Iterator[None]:
         _progress.reset(token)
 
 
+def _current_progress() -> Progress | None:
+    """The callback ``reporting_progress`` set, if any. (The flow's body reads it through this
+    function: a process-pool or Dask task runner pickles the flow's function by value with the
+    globals it names, and a ContextVar cannot be pickled.)"""
+    return _progress.get()
+
+
 def today_in_branch_zone() -> date:
     """The branch's calendar date (the schedule's default ``as_of``): an edge concern, not the domain's."""
     return datetime.now(ZoneInfo(os.environ.get("NPL_TIMEZONE", DEFAULT_TZ))).date()
@@ -202,7 +209,7 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
     logger = get_run_logger()
     as_of = as_of or today_in_branch_zone()
     url = database_url(db_url)
-    run = run_daily(as_of, through, url, use_tasks=True, progress=_progress.get())
+    run = run_daily(as_of, through, url, use_tasks=True, progress=_current_progress())
     if run["already_done"]:
         logger.info("business date %s already completed: nothing changed", run["through"])
     else:
