@@ -459,8 +459,8 @@ def run_dates(
     """Run every business date not yet completed up to ``through`` (or ``as_of``), in order,
     skipping quiet stretches. ``process`` lets the flow run chunks as Prefect tasks;
     on PostgreSQL a date is split into parts (``day_parts``) that ``run_parts(date, result)``
-    hands to parallel workers (by default one, in this process), then any part a dead worker
-    left is taken over here;
+    hands to parallel workers when there are several; then this process works what is left (a
+    date of one part, or a part a dead worker left once its lease has run out);
     ``on_progress(date reached, last date)`` is told after each date or quiet stretch.
 
     When every date is already completed nothing moves, but a run killed after its last date
@@ -509,8 +509,7 @@ def run_dates(
             continue
         day_result = DayResult(day, result.tally)
         if in_parts:  # SQLite allows one writer at a time: its run stays in one process
-            plan_parts(make_uow, day)
-            if run_parts is not None:
+            if plan_parts(make_uow, day) > 1 and run_parts is not None:  # a date of one part: not worth a worker
                 run_parts(day, day_result)
             finish_parts(make_uow, day, policy, day_result)
         else:
