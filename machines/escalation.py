@@ -80,13 +80,10 @@ SETWISE_EVENTS: frozenset[str] = _unguarded_moves()
 
 
 def setwise_plan(plan: DayPlan) -> bool:
-    """The day's plan is nothing but set-wise moves (plus the flags and next date any plan sets):
-    no action, alert, demand, promise, awaited approval or officer suspension. Such a case needs
-    no machine: its moves go to the database set-wise with the rest of its chunk."""
-    return (
-        bool(plan.steps)
-        and all(s.event in SETWISE_EVENTS and s.action is None for s in plan.steps)
-        and not (plan.suspend_officer or plan.plan_broken or plan.borrower_demanded or plan.urgent)
-        and not (plan.demanded_guarantors or plan.interrupted_guarantors or plan.promises or plan.alerts)
-        and plan.awaiting is None
-    )
+    """Every move of the day's plan is an unguarded one (``SETWISE_EVENTS``): no validator can
+    refuse it and it changes nothing but the state and the date entered, so such moves need no
+    machine and go to the database set-wise with the rest of the chunk. The plan's other steps
+    (demands, alerts, promises, flags, an officer's suspension, an approval to await) are carried
+    out per case as always; a plan with any guarded move goes through the case's machine whole."""
+    events = [s.event for s in plan.events]
+    return bool(events) and all(e in SETWISE_EVENTS for e in events) and all(s.action is None for s in plan.events)

@@ -253,7 +253,7 @@ def _process_chunk_once(
                     result.add("transitions", {"loan_id": loan.loan_id, "from": source, "to": target, "event": event,
                                                "on": day.isoformat(), "reason": reason, "officer": loan.assigned_to})
                 loan.state, loan.state_entered_on = moves[-1][2], day  # as the database will hold it
-                plan = replace(plan, steps=[])  # the flags and the next date are the case's own
+                plan = replace(plan, steps=[step for step in plan.steps if not step.event])  # the rest, per case
             apply_plan(s, loan, view, plan, day, loader, result, machine_for, actions)
         except SQLAlchemyError:
             raise  # the database, not the case: the run fails and is run again
@@ -284,12 +284,12 @@ def _process_chunk_once(
 
 def _setwise_moves(state: str, plan: DayPlan) -> list[tuple[str, str, str, str]] | None:
     """The plan's moves as (event, source, target, reason), each checked against the transitions
-    ``LoanCase`` declares, when the plan is nothing but unguarded moves (``setwise_plan``); else
-    None: the case goes through its machine."""
+    ``LoanCase`` declares, when every move of the plan is an unguarded one (``setwise_plan``);
+    else None: the case goes through its machine."""
     if not setwise_plan(plan):
         return None
     moves = []
-    for step in plan.steps:
+    for step in plan.events:
         assert step.event is not None
         if not allows(step.event, state):
             return None  # the machine refuses it: the per-case path records the refusal
