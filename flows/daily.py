@@ -173,7 +173,12 @@ def run_daily(
         room = day_result.tally.room()
         if use_tasks:
             futures = [work_parts.submit(db_url, day, room) for _ in range(workers())]
-            parts = [f.result() for f in futures]
+            parts = []
+            for f in futures:
+                try:
+                    parts.append(f.result())
+                except Exception as exc:  # noqa: BLE001 - a lost worker: the run takes its part over (finish_parts)
+                    get_run_logger().warning("a daily worker of %s failed (%s); its part is taken over when its lease ends", day, exc)
         else:
             parts = [work_parts.fn(db_url, day, room)]
         for part in parts:
