@@ -511,12 +511,21 @@ def main() -> None:
     ap.add_argument("--rows", type=Path, help="append this run's row (JSON) to this file")
     ap.add_argument("--table", type=Path, help="print the rows of this file as one table, and run nothing")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (SQLite databases and CSV files)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="PostgreSQL: worker processes a date is given (NPL_WORKERS; the flow's process-pool task runner)")
+    ap.add_argument("--per-case", action="store_true", help="every move through its case's machine (NPL_SETWISE=0): the reference")
     args = ap.parse_args()
     if args.table:
         print_table(load_rows(args.table))
         return
     if args.db and not args.db.startswith("postgresql"):
         ap.error("--db takes a PostgreSQL URL (SQLite is the default)")
+
+    if args.workers > 1 and not args.db:
+        ap.error("--workers needs --db: SQLite runs a date in one process")
+    os.environ["NPL_WORKERS"] = str(args.workers)  # read as flows.daily is imported (its task runner)
+    if args.per_case:
+        os.environ["NPL_SETWISE"] = "0"
 
     signal.signal(signal.SIGTERM, _terminate)
     work = Path(tempfile.mkdtemp(prefix="npl-bench-"))
@@ -525,7 +534,12 @@ def main() -> None:
 
     quiet_prefect()
     scratch = PostgresScratch(args.db) if args.db else SqliteScratch(work)
-    backends = BackendCpu() if args.db else None
+    # the workers' own connections are not this process's: with several, PostgreSQL's CPU is not counted
+    backends = BackendCpu() if args.db and args.workers == 1 else None
+    if args.workers > 1:
+        scratch.label += f", {args.workers} workers (CPU: Python only)"
+    if args.per_case:
+        scratch.label += ", per-case moves"
     try:
         row = run(args, work, scratch, backends)
     finally:

@@ -43,9 +43,46 @@ def reporting_progress(callback: Progress | None) -> Iterator[None]:
         _progress.reset(token)
 
 
+def _current_progress() -> Progress | None:
+    """The callback ``reporting_progress`` set, if any. (The flow's body reads it through this
+    function: a process-pool or Dask task runner pickles the flow's function by value with the
+    globals it names, and a ContextVar cannot be pickled.)"""
+    return _progress.get()
+
+
 def today_in_branch_zone() -> date:
     """The branch's calendar date (the schedule's default ``as_of``): an edge concern, not the domain's."""
     return datetime.now(ZoneInfo(os.environ.get("NPL_TIMEZONE", DEFAULT_TZ))).date()
+
+
+@task(cache_policy=NO_CACHE)
+def work_parts(db_url: str, day: date, room: dict[str, int | None] | None = None) -> dict[str, Any]:
+    """One worker of a date on PostgreSQL: claim the date's parts until none is left and judge
+    their due cases (services.daily.work_parts); a date makes one such task run per worker,
+    whatever the size of the book."""
+    result = daily.DayResult(day, daily.Tally(keep=None))
+    daily.work_parts(lambda: UnitOfWork(db_url), day, load_policy(), result)
+    return {"cases": result.cases, **result.tally.digest(room)}
+
+
+def workers() -> int:
+    """``NPL_WORKERS``: parallel workers a date is given on PostgreSQL (default 1)."""
+    return max(1, int(os.environ.get("NPL_WORKERS") or 1))
+
+
+def task_runner_from_env() -> Any:
+    """Where the workers run: a Dask cluster at ``NPL_DASK_ADDRESS`` (many hosts), else a pool
+    of ``NPL_WORKERS`` processes on this host, else threads (one worker, nothing in parallel)."""
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+    address = os.environ.get("NPL_DASK_ADDRESS")
+    if address:
+        from prefect_dask import DaskTaskRunner  # the optional extra [dask]
+
+        return DaskTaskRunner(address=address)
+    if workers() > 1:
+        return ProcessPoolTaskRunner(max_workers=workers())
+    return ThreadPoolTaskRunner()
 
 
 @task(cache_policy=NO_CACHE)
@@ -153,8 +190,24 @@ def run_daily(
         day_result.cases += part["cases"]
         day_result.tally.merge(part)
 
+    def run_parts(day: date, day_result: daily.DayResult) -> None:
+        room = day_result.tally.room()
+        if use_tasks:
+            futures = [work_parts.submit(db_url, day, room) for _ in range(workers())]
+            parts = []
+            for f in futures:
+                try:
+                    parts.append(f.result())
+                except Exception as exc:  # noqa: BLE001 - a lost worker: the run takes its part over (finish_parts)
+                    get_run_logger().warning("a daily worker of %s failed (%s); its part is taken over when its lease ends", day, exc)
+        else:
+            parts = [work_parts.fn(db_url, day, room)]
+        for part in parts:
+            day_result.cases += part["cases"]
+            day_result.tally.merge(part)
+
     result = daily.run_dates(lambda: UnitOfWork(db_url), as_of, through, policy, flow_run_id=_flow_run_id(),
-                             on_progress=progress, process=process)
+                             on_progress=progress, process=process, run_parts=run_parts)
     return {
         "as_of": as_of.isoformat(),
         "through": result.through.isoformat(),
@@ -175,7 +228,7 @@ def _flow_run_id() -> str | None:
         return None
 
 
-@flow(name="daily-collection", log_prints=False)
+@flow(name="daily-collection", log_prints=False, task_runner=task_runner_from_env())
 def daily_collection(as_of: date | None = None, through: date | None = None, db_url: str | None = None, publish: bool = True,
                      wait_for_export: bool = False) -> dict[str, Any]:
     """Ingest the night's export waiting in the inbox, then advance every case on each business
@@ -193,7 +246,7 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
         logger.warning("no %s export in %s after %s min: running on the book as it is", ", ".join(ingested["missing"]),
                        ingested["inbox"], ingested["waited_minutes"])
         _emit_feed_missing(ingested)
-    run = run_daily(as_of, through, url, use_tasks=True, progress=_progress.get())
+    run = run_daily(as_of, through, url, use_tasks=True, progress=_current_progress())
     run["feed"] = ingested
     if run["already_done"]:
         logger.info("business date %s already completed: nothing changed", run["through"])

@@ -54,3 +54,36 @@ def next_event_on(v: CaseView, day: date, policy: Policy, plan: DayPlan | None =
         return None
     dates = [d for rule in RULES if (d := rule.next_date(v, day, policy, plan)) is not None]
     return min(dates) if dates else None
+
+
+# --- moves the daily run may fire set-wise ----------------------------------------------------------
+# A move is set-wise when the machine declares it without a guard (no validator, no condition) and
+# its only effect on the row is the state and the date it was entered (``LoanCase.after_transition``
+# also sets a closing reason or the date sued for the targets below). Read from the machine, never
+# restated: today fall_due, review and dispatch.
+_SIDE_EFFECT_TARGETS = (CaseState.closed.value, CaseState.litigation.value)
+
+
+def _unguarded_moves() -> frozenset[str]:
+    from machines.loan_case import LoanCase
+
+    by_event: dict[str, bool] = {}
+    for state in LoanCase.states:
+        for t in state.transitions:
+            plain = not list(t.validators) and not list(t.cond) and t.target.value not in _SIDE_EFFECT_TARGETS
+            for event in t.events:
+                by_event[str(event)] = by_event.get(str(event), True) and plain
+    return frozenset(e for e, plain in by_event.items() if plain)
+
+
+SETWISE_EVENTS: frozenset[str] = _unguarded_moves()
+
+
+def setwise_plan(plan: DayPlan) -> bool:
+    """Every move of the day's plan is an unguarded one (``SETWISE_EVENTS``): no validator can
+    refuse it and it changes nothing but the state and the date entered, so such moves need no
+    machine and go to the database set-wise with the rest of the chunk. The plan's other steps
+    (demands, alerts, promises, flags, an officer's suspension, an approval to await) are carried
+    out per case as always; a plan with any guarded move goes through the case's machine whole."""
+    events = [s.event for s in plan.events]
+    return bool(events) and all(e in SETWISE_EVENTS for e in events) and all(s.action is None for s in plan.events)

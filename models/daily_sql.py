@@ -12,14 +12,14 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from sqlalchemy import Integer, and_, bindparam, case, cast, delete, func, insert, literal, select, true, union_all, update
+from sqlalchemy import Date, Integer, String, Text, and_, bindparam, case, cast, delete, func, insert, literal, null, select, true, union_all, update
 from sqlalchemy.orm import Session
 
 from models.domain.classification import DPD_FLOORS, Category
 from models.domain.dates import add_days
 from models.domain.errors import ConcurrentUpdate
 from models.store import CLASSIFICATION_MARK, UnitOfWork, mark_on, set_mark
-from models.tables import Action, History, Loan, Plan, PlanLine, Quarantine, RunDay, Snapshot
+from models.tables import Action, DayPart, History, Loan, Plan, PlanLine, Quarantine, RunDay, Snapshot
 
 CLOSED = "closed"  # the machine's final state as stored (machines.loan_case.CaseState.closed)
 
@@ -144,18 +144,27 @@ def any_touched(session: Session) -> bool:
     return session.execute(found).first() is not None
 
 
-def due_chunks(session: Session, day: date, size: int) -> Iterator[list[str]]:
-    """Loan ids due on ``day`` (or touched), quarantined cases aside, in keyset-paged chunks of ``size``."""
-    after = ""
+def _due(day: date) -> Any:
+    return (Loan.next_event_on <= day) | (Loan.touched == true())
+
+
+def due_chunks(session: Session, day: date, size: int, lo: str = "", hi: str | None = None) -> Iterator[list[str]]:
+    """Loan ids due on ``day`` (or touched), quarantined cases aside, in keyset-paged chunks of
+    ``size``; within ``lo`` ≤ loan_id < ``hi`` when given (a part of the date)."""
+    after, first = lo, True
     while True:
+        bounds = [Loan.loan_id >= after if first else Loan.loan_id > after]
+        if hi is not None:
+            bounds.append(Loan.loan_id < hi)
         ids = list(
             session.scalars(
                 select(Loan.loan_id)
-                .where((Loan.next_event_on <= day) | (Loan.touched == true()), Loan.loan_id > after, _not_quarantined())
+                .where(_due(day), *bounds, _not_quarantined())
                 .order_by(Loan.loan_id)
                 .limit(size)
             )
         )
+        first = False
         if not ids:
             return
         yield ids
@@ -165,10 +174,14 @@ def due_chunks(session: Session, day: date, size: int) -> Iterator[list[str]]:
 # --- one chunk ------------------------------------------------------------------------------------
 
 
-def read_cases(uow: UnitOfWork, ids: Sequence[str]) -> list[CaseRow]:
+def read_cases(uow: UnitOfWork, ids: Sequence[str], due_on: date | None = None) -> list[CaseRow]:
     """The chunk's loan rows, in loan id order; on PostgreSQL locked for the chunk's transaction
-    (operators' single-case services wait for the chunk, not the reverse)."""
+    (operators' single-case services wait for the chunk, not the reverse). With ``due_on``, only
+    the rows still due on that date: PostgreSQL re-checks the condition under the row lock, so a
+    case another worker has judged meanwhile is left out, never judged twice."""
     query = select(Loan.__table__).where(Loan.loan_id.in_(ids)).order_by(Loan.loan_id)
+    if due_on is not None:
+        query = query.where(_due(due_on))
     if uow.dialect == "postgresql":
         query = query.with_for_update()
     return [CaseRow(r._mapping) for r in uow.session.execute(query)]
@@ -350,3 +363,87 @@ def complete(uow: UnitOfWork, days: Iterable[date], flow_run_id: str | None) -> 
             made = s.execute(select(func.count()).select_from(History).where(History.on == d, History.by == "system")).scalar_one()
             s.add(RunDay(business_date=d, completed_at=now, transitions=made, flow_run_id=flow_run_id))
     uow.commit()
+
+
+# --- set-wise moves ----------------------------------------------------------------------------------
+
+
+def fire_setwise(session: Session, day: date, event: str, source: str, target: str, reason: str, ids: Sequence[str]) -> int:
+    """One rung for a group of cases: their history rows by one ``INSERT … SELECT`` (the row the
+    machine's audit listener writes: from, to, event, date, ``system``, reason) and the move by one
+    ``UPDATE`` of state and the date it was entered. Only rows still in ``source`` move; raises
+    ``ConcurrentUpdate`` if any of ``ids`` was not (the chunk is judged again). The caller has
+    checked the move against the machine's declared transitions."""
+    where = (Loan.loan_id.in_(ids), Loan.state == source)
+    columns = ["loan_id", "from_state", "to_state", "event", "on", "by", "reason", "approved_by"]
+    rows = select(Loan.loan_id, literal(source, String), literal(target, String), literal(event, String), literal(day, Date),
+                  literal("system", String), literal(reason, Text), null()).where(*where)
+    session.execute(insert(History).from_select(columns, rows))
+    moved = session.execute(update(Loan).where(*where).values(state=target, state_entered_on=day)
+                            .execution_options(synchronize_session=False)).rowcount
+    if moved != len(ids):
+        raise ConcurrentUpdate(f"{len(ids) - moved} case(s) left {source} before their set-wise {event}")
+    return moved
+
+
+# --- a date in parts (PostgreSQL's parallel run) -----------------------------------------------------
+
+
+def plan_parts(session: Session, day: date, size: int, most: int) -> int:
+    """Split ``day``'s due cases into contiguous id ranges of about equal counts (one per ``size``
+    cases, at most ``most``), unless the date already has its parts (a resumed run keeps them).
+    The first range starts at the smallest id, the last is open-ended: a case touched after the
+    split still lies in a part. Returns the number of parts."""
+    have = session.execute(select(func.count()).select_from(DayPart).where(DayPart.business_date == day)).scalar_one()
+    if have:
+        return have
+    ids = list(session.scalars(select(Loan.loan_id).where(_due(day), _not_quarantined()).order_by(Loan.loan_id)))
+    n = max(1, min(most, -(-len(ids) // size)))
+    cuts = [ids[len(ids) * i // n] for i in range(1, n)]
+    los, his = [""] + cuts, cuts + [None]
+    session.execute(insert(DayPart), [{"business_date": day, "part": i, "lo": lo, "hi": hi, "status": "open",
+                                       "lease_until": None, "worker": None} for i, (lo, hi) in enumerate(zip(los, his))])
+    return n
+
+
+def _lease_end(seconds: float) -> Any:
+    return func.now() + func.make_interval(0, 0, 0, 0, 0, 0, seconds)
+
+
+def claim_part(session: Session, day: date, worker: str, lease_seconds: float) -> tuple[int, str, str | None] | None:
+    """Take the first part of ``day`` that is open or whose lease has run out (``FOR UPDATE SKIP
+    LOCKED``: workers never wait on each other here); None when none is left. The database's
+    clock decides leases, so hosts' clocks need not agree."""
+    free = (DayPart.status == "open") | ((DayPart.status == "taken") & (DayPart.lease_until < func.now()))
+    pick = (select(DayPart.part).where(DayPart.business_date == day, free).order_by(DayPart.part).limit(1)
+            .with_for_update(skip_locked=True).scalar_subquery())
+    row = session.execute(
+        update(DayPart).where(DayPart.business_date == day, DayPart.part == pick)
+        .values(status="taken", worker=worker, lease_until=_lease_end(lease_seconds))
+        .returning(DayPart.part, DayPart.lo, DayPart.hi)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def renew_part(session: Session, day: date, part: int, worker: str, lease_seconds: float) -> bool:
+    """Extend the lease; False if the part is no longer this worker's (its lease ran out and
+    another worker took it over)."""
+    return session.execute(
+        update(DayPart).where(DayPart.business_date == day, DayPart.part == part, DayPart.worker == worker,
+                              DayPart.status == "taken").values(lease_until=_lease_end(lease_seconds))
+    ).rowcount == 1
+
+
+def finish_part(session: Session, day: date, part: int, worker: str) -> None:
+    session.execute(update(DayPart).where(DayPart.business_date == day, DayPart.part == part, DayPart.worker == worker)
+                    .values(status="done", lease_until=None))
+
+
+def parts_left(session: Session, day: date) -> tuple[int, float | None]:
+    """How many parts of ``day`` are not done, and in how many seconds the first lease still
+    running ends (None if none is running)."""
+    left = session.execute(select(func.count()).select_from(DayPart).where(DayPart.business_date == day,
+                                                                         DayPart.status != "done")).scalar_one()
+    wait = session.execute(select(func.min(func.extract("epoch", DayPart.lease_until - func.now())))
+                           .where(DayPart.business_date == day, DayPart.status == "taken")).scalar()
+    return left, None if wait is None else max(0.0, float(wait))

@@ -334,3 +334,18 @@ class OperationKey(Base):
     loan_id: Mapped[str] = mapped_column(String(64))
     result_json: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DayPart(Base):
+    """One balanced id range of a business date's due cases (PostgreSQL's parallel daily run):
+    ``lo`` ≤ loan_id < ``hi`` (no ``hi``: to the end). ``status`` is open, taken or done; a taken
+    part belongs to ``worker`` until ``lease_until``, then any worker may take it over."""
+
+    __tablename__ = "day_parts"
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lo: Mapped[str] = mapped_column(String(64))
+    hi: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(8))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worker: Mapped[str | None] = mapped_column(String(128))

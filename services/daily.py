@@ -15,17 +15,22 @@ A killed run, run again, ends where an uninterrupted one would: a processed case
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+import os
+import socket
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable, Iterator, Mapping
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from machines.escalation import CaseView, DayPlan, plan_day
+from machines.escalation import CaseView, DayPlan, plan_day, setwise_plan
 from machines.audit import AuditListener
-from machines.loan_case import CaseBinder, CaseRefused, CaseState, LoanCase
+from machines.loan_case import CaseBinder, CaseRefused, CaseState, LoanCase, allows, target_of
 from machines.policy import Policy
 from models import daily_sql
 from models.daily_sql import (  # re-exported: the service's public names
@@ -43,11 +48,17 @@ from services.views import CaseLoader, guarantee_of
 __all__ = [
     "CATEGORIES", "CHUNK", "FLOOR_BOUNDS", "KEEP", "KINDS", "MUTABLE", "STAFF_RANK", "CaseRow", "DayResult", "RunResult", "Tally",
     "any_touched", "classification_expression", "classify", "complete", "crossing_candidates", "dates_to_run",
-    "dpd_expression", "due_chunks", "is_month_end", "next_due_date", "oldest_due_expression", "process_chunk",
-    "refresh_classification", "reschedule", "run_dates", "snapshot_month_end",
+    "dpd_expression", "due_chunks", "finish_parts", "is_month_end", "next_due_date", "oldest_due_expression", "process_chunk",
+    "plan_parts", "refresh_classification", "reschedule", "run_dates", "snapshot_month_end", "work_parts",
 ]
 
 CHUNK = 1000
+
+
+def setwise_enabled() -> bool:
+    """Unguarded ladder moves go to the database set-wise unless ``NPL_SETWISE=0`` (which selects
+    the per-case machine for every move: the reference the set-wise path is tested against)."""
+    return os.environ.get("NPL_SETWISE", "1").strip() not in ("0", "false", "no", "off")
 
 
 KINDS = ("transitions", "alerts", "awaiting", "suspended", "refused", "quarantined")
@@ -142,6 +153,7 @@ def due_chunks(session: Session, day: date) -> Iterator[list[str]]:
 
 
 CONFLICT_RETRIES = 3
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction chosen as a deadlock's victim
 ERROR_TEXT = 500  # characters of a quarantined case's error kept
 
 
@@ -153,21 +165,28 @@ class CasesFailed(Exception):
         self.errors = errors
 
 
-def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult) -> None:
+def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult, recheck: bool = False) -> None:
     """Judge and advance one chunk of due cases and commit once; on a concurrent change to any
     of its loans (optimistic version check) the chunk is judged again from fresh rows.
 
     Bulkheads: a case whose evaluation raises must not stop the others. Nothing of a chunk is
     written before every case in it is judged, so the pass is rolled back and the chunk judged
     again without the failed cases, which are quarantined in the same commit (their rows, next
-    event date included, stay as they were: a later run picks them up from that date)."""
+    event date included, stay as they were: a later run picks them up from that date).
+
+    ``recheck``: judge only the cases still due on ``day`` once their rows are locked (parallel
+    workers: a case is never judged twice for one date). Two workers' chunks may lock the same
+    officers in opposite orders (suspension, release): PostgreSQL then aborts one as a deadlock
+    victim, and that chunk is judged again."""
     failed: dict[str, str] = {}
     conflicts = 0
     while True:
         partial = DayResult(day, Tally(keep=None))
         try:
-            _process_chunk_once(uow, ids, day, policy, partial, failed)
-        except ConcurrentUpdate:
+            _process_chunk_once(uow, ids, day, policy, partial, failed, recheck)
+        except (ConcurrentUpdate, DBAPIError) as exc:
+            if isinstance(exc, DBAPIError) and not _deadlock(exc):
+                raise
             uow.rollback()
             conflicts += 1
             if conflicts == CONFLICT_RETRIES:
@@ -182,18 +201,23 @@ def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, re
         return
 
 
+def _deadlock(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == DEADLOCK
+
+
 def _error_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:ERROR_TEXT]
 
 
 def _process_chunk_once(
     uow: UnitOfWork, ids: list[str], day: date, policy: Policy, result: DayResult, failed: Mapping[str, str] | None = None,
+    recheck: bool = False,
 ) -> None:
     """One pass over the chunk, leaving out the ``failed`` cases (quarantined in this commit);
     raises ``CasesFailed`` before writing anything if judging another case raises."""
     failed = failed or {}
     s = uow.session
-    loans = daily_sql.read_cases(uow, ids)
+    loans = daily_sql.read_cases(uow, ids, due_on=day if recheck else None)
     before = {loan.loan_id: mutable_values(loan) for loan in loans}
     loader = CaseLoader(s, loans)
     history: list[dict[str, Any]] = []
@@ -210,6 +234,9 @@ def _process_chunk_once(
             binder.append(CaseBinder(lambda loan_id: [AuditListener(loan_id, record)]))
         return binder[0].bind(loan)
 
+    setwise = setwise_enabled()
+    # (position in the case's day, event, source, target, reason) → the cases taking that rung
+    rungs: dict[tuple[int, str, str, str, str], list[str]] = defaultdict(list)
     for loan in loans:
         if loan.loan_id in failed:
             continue
@@ -219,6 +246,14 @@ def _process_chunk_once(
         try:
             view = loader.view(loan, day, policy)
             plan = plan_day(view, day, policy)
+            moves = _setwise_moves(loan.state, plan) if setwise else None
+            if moves is not None:
+                for k, (event, source, target, reason) in enumerate(moves):
+                    rungs[(k, event, source, target, reason)].append(loan.loan_id)
+                    result.add("transitions", {"loan_id": loan.loan_id, "from": source, "to": target, "event": event,
+                                               "on": day.isoformat(), "reason": reason, "officer": loan.assigned_to})
+                loan.state, loan.state_entered_on = moves[-1][2], day  # as the database will hold it
+                plan = replace(plan, steps=[step for step in plan.steps if not step.event])  # the rest, per case
             apply_plan(s, loan, view, plan, day, loader, result, machine_for, actions)
         except SQLAlchemyError:
             raise  # the database, not the case: the run fails and is run again
@@ -229,6 +264,8 @@ def _process_chunk_once(
     if errors:
         raise CasesFailed(errors)
 
+    for (_k, event, source, target, reason), moved in sorted(rungs.items()):  # a case's rungs in its own order
+        daily_sql.fire_setwise(s, day, event, source, target, reason, moved)
     daily_sql.write_cases(s, [loan for loan in loans if mutable_values(loan) != before[loan.loan_id]])
     daily_sql.append_history_and_actions(s, history, actions)
     for loan in loans:
@@ -239,10 +276,27 @@ def _process_chunk_once(
         elif loan.state == CaseState.closed.value and before[loan.loan_id][0] != CaseState.closed.value:
             s.flush()
             release_officer_if_done(s, loan)
-    daily_sql.release(s, [i for i in daily_sql.quarantined(s, ids) if i not in failed], day)
-    judged = [i for i in ids if i not in failed]
+    daily_sql.release(s, [i for i in daily_sql.quarantined(s, [loan.loan_id for loan in loans]) if i not in failed], day)
+    judged = [loan.loan_id for loan in loans if loan.loan_id not in failed]
     classify(s, uow.dialect, day, Loan.loan_id.in_(judged))  # events and moves may have changed them
     uow.commit()
+
+
+def _setwise_moves(state: str, plan: DayPlan) -> list[tuple[str, str, str, str]] | None:
+    """The plan's moves as (event, source, target, reason), each checked against the transitions
+    ``LoanCase`` declares, when every move of the plan is an unguarded one (``setwise_plan``);
+    else None: the case goes through its machine."""
+    if not setwise_plan(plan):
+        return None
+    moves = []
+    for step in plan.events:
+        assert step.event is not None
+        if not allows(step.event, state):
+            return None  # the machine refuses it: the per-case path records the refusal
+        target = target_of(step.event, state).value
+        moves.append((step.event, state, target, step.reason))
+        state = target
+    return moves
 
 
 def apply_plan(
@@ -317,6 +371,73 @@ def apply_plan(
     loan.touched = False
 
 
+# --- a date in parts: parallel workers on PostgreSQL ----------------------------------------------
+
+MOST_PARTS = 32  # a date makes at most this many parts, whatever the size of the book
+LEASE_SECONDS = 300.0  # a part not renewed for this long (its worker died) is taken over
+
+
+def lease_seconds() -> float:
+    return float(os.environ.get("NPL_LEASE_SECONDS") or LEASE_SECONDS)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def plan_parts(make_uow: Callable[[], UnitOfWork], day: date) -> int:
+    """The date's parts (kept if a killed run already made them)."""
+    with make_uow() as uow:
+        n = daily_sql.plan_parts(uow.session, day, CHUNK, MOST_PARTS)
+        uow.commit()
+    return n
+
+
+def work_parts(make_uow: Callable[[], UnitOfWork], day: date, policy: Policy, result: DayResult,
+               worker: str | None = None, lease: float | None = None) -> int:
+    """Claim parts of ``day`` until none is left and judge their due cases chunk by chunk (each
+    chunk its own transaction; the lease renewed after each). A worker killed mid-chunk leaves
+    that chunk rolled back and its part taken until the lease runs out; then any worker takes the
+    part over and judges what is still due in it. Returns how many parts this worker finished."""
+    worker, lease = worker or worker_name(), lease or lease_seconds()
+    done = 0
+    while True:
+        with make_uow() as uow:
+            claimed = daily_sql.claim_part(uow.session, day, worker, lease)
+            uow.commit()
+        if claimed is None:
+            return done
+        part, lo, hi = claimed
+        with make_uow() as uow:
+            chunks = list(daily_sql.due_chunks(uow.session, day, CHUNK, lo, hi))
+        mine = True
+        for ids in chunks:
+            with make_uow() as uow:
+                process_chunk(uow, ids, day, policy, result, recheck=True)
+            with make_uow() as uow:
+                mine = daily_sql.renew_part(uow.session, day, part, worker, lease)
+                uow.commit()
+            if not mine:
+                break  # taken over: the other worker judges what is still due
+        if mine:
+            with make_uow() as uow:
+                daily_sql.finish_part(uow.session, day, part, worker)
+                uow.commit()
+            done += 1
+
+
+def finish_parts(make_uow: Callable[[], UnitOfWork], day: date, policy: Policy, result: DayResult) -> None:
+    """After the workers: take over any part a dead worker left, once its lease has run out, so
+    the date completes in this run."""
+    while True:
+        work_parts(make_uow, day, policy, result)
+        with make_uow() as uow:
+            left, wait = daily_sql.parts_left(uow.session, day)
+        if not left:
+            return
+        time.sleep(min(wait if wait is not None else 0.0, lease_seconds()) + 0.05)
+
+
 def is_month_end(day: date) -> bool:
     return day.day == calendar.monthrange(day.year, day.month)[1]
 
@@ -333,9 +454,13 @@ def run_dates(
     flow_run_id: str | None = None,
     on_progress: Callable[[date, date], None] | None = None,
     process: Callable[[list[str], date, DayResult], None] | None = None,
+    run_parts: Callable[[date, DayResult], None] | None = None,
 ) -> RunResult:
     """Run every business date not yet completed up to ``through`` (or ``as_of``), in order,
     skipping quiet stretches. ``process`` lets the flow run chunks as Prefect tasks;
+    on PostgreSQL a date is split into parts (``day_parts``) that ``run_parts(date, result)``
+    hands to parallel workers when there are several; then this process works what is left (a
+    date of one part, or a part a dead worker left once its lease has run out);
     ``on_progress(date reached, last date)`` is told after each date or quiet stretch.
 
     When every date is already completed nothing moves, but a run killed after its last date
@@ -343,6 +468,7 @@ def run_dates(
     with make_uow() as uow:
         start, end = dates_to_run(uow.session, as_of, through)
         last = last_run_date(uow.session)
+        in_parts = uow.dialect == "postgresql"
     result = RunResult(requested=as_of, through=end)
 
     def default_process(ids: list[str], day: date, day_result: DayResult) -> None:
@@ -382,10 +508,15 @@ def run_dates(
             day = add_days(quiet_end, 1)
             continue
         day_result = DayResult(day, result.tally)
-        with make_uow() as uow:
-            chunks = list(due_chunks(uow.session, day))
-        for ids in chunks:
-            process(ids, day, day_result)
+        if in_parts:  # SQLite allows one writer at a time: its run stays in one process
+            if plan_parts(make_uow, day) > 1 and run_parts is not None:  # a date of one part: not worth a worker
+                run_parts(day, day_result)
+            finish_parts(make_uow, day, policy, day_result)
+        else:
+            with make_uow() as uow:
+                chunks = list(due_chunks(uow.session, day))
+            for ids in chunks:
+                process(ids, day, day_result)
         if is_month_end(day):
             with make_uow() as uow:
                 snapshot_month_end(uow, day)
