@@ -86,6 +86,7 @@ def replay(started: float) -> None:
     from services.importing import import_paths
 
     url = f"sqlite:///{(VAR / 'npl.db').resolve()}"
+    os.environ["NPL_DATABASE_URL"] = url  # the flows read the database from the environment
     rep = import_paths(url, [HERE / "data" / f for f in ("loans.csv", "guarantors.csv", "collateral.csv")])
     print(f"imported {rep.loans} loans, {rep.guarantors} guarantors, {rep.collateral} collateral")
 
@@ -93,12 +94,12 @@ def replay(started: float) -> None:
     last_run: date | None = None
     for when, label, action in events(url):
         if last_run is None or when > last_run:
-            daily_collection(as_of=first if last_run is None else last_run, through=when, db_url=url, publish=False)
+            daily_collection(as_of=first if last_run is None else last_run, through=when, publish=False)
             last_run = when
         with UnitOfWork(url) as uow:
             action(uow)
         print(f"{when}  {label}")
-    daily_collection(as_of=last_run or first, through=END, db_url=url)
+    daily_collection(as_of=last_run or first, through=END)
 
     for loan_id in ("L-0001", "L-0002", "L-0003", "L-0004", "L-0005", "L-0006"):
         with UnitOfWork(url) as uow:
@@ -108,7 +109,7 @@ def replay(started: float) -> None:
               f"balance {case['balance']['total']}")
         for h in case["history"]:
             print(f"  {h['on']}  {h['from']:>18} → {h['to']:<18} {h['event']:<10} by {h['by']}: {h['reason']}")
-    report = portfolio_report(as_of=END, db_url=url, xlsx=str(VAR / "report.xlsx"))
+    report = portfolio_report(as_of=END, xlsx=str(VAR / "report.xlsx"))
     print(f"\nPortfolio as of {report['as_of']}: {report['loans']} open loan(s), NPL ratio {report['npl_ratio']}, "
           f"recovered {report['recovered']['total']}")
     for strategy, amount in report["recovered"]["by_strategy"].items():

@@ -21,7 +21,8 @@ from prefect.context import get_run_context
 from prefect.events import emit_event
 
 from machines.policy import load_policy
-from models.store import UnitOfWork, database_url
+from flows.prefect_env import flow_database_url
+from models.store import UnitOfWork
 from services import daily, reporting, worklist
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -48,12 +49,13 @@ def today_in_branch_zone() -> date:
 
 
 @task(cache_policy=NO_CACHE)
-def advance_cases(db_url: str, ids: list[str], day: date, room: dict[str, int | None] | None = None) -> dict[str, Any]:
+def advance_cases(ids: list[str], day: date, room: dict[str, int | None] | None = None, db_url: str | None = None) -> dict[str, Any]:
     """Judge and advance one chunk of cases due on ``day``; return the counts and, of each kind,
     the items the run still has ``room`` for (Prefect keeps every task's return value until the
-    flow run ends: a long catch-up must not hold every case it moved)."""
+    flow run ends: a long catch-up must not hold every case it moved). As a task it finds its
+    database itself (``flow_database_url``): a task's inputs are not a place for credentials."""
     result = daily.DayResult(day, daily.Tally(keep=None))
-    with UnitOfWork(db_url) as uow:
+    with UnitOfWork(db_url or flow_database_url()) as uow:
         daily.process_chunk(uow, ids, day, load_policy(), result)
     return {"cases": result.cases, **result.tally.digest(room)}
 
@@ -64,11 +66,11 @@ EVENT_CAP = 500  # per-case Prefect events of one kind per run; a summary event 
 
 
 @task(cache_policy=NO_CACHE)
-def publish_day(db_url: str, through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
+def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
     """Publish the summary, the worklist per officer and the deadlines at risk of the run's last
     date; return the deadlines at risk."""
     policy = load_policy()
-    with UnitOfWork(db_url) as uow:
+    with UnitOfWork(flow_database_url()) as uow:
         summary = reporting.summary_tables(uow.session, policy)
         risks = worklist.deadlines_at_risk(uow.session, through, policy)
         per_officer = worklist.worklist_summary(uow.session, through, policy, risks)
@@ -128,7 +130,7 @@ def run_daily(
 
     def process(ids: list[str], day: date, day_result: daily.DayResult) -> None:
         room = day_result.tally.room()
-        part = advance_cases(db_url, ids, day, room) if use_tasks else advance_cases.fn(db_url, ids, day, room)
+        part = advance_cases(ids, day, room) if use_tasks else advance_cases.fn(ids, day, room, db_url)
         day_result.cases += part["cases"]
         day_result.tally.merge(part)
 
@@ -155,12 +157,13 @@ def _flow_run_id() -> str | None:
 
 
 @flow(name="daily-collection", log_prints=False)
-def daily_collection(as_of: date | None = None, through: date | None = None, db_url: str | None = None, publish: bool = True) -> dict[str, Any]:
+def daily_collection(as_of: date | None = None, through: date | None = None, publish: bool = True) -> dict[str, Any]:
     """Advance every case on each business date up to ``through`` (default ``as_of``, default today
-    in the branch's time zone); a date already completed changes nothing."""
+    in the branch's time zone); a date already completed changes nothing. The database is the
+    environment's (``flows.prefect_env.flow_database_url``), never a parameter."""
     logger = get_run_logger()
     as_of = as_of or today_in_branch_zone()
-    url = database_url(db_url)
+    url = flow_database_url()
     run = run_daily(as_of, through, url, use_tasks=True, progress=_progress.get())
     if run["already_done"]:
         logger.info("business date %s already completed: nothing changed", run["through"])
@@ -169,7 +172,7 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
                     run["through"], run["counts"]["transitions"])
     if publish:
         sample = {k: (v[:SAMPLE] if isinstance(v, list) else v) for k, v in run.items()}
-        risks = publish_day(url, date.fromisoformat(run["through"]), sample)
+        risks = publish_day(date.fromisoformat(run["through"]), sample)
         run["deadlines_at_risk"] = risks
         _emit(run, risks)
     return run
