@@ -141,6 +141,8 @@ def import_(paths: list[Path] = typer.Argument(..., help="CSV files: loans, guar
     typer.echo(f"imported: {report.loans} loans, {report.guarantors} guarantors, {report.collateral} collateral")
     if any(f.kind == "repayments" for f in report.files):
         typer.echo(f"imported: {report.repayments} repayments ({report.already_booked} already booked, skipped)")
+    if any(f.kind == "operators" for f in report.files):
+        typer.echo(f"imported: {report.operators} operators")
     for r in report.rejected:
         typer.echo(f"rejected: {r.file}:{r.line}: column {r.column}: {r.reason}", err=True)
     for f in report.rejects_files:

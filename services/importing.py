@@ -24,7 +24,7 @@ from models.importing.fields import shown
 from models.importing.repayments import Repayment
 from models.store import UnitOfWork
 from models.tables import Payment
-from services import cases
+from services import cases, operators
 
 __all__ = ["ImportReport", "ImportedFile", "Rejected", "import_in", "import_paths", "repayment_booker"]
 
@@ -47,7 +47,8 @@ def import_in(
     """Import into an open unit of work, committing once; ``before_commit`` runs inside the
     transaction with the finished report (the feed records the file there)."""
     booker = repayment_booker(policy or load_policy())
-    return import_files(uow, list(paths), services={"repayments": booker}, before_commit=before_commit)
+    return import_files(uow, list(paths), before_commit=before_commit, services={
+        "repayments": booker, "operators": lambda rows: operators.upsert_operators(uow, rows)})
 
 
 def repayment_booker(policy: Policy) -> Callable[[Session, Repayment], tuple[str, str] | None]:
