@@ -138,11 +138,13 @@ def plan(
     if first_due <= on:
         raise RuleViolation(f"the first installment ({first_due}) must fall due after the signing date ({on})")
     owed = balances_as_of(loan, on, policy)
+    if owed.total > 0 and to_fen(monthly) > 0:  # the plan's length and end, bounded before it is built or written
+        count = -(-owed.total // to_fen(monthly))
+        bounds.plan_end(policy, count, add_months(first_due, count - 1), on)
     try:
         lines = schedule(owed.total, to_fen(monthly), first_due)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
-    bounds.plan_end(policy, len(lines), lines[-1].due_on, on)  # before anything is written
     machine = bind(s, loan)
     source = loan.state
     machine.fire("sign_plan", on=on, by=by, reason=f"installment agreement: {fmt(to_fen(monthly))} a month from {first_due}", has_plan=True)
