@@ -31,6 +31,10 @@ def quiet_prefect() -> None:
     # bounded waits: no API call hangs for minutes (Prefect's defaults: 60 s × 6 attempts)
     os.environ.setdefault("PREFECT_API_REQUEST_TIMEOUT", API_REQUEST_TIMEOUT_S)
     os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", CLIENT_MAX_RETRIES)
+    # the API's basic authentication (deployments/serve.py): the command line authenticates as `make serve` does
+    auth = os.environ.get("NPL_PREFECT_AUTH") or os.environ.get("PREFECT_SERVER_API_AUTH_STRING")
+    if auth:
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", auth)
 
 
 def probe_timeout() -> float:
