@@ -650,6 +650,27 @@ def operator_deactivate(operator_id: str = typer.Argument(..., metavar="ID"), db
     typer.echo(f"operator {res['operator_id']}: inactive")
 
 
+db_app = typer.Typer(help="The database: the application role's privileges.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("grant")
+def db_grant(role: str = typer.Argument(..., metavar="ROLE", help="The role the application runs as (created if missing)."),
+             db: Optional[str] = DbOption) -> None:
+    """Give ROLE the least privileges (PostgreSQL; run as the schema's owner): read and write the
+    working tables, only read and append the history; no TRUNCATE, owner of nothing, so it cannot
+    disable the history triggers. Run again after each migration."""
+    from services import db_grants
+
+    def go() -> Any:
+        with uow(db) as u:
+            return db_grants.grant(u, role)
+
+    res = run(go)
+    typer.echo(f"role {res.role}{' created' if res.created else ''}: SELECT, INSERT, UPDATE on {len(res.working)} tables; "
+               f"SELECT, INSERT only on {', '.join(res.append_only)}")
+
+
 def main() -> None:
     """The `npl` script. Usage errors (a missing option, an unknown command) are one line too,
     exit 2, like every other error the user can cause."""
