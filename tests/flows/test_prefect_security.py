@@ -142,3 +142,18 @@ def test_no_database_password_in_any_flow_run_task_run_artifact_event_or_log(ops
         assert MARKER not in record, f"the database password is in a Prefect record: {where}"
         assert "postgresql+psycopg://npl_marked" not in record, f"a database URL is in a Prefect record: {where}"
     assert searched > 20  # runs, task runs, artifacts, logs and events were there to search
+
+
+def test_no_flow_takes_a_database_url_and_a_run_that_passes_one_is_refused() -> None:
+    from prefect.exceptions import SignatureMismatchError
+
+    from flows import operations
+    from flows.daily import daily_collection
+    from flows.reports import portfolio_report
+
+    flows = [daily_collection, portfolio_report, operations.manual_escalation, *operations.EVENT_FLOWS]
+    for flow in flows:
+        names = set(flow.parameters.properties)
+        assert not {n for n in names if "db" in n or "url" in n or "database" in n}, (flow.name, names)
+    with pytest.raises(SignatureMismatchError):  # an API caller cannot make a run open a database of their choosing
+        operations.record_payment.validate_parameters({"loan_id": "L-0001", "amount": "1.00", "db_url": "sqlite:////tmp/x.db"})
