@@ -110,9 +110,16 @@ def test_a_case_the_run_cannot_judge_is_listed_first_in_the_summary_and_urgent_t
 
     url = demo_db(tmp_path)
     daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), publish=False)
-    with UnitOfWork(url) as uow:  # accepted as typed; adding a day to it overflows
+    from sqlalchemy import update
+
+    from models.tables import Action
+
+    with UnitOfWork(url) as uow:
         cases.visit(uow, "L-0002", on=date(2008, 7, 31), outcome="promise", promise_amount=Decimal("100"),
-                    promise_date=date(9999, 12, 31))
+                    promise_date=date(2008, 8, 31))
+    with UnitOfWork(url) as uow:  # a date the bounds now refuse, planted as older code stored it: adding a day overflows
+        uow.session.execute(update(Action).where(Action.loan_id == "L-0002", Action.kind == "promise").values(due_on=date(9999, 12, 31)))
+        uow.commit()
     state = daily_collection(as_of=date(2008, 8, 1), through=date(2008, 8, 10), return_state=True)
     run = state.result()
     assert run["dates_run"] == 10 and run["counts"]["quarantined"] == 1
