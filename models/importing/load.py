@@ -23,7 +23,7 @@ from models.importing.upsert import Store
 from models.store import CLASSIFICATION_MARK, UnitOfWork, forget_mark
 
 # every kind of file, in the order files are loaded; a new kind is one module and one line here
-KINDS: tuple[Kind, ...] = (operators.KIND, loans.KIND, guarantors.KIND, collateral.KIND, repayments.KIND)
+KINDS: tuple[Kind, ...] = (loans.KIND, guarantors.KIND, collateral.KIND, repayments.KIND, operators.KIND)
 
 
 def import_files(
