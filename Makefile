@@ -51,7 +51,8 @@ bench: $(STAMP)
 ## The reliability tests at full size (CI runs them at a lighter default size inside `make test`).
 reliability: $(TEST_STAMP)
 	NPL_RELIABILITY_FULL=1 $(BIN)/python -m pytest -q tests/integration/test_daily_crash.py tests/integration/test_import_crash.py \
-		tests/integration/test_concurrency.py tests/integration/test_bad_inputs.py tests/integration/test_history_append_only.py tests/integration/test_quarantine.py
+		tests/integration/test_concurrency.py tests/integration/test_bad_inputs.py tests/integration/test_history_append_only.py tests/integration/test_quarantine.py \
+		tests/integration/test_validate_before_commit.py
 
 serve: $(STAMP)
 	$(BIN)/python -m deployments.serve

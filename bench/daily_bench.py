@@ -557,6 +557,7 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
     from sqlalchemy import func, select, text
 
     from flows.daily import daily_collection
+    from flows.prefect_env import database_for_flows
     from models.store import UnitOfWork
     from models.tables import History, Loan
 
@@ -592,7 +593,8 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
     def timed(step: Step, url: str, as_of: date, through: date | None = None) -> None:
         h0 = transitions(url)
         with measured(step, backends):
-            result = daily_collection(as_of=as_of, through=through, db_url=url)
+            with database_for_flows(url):  # the flow reads the database from its environment
+                result = daily_collection(as_of=as_of, through=through)
         step.cases, step.dates = result["cases_judged"], result["dates_run"]
         step.transitions = transitions(url) - h0
 
@@ -630,7 +632,8 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
     print(f"  peak RSS                           {row.rss_mb:8.0f} MB")
 
     if args.digest:  # after the timings and the RSS reading: the dump is held in memory
-        daily_collection(as_of=RUN_DATE + timedelta(days=1), through=RUN_DATE + timedelta(days=args.days), db_url=one)
+        with database_for_flows(one):
+            daily_collection(as_of=RUN_DATE + timedelta(days=1), through=RUN_DATE + timedelta(days=args.days))
         row.digest = digest(one)
     return row
 

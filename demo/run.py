@@ -119,6 +119,7 @@ def replay(started: float, *, feed: bool = False) -> None:
     from demo import feed as nightly
 
     url = f"sqlite:///{(VAR / 'npl.db').resolve()}"
+    os.environ["NPL_DATABASE_URL"] = url  # the flows read the database from the environment
     exports = nightly.Exports(VAR / "exports", VAR / "inbox")
     if feed:
         night = exports.book(FIRST, HERE / "data")
@@ -132,7 +133,7 @@ def replay(started: float, *, feed: bool = False) -> None:
     for when, label, action in events(url):
         if last_run is None or when > last_run:
             exports.deliver_all()  # the nights' exports not yet delivered land in the inbox
-            run = daily_collection(as_of=first if last_run is None else last_run, through=when, db_url=url, publish=False)
+            run = daily_collection(as_of=first if last_run is None else last_run, through=when, publish=False)
             if feed:
                 nightly.print_ingested(run["feed"])
             last_run = when
@@ -147,7 +148,7 @@ def replay(started: float, *, feed: bool = False) -> None:
     exports.deliver_all()
     if feed:
         exports.resend(date(2008, 8, 30))  # the core system sends one night's repayments again: skipped
-    final = daily_collection(as_of=last_run or first, through=END, db_url=url)
+    final = daily_collection(as_of=last_run or first, through=END)
     if feed:
         nightly.print_ingested(final["feed"])
 
@@ -159,7 +160,7 @@ def replay(started: float, *, feed: bool = False) -> None:
               f"balance {case['balance']['total']}")
         for h in case["history"]:
             print(f"  {h['on']}  {h['from']:>18} → {h['to']:<18} {h['event']:<10} by {h['by']}: {h['reason']}")
-    report = portfolio_report(as_of=END, db_url=url, xlsx=str(VAR / "report.xlsx"))
+    report = portfolio_report(as_of=END, xlsx=str(VAR / "report.xlsx"))
     print(f"\nPortfolio as of {report['as_of']}: {report['loans']} open loan(s), NPL ratio {report['npl_ratio']}, "
           f"recovered {report['recovered']['total']}")
     for strategy, amount in report["recovered"]["by_strategy"].items():

@@ -20,7 +20,17 @@ against that server (waiting up to ``$NPL_PREFECT_WAIT_S`` seconds for it to ans
 and creates (or updates) the automations in ``AUTOMATIONS``. While it serves its local server, it
 leaves that server's API URL in ``server.json`` under its home, so that ``npl daily`` and ``npl report`` reuse this
 server instead of starting a temporary one (flows/local_server.py). Flow runs use
-``$NPL_DATABASE_URL`` (the flows' ``db_url`` parameter overrides it).
+``$NPL_DATABASE_URL``, else the Prefect Secret block ``npl-database-url`` (never a flow
+parameter: Prefect shows parameters to anyone who reaches its API).
+
+API authentication (issue 16 part 5): with ``$NPL_PREFECT_AUTH`` (or
+``$PREFECT_SERVER_API_AUTH_STRING``) set to ``user:password``, the local server is started with
+the Prefect server's own basic authentication (``PREFECT_SERVER_API_AUTH_STRING``: every API
+call but the health check without that ``Authorization: Basic`` header is refused with 401; the
+UI asks for the string once) and CSRF protection (``PREFECT_SERVER_CSRF_PROTECTION_ENABLED``),
+and this process and its flow runs authenticate with ``PREFECT_API_AUTH_STRING``. For a server
+of one's own (``PREFECT_API_URL`` set), set those two settings on it and give this process
+``PREFECT_API_AUTH_STRING``. In production the UI sits behind the bank's sign-on (README).
 """
 
 from __future__ import annotations
@@ -182,6 +192,22 @@ def serve_all(limit: int | None = None) -> None:
         logger.info("shutting down")
 
 
+AUTH_ENV = "NPL_PREFECT_AUTH"
+
+
+def server_auth_env() -> dict[str, str]:
+    """The server's settings for basic authentication, when configured; this process and its
+    children (the flow runs) get the client's side, ``PREFECT_API_AUTH_STRING``."""
+    auth = os.environ.get(AUTH_ENV) or os.environ.get("PREFECT_SERVER_API_AUTH_STRING")
+    if not auth:
+        return {}
+    user, _, password = auth.partition(":")
+    if not user or not password:
+        raise SystemExit(f"{AUTH_ENV} must be user:password")
+    os.environ.setdefault("PREFECT_API_AUTH_STRING", auth)
+    return {"PREFECT_SERVER_API_AUTH_STRING": auth, "PREFECT_SERVER_CSRF_PROTECTION_ENABLED": "true"}
+
+
 def _exit_on_sigterm(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)  # unwinds through `finally`: the local server is stopped too
 
@@ -191,6 +217,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logger.setLevel(logging.INFO)
     os.chdir(ROOT)  # flow runs import flows.* from the repository root
+    auth_env = server_auth_env()
     if os.environ.get("PREFECT_API_URL"):  # a server started alongside may still be booting
         wait_healthy(os.environ["PREFECT_API_URL"].rstrip("/"), float(os.environ.get("NPL_PREFECT_WAIT_S", "120")))
         serve_all()  # the command line finds this server through the same PREFECT_API_URL
@@ -205,8 +232,10 @@ def main() -> None:
         log_path = home / "server.log"
         home.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
-            server = start_local_server(home, port, log=log)
-        print(f"Prefect server (log: {log_path}) — UI at {server.ui_url}", flush=True)
+            server = start_local_server(home, port, log=log, extra_env=auth_env)
+        print(f"Prefect server (log: {log_path}) — UI at {server.ui_url}"
+              + (" (basic authentication on)" if auth_env else " (no authentication: set NPL_PREFECT_AUTH=user:password)"),
+              flush=True)
     os.environ["PREFECT_API_URL"] = api_url
     os.environ["PREFECT_HOME"] = str(home)  # results of suspended runs, for the flow runs too
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings

@@ -37,6 +37,7 @@ app = typer.Typer(
 )
 
 DbOption = typer.Option(None, "--db", help="SQLAlchemy URL (default: $NPL_DATABASE_URL, else sqlite file ./var/npl.db).")
+OtpOption = typer.Option(None, "--otp", metavar="CODE", help="The approver's current one-time password (if enrolled).")
 
 
 def fail(code: int, message: str) -> NoReturn:
@@ -140,6 +141,8 @@ def import_(paths: list[Path] = typer.Argument(..., help="CSV files: loans, guar
     typer.echo(f"imported: {report.loans} loans, {report.guarantors} guarantors, {report.collateral} collateral")
     if any(f.kind == "repayments" for f in report.files):
         typer.echo(f"imported: {report.repayments} repayments ({report.already_booked} already booked, skipped)")
+    if any(f.kind == "operators" for f in report.files):
+        typer.echo(f"imported: {report.operators} operators")
     for r in report.rejected:
         typer.echo(f"rejected: {r.file}:{r.line}: column {r.column}: {r.reason}", err=True)
     for f in report.rejects_files:
@@ -158,7 +161,7 @@ def daily(as_of: str = typer.Option(..., "--as-of", help="Business date YYYY-MM-
           json_out: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
           db: Optional[str] = DbOption) -> None:
     """Run the daily collection flow for a business date (or each date up to --through)."""
-    from flows.prefect_env import command_line_flow_run, prefect_unavailable, quiet_prefect
+    from flows.prefect_env import command_line_flow_run, database_for_flows, prefect_unavailable, quiet_prefect
 
     start, end = day(as_of, "--as-of"), day(through, "--through")
     assert start is not None
@@ -178,8 +181,9 @@ def daily(as_of: str = typer.Option(..., "--as-of", help="Business date YYYY-MM-
     if end is not None and (end - start).days > 60 and sys.stderr.isatty():
         progress = _progress_bar(start, end)
     try:
-        with prefect_unavailable(lambda message: fail(1, message)), command_line_flow_run(), daily_flow.reporting_progress(progress):
-            result = run(lambda: daily_flow.daily_collection(as_of=start, through=end, db_url=url))
+        with prefect_unavailable(lambda message: fail(1, message)), command_line_flow_run(), daily_flow.reporting_progress(progress), \
+                database_for_flows(url):  # the flow reads it from its environment, never from a parameter
+            result = run(lambda: daily_flow.daily_collection(as_of=start, through=end))
     finally:
         if progress is not None:
             progress.stop()  # type: ignore[attr-defined]
@@ -324,11 +328,13 @@ def plan(loan_id: str, monthly: str = typer.Option(..., "--monthly"), first_due:
 @app.command()
 def escalate(loan_id: str, to: str = typer.Option(..., "--to"), reason: str = typer.Option(..., "--reason"),
              by: str = typer.Option(..., "--by"), on: Optional[str] = typer.Option(None, "--on"),
-             approved_by: Optional[str] = typer.Option(None, "--approved-by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
+             approved_by: Optional[str] = typer.Option(None, "--approved-by"), otp: Optional[str] = OtpOption,
+             key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Manual escalation; refused (exit 1, nothing changed) where the machine forbids it or an approval is missing."""
     from services import escalations
 
-    res = jsonable(perform(db, escalations.escalate, loan_id, to=to, reason=reason, by=by, on=day(on, "--on"), approved_by=approved_by, key=key))
+    res = jsonable(perform(db, escalations.escalate, loan_id, to=to, reason=reason, by=by, on=day(on, "--on"), approved_by=approved_by, otp=otp,
+                           key=key))
     typer.echo(f"{loan_id}: {res['from']} → {res['to']} by {res['by']}" + (f", approved by {res['approved_by']}" if res["approved_by"] else ""))
 
 
@@ -375,12 +381,13 @@ def dispose_asset(loan_id: str, asset: str = typer.Option(..., "--asset"), on: O
 @app.command()
 def revitalize(loan_id: str, credit: str = typer.Option(..., "--credit"), on: Optional[str] = typer.Option(None, "--on"),
                by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"),
-               reason: Optional[str] = typer.Option(None, "--reason"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
+               reason: Optional[str] = typer.Option(None, "--reason"), otp: Optional[str] = OtpOption,
+               key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Further credit to a viable borrower (strategy 6); needs the rating threshold and a second person."""
     from services import escalations
 
     res = jsonable(perform(db, escalations.revitalize, loan_id, credit=amount(credit, "--credit"), on=day(on, "--on"), by=by,
-                           approved_by=approved_by, reason=reason, key=key))
+                           approved_by=approved_by, reason=reason, otp=otp, key=key))
     typer.echo(f"{loan_id}: {res['from']} → {res['to']}: further credit {res['credit']}, approved by {res['approved_by']}")
 
 
@@ -406,11 +413,13 @@ def enforce(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), by: st
 
 @app.command("write-off")
 def write_off(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), reason: str = typer.Option(..., "--reason"),
-              by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
+              by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"),
+              otp: Optional[str] = OtpOption, key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
     """Close as written off (the claim stays on record); needs a second person's approval."""
     from services import escalations
 
-    res = jsonable(perform(db, escalations.write_off, loan_id, on=day(on, "--on"), reason=reason, by=by, approved_by=approved_by, key=key))
+    res = jsonable(perform(db, escalations.write_off, loan_id, on=day(on, "--on"), reason=reason, by=by, approved_by=approved_by, otp=otp,
+                           key=key))
     typer.echo(f"{loan_id}: {res['from']} → closed ({res['closed_reason']}), approved by {res['approved_by']}")
 
 
@@ -530,15 +539,15 @@ def worklist_(as_of: str = typer.Option(..., "--as-of"), officer: Optional[str] 
 def report(as_of: str = typer.Option(..., "--as-of"), json_out: bool = typer.Option(False, "--json"),
            xlsx_file: Optional[Path] = typer.Option(None, "--xlsx"), db: Optional[str] = DbOption) -> None:
     """Portfolio report: by state and classification, NPL ratio, recoveries, deadlines at risk."""
-    from flows.prefect_env import command_line_flow_run, prefect_unavailable, quiet_prefect
+    from flows.prefect_env import command_line_flow_run, database_for_flows, prefect_unavailable, quiet_prefect
 
     when = day(as_of, "--as-of")
     quiet_prefect()
     from flows.reports import portfolio_report
     from models.store import database_url
 
-    with prefect_unavailable(lambda message: fail(1, message)), command_line_flow_run():
-        res = run(lambda: portfolio_report(as_of=when, db_url=database_url(db), xlsx=str(xlsx_file) if xlsx_file else None))
+    with prefect_unavailable(lambda message: fail(1, message)), command_line_flow_run(), database_for_flows(database_url(db)):
+        res = run(lambda: portfolio_report(as_of=when, xlsx=str(xlsx_file) if xlsx_file else None))
     if json_out:
         emit(res)
         return
@@ -673,6 +682,27 @@ def replay(policy: Path = typer.Option(..., "--policy", help="The challenger pol
     typer.echo(f"acts the challenger would want earlier: {report.would_be_due['count']}")
     for limit in report.limits:
         typer.echo(f"limit: {limit}")
+
+
+db_app = typer.Typer(help="The database: the application role's privileges.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("grant")
+def db_grant(role: str = typer.Argument(..., metavar="ROLE", help="The role the application runs as (created if missing)."),
+             db: Optional[str] = DbOption) -> None:
+    """Give ROLE the least privileges (PostgreSQL; run as the schema's owner): read and write the
+    working tables, only read and append the history; no TRUNCATE, owner of nothing, so it cannot
+    disable the history triggers. Run again after each migration."""
+    from services import db_grants
+
+    def go() -> Any:
+        with uow(db) as u:
+            return db_grants.grant(u, role)
+
+    res = run(go)
+    typer.echo(f"role {res.role}{' created' if res.created else ''}: SELECT, INSERT, UPDATE on {len(res.working)} tables; "
+               f"SELECT, INSERT only on {', '.join(res.append_only)}")
 
 
 def main() -> None:

@@ -22,7 +22,8 @@ from prefect.context import get_run_context
 from prefect.events import emit_event
 
 from machines.policy import load_policy
-from models.store import UnitOfWork, database_url
+from flows.prefect_env import flow_database_url
+from models.store import UnitOfWork
 from services import daily, feed, reporting, worklist
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -56,12 +57,14 @@ def today_in_branch_zone() -> date:
 
 
 @task(cache_policy=NO_CACHE)
-def work_parts(db_url: str, day: date, room: dict[str, int | None] | None = None) -> dict[str, Any]:
+def work_parts(day: date, room: dict[str, int | None] | None = None, db_url: str | None = None) -> dict[str, Any]:
     """One worker of a date on PostgreSQL: claim the date's parts until none is left and judge
     their due cases (services.daily.work_parts); a date makes one such task run per worker,
-    whatever the size of the book."""
+    whatever the size of the book. As a task it finds its database itself (``flow_database_url``):
+    a task's inputs are not a place for credentials."""
     result = daily.DayResult(day, daily.Tally(keep=None))
-    daily.work_parts(lambda: UnitOfWork(db_url), day, load_policy(), result)
+    url = db_url or flow_database_url()
+    daily.work_parts(lambda: UnitOfWork(url), day, load_policy(), result)
     return {"cases": result.cases, **result.tally.digest(room)}
 
 
@@ -86,21 +89,23 @@ def task_runner_from_env() -> Any:
 
 
 @task(cache_policy=NO_CACHE)
-def advance_cases(db_url: str, ids: list[str], day: date, room: dict[str, int | None] | None = None) -> dict[str, Any]:
+def advance_cases(ids: list[str], day: date, room: dict[str, int | None] | None = None, db_url: str | None = None) -> dict[str, Any]:
     """Judge and advance one chunk of cases due on ``day``; return the counts and, of each kind,
     the items the run still has ``room`` for (Prefect keeps every task's return value until the
-    flow run ends: a long catch-up must not hold every case it moved)."""
+    flow run ends: a long catch-up must not hold every case it moved). As a task it finds its
+    database itself (``flow_database_url``): a task's inputs are not a place for credentials."""
     result = daily.DayResult(day, daily.Tally(keep=None))
-    with UnitOfWork(db_url) as uow:
+    with UnitOfWork(db_url or flow_database_url()) as uow:
         daily.process_chunk(uow, ids, day, load_policy(), result)
     return {"cases": result.cases, **result.tally.digest(room)}
 
 
 @task(cache_policy=NO_CACHE)
-def ingest_export(db_url: str, as_of: date, wait_for_export: bool, flow_run_id: str | None) -> dict[str, Any]:
+def ingest_export(as_of: date, wait_for_export: bool, flow_run_id: str | None) -> dict[str, Any]:
     """The run's first step: ingest the night's export from the inbox (``NPL_INBOX``), waiting
     for it first up to ``[feed] wait_minutes`` when ``wait_for_export`` (services/feed.py); the
     files are recorded for the first date the run advances (``as_of`` before any run)."""
+    db_url = flow_database_url()
     business_date = feed.next_business_date(db_url, as_of)
     result = feed.nightly(db_url, feed.inbox_path(), business_date=business_date, flow_run_id=flow_run_id,
                           wait=wait_for_export, policy=load_policy())
@@ -120,11 +125,11 @@ EVENT_CAP = 500  # per-case Prefect events of one kind per run; a summary event 
 
 
 @task(cache_policy=NO_CACHE)
-def publish_day(db_url: str, through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
+def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
     """Publish the summary, the worklist per officer and the deadlines at risk of the run's last
     date; return the deadlines at risk."""
     policy = load_policy()
-    with UnitOfWork(db_url) as uow:
+    with UnitOfWork(flow_database_url()) as uow:
         summary = reporting.summary_tables(uow.session, policy)
         risks = worklist.deadlines_at_risk(uow.session, through, policy)
         per_officer = worklist.worklist_summary(uow.session, through, policy, risks)
@@ -186,14 +191,14 @@ def run_daily(
 
     def process(ids: list[str], day: date, day_result: daily.DayResult) -> None:
         room = day_result.tally.room()
-        part = advance_cases(db_url, ids, day, room) if use_tasks else advance_cases.fn(db_url, ids, day, room)
+        part = advance_cases(ids, day, room) if use_tasks else advance_cases.fn(ids, day, room, db_url)
         day_result.cases += part["cases"]
         day_result.tally.merge(part)
 
     def run_parts(day: date, day_result: daily.DayResult) -> None:
         room = day_result.tally.room()
         if use_tasks:
-            futures = [work_parts.submit(db_url, day, room) for _ in range(workers())]
+            futures = [work_parts.submit(day, room) for _ in range(workers())]
             parts = []
             for f in futures:
                 try:
@@ -201,7 +206,7 @@ def run_daily(
                 except Exception as exc:  # noqa: BLE001 - a lost worker: the run takes its part over (finish_parts)
                     get_run_logger().warning("a daily worker of %s failed (%s); its part is taken over when its lease ends", day, exc)
         else:
-            parts = [work_parts.fn(db_url, day, room)]
+            parts = [work_parts.fn(day, room, db_url)]
         for part in parts:
             day_result.cases += part["cases"]
             day_result.tally.merge(part)
@@ -229,16 +234,17 @@ def _flow_run_id() -> str | None:
 
 
 @flow(name="daily-collection", log_prints=False, task_runner=task_runner_from_env())
-def daily_collection(as_of: date | None = None, through: date | None = None, db_url: str | None = None, publish: bool = True,
+def daily_collection(as_of: date | None = None, through: date | None = None, publish: bool = True,
                      wait_for_export: bool = False) -> dict[str, Any]:
     """Ingest the night's export waiting in the inbox, then advance every case on each business
     date up to ``through`` (default ``as_of``, default today in the branch's time zone); a date
     already completed changes nothing. ``wait_for_export`` (the scheduled deployment): wait for a
-    missing export up to the policy's ``[feed] wait_minutes``, then run on the book as it is."""
+    missing export up to the policy's ``[feed] wait_minutes``, then run on the book as it is. The
+    database is the environment's (``flows.prefect_env.flow_database_url``), never a parameter."""
     logger = get_run_logger()
     as_of = as_of or today_in_branch_zone()
-    url = database_url(db_url)
-    ingested = ingest_export(url, as_of, wait_for_export, _flow_run_id())
+    url = flow_database_url()
+    ingested = ingest_export(as_of, wait_for_export, _flow_run_id())
     if ingested["files"]:
         logger.info("ingested %d export file(s) from %s (%d row(s) rejected)", len(ingested["files"]), ingested["inbox"],
                     ingested["rejected_count"])
@@ -255,7 +261,7 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
                     run["through"], run["counts"]["transitions"])
     if publish:
         sample = {k: (v[:SAMPLE] if isinstance(v, list) else v) for k, v in run.items()}
-        risks = publish_day(url, date.fromisoformat(run["through"]), sample)
+        risks = publish_day(date.fromisoformat(run["through"]), sample)
         run["deadlines_at_risk"] = risks
         _emit(run, risks)
     return run

@@ -14,15 +14,19 @@ from the top, and ``suspend_flow_run`` returns the answer. The Prefect server ha
 identity, so the requester and the approver are typed into the forms and kept in the case
 history. Outcomes:
 
-- approve → the service makes the move with ``approved_by`` = the approver and the comment in
-  the reason; the run is Completed. An approver equal to the requester is refused by the
-  machine: the run is Failed with that reason and nothing changes.
+- approve → the service makes the move with ``approved_by`` = the approver (checked by the
+  operator register: an active manager, with their one-time password ``otp``) and the comment in
+  the reason; the run is Completed. An answer from the requester themselves (ids compared
+  normalized: ``Ｅ-01`` is ``E-01``) does not count: it is logged and the run suspends again,
+  waiting for a second person. Any other refusal (not a manager, a wrong code) fails the run;
+  nothing changes.
 - reject → nothing changes; the run ends Completed in a state named "Rejected" whose message
   says who rejected it and why (it is a decision, not an error or an abort, hence not Cancelled).
 - no answer within ``NPL_APPROVAL_TIMEOUT_HOURS`` (default 168) → the run fails; nothing changes.
 
-Every flow takes ``db_url`` (default: ``$NPL_DATABASE_URL``); leave it empty in production so
-no credentials appear among a run's parameters.
+No flow takes the database as a parameter (Prefect keeps parameters and shows them to anyone who
+reaches its API): each finds it in its environment, ``$NPL_DATABASE_URL``, else the Prefect Secret
+block ``npl-database-url`` (``flows.prefect_env.flow_database_url``).
 """
 
 from __future__ import annotations
@@ -42,9 +46,11 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.states import Completed, State
 
+from flows.prefect_env import flow_database_url
 from flows.present import jsonable
 from flows.run_page import publish
 from models.domain.errors import BadInput
+from models.domain.identifiers import IdentifierError, normalize_operator_id
 from models.store import UnitOfWork
 from services import case_view, cases, escalations, operation_keys
 
@@ -70,6 +76,7 @@ class EscalationApproval(RunInput):
 
     decision: Literal["approve", "reject"]
     approver: str = Field(min_length=1, max_length=64, description="your operator id")
+    otp: str = Field(default="", max_length=12, description="your current one-time password (if you are enrolled)")
     comment: str = Field(default="", description="kept in the case history with the decision")
 
 
@@ -112,10 +119,11 @@ def _already_recorded(db_url: str | None, key: str | None) -> bool:
         return operation_keys.recorded(uow, key) is not None
 
 
-def _operate(db_url: str | None, title: str, service: Callable[..., Any], loan_id: str, *args: Any,
+def _operate(title: str, service: Callable[..., Any], loan_id: str, *args: Any,
              key: str | None = None, **kwargs: Any) -> dict[str, Any]:
     """One operation under its idempotency key; its result formatted for the run page, which
     also gets the operation's markdown account."""
+    db_url = flow_database_url()
     key = _operation_key(key)
     again = _already_recorded(db_url, key)
     with UnitOfWork(db_url) as uow:
@@ -163,6 +171,28 @@ def _approval_form(loan_id: str, to: str, reason: str, requested_by: str, case: 
     return EscalationApproval.with_initial_data(description=description)
 
 
+def _same_operator(a: str, b: str) -> bool:
+    try:
+        return normalize_operator_id(a) == normalize_operator_id(b)
+    except IdentifierError:  # a malformed id is the service's to refuse, in one line
+        return False
+
+
+def _second_persons_answer(loan_id: str, to: str, reason: str, requested_by: str, case: dict[str, Any]) -> EscalationApproval:
+    """Suspend until someone other than the requester answers. Each suspension has its own pause
+    key (Prefect counts them in order), so a run resumed and re-executed from the top reads the
+    answers already given, in order, and waits at the first one not yet given."""
+    logger = get_run_logger()
+    while True:
+        answer = suspend_flow_run(
+            wait_for_input=_approval_form(loan_id, to, reason, requested_by, case), timeout=APPROVAL_TIMEOUT_S
+        )
+        if not _same_operator(answer.approver, requested_by):
+            return answer
+        logger.warning("%s is the requester: their own answer does not count; still waiting for a second person",
+                       answer.approver)
+
+
 @flow(
     name="manual-escalation",
     flow_run_name="{loan_id} → {to} by {requested_by}",
@@ -176,7 +206,6 @@ def manual_escalation(
     on: date | None = None,
     credit: Amount | None = None,
     key: str | None = None,
-    db_url: str | None = None,
 ) -> dict[str, Any] | State:
     """Move a case to a later rung or a side track by hand; litigation, write-off and
     revitalization wait for a second person's approval.
@@ -189,13 +218,13 @@ def manual_escalation(
         on: business date of the move (default: the last date the daily run covered)
         credit: further credit granted (revitalization only)
         key: idempotency key (default: this run's id, so a Retry neither asks again nor moves twice)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     logger = get_run_logger()
     if to == "revitalization" and credit is None:
         raise BadInput("revitalization needs the further credit amount ({credit})")
     if to != "revitalization" and credit is not None:
         raise BadInput("{credit} goes with revitalization only")
+    db_url = flow_database_url()
     key = _operation_key(key)
     decided = _decision_recorded(db_url, key)
     if decided is not None:  # a retry of a decided request: what was recorded, nothing asked or moved again
@@ -203,6 +232,7 @@ def manual_escalation(
         return _decided(db_url, loan_id, decided)
 
     approved_by: str | None = None
+    otp: str | None = None
     if to in NEEDS_APPROVAL:
         with UnitOfWork(db_url) as uow:
             case = jsonable(case_view.show(uow, loan_id))
@@ -211,33 +241,32 @@ def manual_escalation(
             {"to": to, "from": case["state"], "reason": reason, "requested_by": requested_by},
         )
         logger.info("%s → %s needs a second person's approval: waiting (Resume the run to answer)", loan_id, to)
-        answer = suspend_flow_run(
-            wait_for_input=_approval_form(loan_id, to, reason, requested_by, case), timeout=APPROVAL_TIMEOUT_S
-        )
+        answer = _second_persons_answer(loan_id, to, reason, requested_by, case)
         comment = f" ({answer.comment.strip()})" if answer.comment.strip() else ""
         if answer.decision == "reject":
             with UnitOfWork(db_url) as uow:  # the case's own record of the decision, beside Prefect's
                 rejected = escalations.record_rejection(uow, loan_id, to=to, reason=reason, requested_by=requested_by,
-                                                        rejected_by=answer.approver, comment=answer.comment, on=on, key=key)
+                                                        rejected_by=answer.approver, comment=answer.comment, on=on,
+                                                        otp=answer.otp.strip() or None, key=key)
             logger.info("rejected by %s%s: the case is unchanged", answer.approver, comment)
             result = {"loan_id": loan_id, "to": to, "decision": "reject", "approver": answer.approver,
                       "comment": answer.comment, "state": case["state"]}
             publish(db_url, f"request to move to {to} rejected by {rejected.rejected_by}", loan_id, jsonable(rejected), False)
             return Completed(name="Rejected", message=f"rejected by {answer.approver}{comment}; case unchanged", data=result)
-        approved_by = answer.approver
+        approved_by, otp = answer.approver, answer.otp.strip() or None
         reason = f"{reason} — approved by {answer.approver}{comment}"
 
     with UnitOfWork(db_url) as uow:
         if to == "written_off":
             moved: Any = escalations.write_off(uow, loan_id, on=on, reason=reason, by=requested_by, approved_by=approved_by,
-                                               key=key)
+                                               otp=otp, key=key)
         elif to == "revitalization":
             assert credit is not None
             moved = escalations.revitalize(uow, loan_id, credit=credit, on=on, by=requested_by,
-                                           approved_by=approved_by, reason=reason, key=key)
+                                           approved_by=approved_by, reason=reason, otp=otp, key=key)
         else:
             moved = escalations.escalate(uow, loan_id, to=to, reason=reason, by=requested_by, on=on, approved_by=approved_by,
-                                         key=key)
+                                         otp=otp, key=key)
     result = jsonable(moved)
     publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, False)
     _emit_once(EVENT_CASE_ESCALATED, loan_id, {**result, "requested_by": requested_by})
@@ -256,7 +285,6 @@ def record_payment(
     payer: str = "borrower",
     by: str = "operator",
     key: str | None = None,
-    db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a payment; it pays costs, then penalty, interest and principal, and closes the
     case at zero.
@@ -268,9 +296,8 @@ def record_payment(
         payer: borrower, court, or guarantor:NAME
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    return _operate(db_url, f"payment {amount} by {payer}", cases.pay, loan_id, amount, on=on, payer=payer, by=by, key=key)
+    return _operate(f"payment {amount} by {payer}", cases.pay, loan_id, amount, on=on, payer=payer, by=by, key=key)
 
 
 @flow(name="record-visit", flow_run_name="{loan_id}: visit {outcome}")
@@ -283,7 +310,6 @@ def record_visit(
     employer: bool = False,
     by: str = "operator",
     key: str | None = None,
-    db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a home or business visit, or one at the borrower's employer.
 
@@ -296,9 +322,8 @@ def record_visit(
         employer: the visit was made at the borrower's employer
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    return _operate(db_url, f"visit: {outcome}", cases.visit, loan_id, on=on, outcome=outcome, promise_amount=promise_amount,
+    return _operate(f"visit: {outcome}", cases.visit, loan_id, on=on, outcome=outcome, promise_amount=promise_amount,
                     promise_date=promise_date, employer=employer, by=by, key=key)
 
 
@@ -309,7 +334,6 @@ def record_demand(
     guarantor: str | None = None,
     by: str = "operator",
     key: str | None = None,
-    db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a written demand on the borrower or on a guarantor.
 
@@ -319,9 +343,8 @@ def record_demand(
         guarantor: the guarantor's name; empty for a demand on the borrower
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    return _operate(db_url, f"written demand on {guarantor or 'the borrower'}", cases.demand, loan_id, on=on, guarantor=guarantor,
+    return _operate(f"written demand on {guarantor or 'the borrower'}", cases.demand, loan_id, on=on, guarantor=guarantor,
                     by=by, key=key)
 
 
@@ -333,7 +356,6 @@ def record_cost(
     on: date | None = None,
     by: str = "operator",
     key: str | None = None,
-    db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a recoverable cost the bank paid on the case (court or preservation fee, appraisal);
     the borrower owes it and payments settle it first.
@@ -345,9 +367,8 @@ def record_cost(
         on: date paid (default: the last date the daily run covered)
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    return _operate(db_url, f"cost {amount} ({what})", cases.cost, loan_id, amount, what=what, on=on, by=by, key=key)
+    return _operate(f"cost {amount} ({what})", cases.cost, loan_id, amount, what=what, on=on, by=by, key=key)
 
 
 @flow(name="sign-installment-plan", flow_run_name="{loan_id}: plan {monthly}/month")
@@ -358,7 +379,6 @@ def sign_installment_plan(
     on: date | None = None,
     by: str = "operator",
     key: str | None = None,
-    db_url: str | None = None,
 ) -> dict[str, Any]:
     """Sign an installment agreement for the balance on the signing date.
 
@@ -369,9 +389,8 @@ def sign_installment_plan(
         on: signing date (default: the last date the daily run covered)
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    return _operate(db_url, f"installment plan {monthly} a month", escalations.plan, loan_id, monthly=monthly, first_due=first_due,
+    return _operate(f"installment plan {monthly} a month", escalations.plan, loan_id, monthly=monthly, first_due=first_due,
                     on=on, by=by, key=key)
 
 
@@ -383,7 +402,6 @@ def record_judgment(
     on: date | None = None,
     by: str = "operator",
     key: str | None = None,
-    db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record a court judgment for a case in litigation.
 
@@ -394,9 +412,8 @@ def record_judgment(
         on: date of the judgment (default: the last date the daily run covered)
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    return _operate(db_url, f"judgment {amount}", cases.judgment, loan_id, on=on, amount=amount, perform_by=perform_by, by=by,
+    return _operate(f"judgment {amount}", cases.judgment, loan_id, on=on, amount=amount, perform_by=perform_by, by=by,
                     key=key)
 
 
@@ -406,7 +423,6 @@ def record_enforcement(
     on: date | None = None,
     by: str = "operator",
     key: str | None = None,
-    db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record the application for court enforcement of the latest judgment.
 
@@ -415,9 +431,8 @@ def record_enforcement(
         on: date of the application (default: the last date the daily run covered)
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    return _operate(db_url, "enforcement application", cases.enforce, loan_id, on=on, by=by, key=key)
+    return _operate("enforcement application", cases.enforce, loan_id, on=on, by=by, key=key)
 
 
 @flow(name="take-asset", flow_run_name="{loan_id}: {asset} taken at {value}")
@@ -429,7 +444,6 @@ def take_asset(
     payer: str | None = None,
     by: str = "operator",
     key: str | None = None,
-    db_url: str | None = None,
 ) -> dict[str, Any]:
     """Settlement in kind: the bank takes a collateral asset at an agreed value; the value pays
     the debt like a payment by the asset's owner, and the asset must be disposed of within two
@@ -443,9 +457,8 @@ def take_asset(
         payer: empty for the borrower's asset; guarantor:NAME for a guarantor's
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    return _operate(db_url, f"asset {asset} taken at {value}", cases.take_asset, loan_id, asset=asset, value=value, on=on,
+    return _operate(f"asset {asset} taken at {value}", cases.take_asset, loan_id, asset=asset, value=value, on=on,
                     payer=payer, by=by, key=key)
 
 
@@ -457,7 +470,6 @@ def dispose_asset(
     proceeds: Amount | None = None,
     by: str = "operator",
     key: str | None = None,
-    db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record the sale of an asset the bank took in settlement; its disposal deadline stops.
 
@@ -468,9 +480,8 @@ def dispose_asset(
         proceeds: what the sale brought, for the record
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    return _operate(db_url, f"asset {asset} disposed of", cases.dispose_asset, loan_id, asset=asset, on=on, proceeds=proceeds,
+    return _operate(f"asset {asset} disposed of", cases.dispose_asset, loan_id, asset=asset, on=on, proceeds=proceeds,
                     by=by, key=key)
 
 

@@ -31,6 +31,10 @@ def quiet_prefect() -> None:
     # bounded waits: no API call hangs for minutes (Prefect's defaults: 60 s × 6 attempts)
     os.environ.setdefault("PREFECT_API_REQUEST_TIMEOUT", API_REQUEST_TIMEOUT_S)
     os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", CLIENT_MAX_RETRIES)
+    # the API's basic authentication (deployments/serve.py): the command line authenticates as `make serve` does
+    auth = os.environ.get("NPL_PREFECT_AUTH") or os.environ.get("PREFECT_SERVER_API_AUTH_STRING")
+    if auth:
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", auth)
 
 
 def probe_timeout() -> float:
@@ -82,3 +86,56 @@ def prefect_unavailable(report: Callable[[str], None]) -> Iterator[None]:
         report(f"the Prefect API did not answer in time ({type(exc).__name__}; PREFECT_API_REQUEST_TIMEOUT)")
     except (httpx.HTTPError, PrefectHTTPStatusError) as exc:
         report(f"the Prefect API failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+
+
+# --- the database a flow run uses (issue 16 part 5: no database URL in any Prefect record) ---------
+
+DATABASE_SECRET_BLOCK = "npl-database-url"
+
+
+def flow_database_url() -> str:
+    """The database a flow run uses: ``$NPL_DATABASE_URL``, else the Prefect Secret block
+    ``npl-database-url``, else the SQLite file under ./var/. Never a flow parameter: Prefect keeps
+    a run's parameters in its database and shows them in the UI and the API, to anyone who can
+    reach it. The command line's ``--db`` sets the environment for the flow it runs in-process."""
+    from models.store import database_url
+
+    return database_url(os.environ.get("NPL_DATABASE_URL") or _secret_block_url())
+
+
+_SECRET: dict[str, str | None] = {}  # one look-up per process: a served flow run is its own process
+
+
+def _secret_block_url() -> str | None:
+    if DATABASE_SECRET_BLOCK not in _SECRET:
+        _SECRET[DATABASE_SECRET_BLOCK] = _load_secret_block()
+    return _SECRET[DATABASE_SECRET_BLOCK]
+
+
+def _load_secret_block() -> str | None:
+    from prefect.blocks.system import Secret
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        value = Secret.load(DATABASE_SECRET_BLOCK).get()
+    except (ValueError, ObjectNotFound):  # no such block (or none of its type yet): the next default
+        return None
+    return str(value) if value else None
+
+
+@contextmanager
+def database_for_flows(url: str | None) -> Iterator[None]:
+    """The command line's ``--db`` for a flow it runs in-process: set as ``$NPL_DATABASE_URL``
+    for the block (never passed as a flow parameter), restored after."""
+    if not url:
+        yield
+        return
+    saved = os.environ.get("NPL_DATABASE_URL")
+    os.environ["NPL_DATABASE_URL"] = url
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("NPL_DATABASE_URL", None)
+        else:
+            os.environ["NPL_DATABASE_URL"] = saved

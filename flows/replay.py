@@ -15,8 +15,8 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from flows.prefect_env import flow_database_url
 from machines.policy import Policy, load_policy
-from models.store import database_url
 
 
 def challenger_from_text(policy_toml: str) -> Policy:
@@ -31,25 +31,22 @@ def challenger_from_text(policy_toml: str) -> Policy:
 
 
 @flow(name="policy-replay", flow_run_name="replay {date_from} → {date_to}")
-def policy_replay(policy_toml: str, date_from: date, date_to: date, xlsx: str | None = None,
-                  db_url: str | None = None) -> dict[str, Any]:
+def policy_replay(policy_toml: str, date_from: date, date_to: date) -> dict[str, Any]:
     """Replay the book from ``date_from`` to ``date_to`` under a challenger policy and the policy in force.
 
     Args:
         policy_toml: the challenger policy as TOML text; any subset of the policy keys, e.g. `[limits]` `visit = 10`
         date_from: branch from the book as it stood on this business date
         date_to: replay to this business date
-        xlsx: optional path of a workbook to write (its chart PNG beside it)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL (never written)
+
+    The database is the served process's (never a form field), and it is never written; the
+    workbook and chart are the command line's (`npl replay --xlsx`): a form names no path.
     """
     from services import replay as service
 
     logger = get_run_logger()
     challenger = challenger_from_text(policy_toml)
-    report = service.replay(database_url(db_url), challenger, date_from, date_to, champion=load_policy(), on_progress=logger.info)
+    report = service.replay(flow_database_url(), challenger, date_from, date_to, champion=load_policy(), on_progress=logger.info)
     create_markdown_artifact(key="policy-replay", markdown=service.markdown(report),
                              description=f"champion vs challenger, {date_from} → {date_to}")
-    out = report.as_dict()
-    if xlsx:
-        out["files"] = service.write_files(report, xlsx)
-    return out
+    return report.as_dict()

@@ -12,7 +12,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from machines.policy import load_policy
-from models.store import UnitOfWork, database_url
+from flows.prefect_env import flow_database_url
+from models.store import UnitOfWork
 
 
 @task(cache_policy=NO_CACHE)
@@ -43,11 +44,12 @@ def write_files(tables: dict[str, Any], xlsx: str) -> list[str]:
 
 
 @flow(name="portfolio-report")
-def portfolio_report(as_of: date | None = None, db_url: str | None = None, xlsx: str | None = None) -> dict[str, Any]:
-    """The portfolio report as of a business date (default: the last one run)."""
+def portfolio_report(as_of: date | None = None, xlsx: str | None = None) -> dict[str, Any]:
+    """The portfolio report as of a business date (default: the last one run); the database is the
+    environment's (``flows.prefect_env.flow_database_url``), never a parameter."""
     from services.reporting import money_records
 
-    url = database_url(db_url)
+    url = flow_database_url()
     report, tables = build(url, as_of)
     for key in ("by_state", "by_classification", "recoveries_by_strategy", "deadlines_at_risk"):
         rows = money_records(tables[key])

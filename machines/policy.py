@@ -74,6 +74,36 @@ class Bounds:
 
 
 @dataclass(frozen=True)
+class ActionBounds:
+    """``[bounds]`` on what operators record (issue 16 part 2): a value outside one is refused
+    (exit 2) naming the bound, before anything is written. The importer's bounds share the table."""
+
+    promise_within_days: int = 365
+    judgment_perform_within_years: int = 5
+    plan_max_months: int = 120
+    max_amount_fen: int = 10_000_000_000_00
+
+
+def _action_bounds(table: dict[str, Any]) -> ActionBounds:
+    whole = {}
+    for key, low, high in (("promise_within_days", 1, 3660), ("judgment_perform_within_years", 1, 30),
+                           ("plan_max_months", 1, 600)):
+        value = table[key]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise PolicyError(f"policy: bounds.{key} must be a whole number from {low} to {high}, got {value!r}")
+        whole[key] = value
+    text = table["max_amount"]
+    try:
+        amount = Decimal(text) if isinstance(text, str) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")) or amount >= 10**13:
+        raise PolicyError("policy: bounds.max_amount must be a positive decimal string of yuan with at most two decimals, "
+                          f"below 10000000000000, got {text!r}")
+    return ActionBounds(max_amount_fen=int(amount * 100), **whole)
+
+
+@dataclass(frozen=True)
 class Policy:
     limits: dict[str, int]
     lead_days: dict[str, int]
@@ -84,6 +114,7 @@ class Policy:
     approvals: Approvals = Approvals()
     bounds: Bounds = field(default_factory=lambda: Bounds())
     feed: Feed = Feed()
+    action_bounds: ActionBounds = ActionBounds()
 
     def limit(self, name: str) -> int:
         return self.limits[name]
@@ -153,6 +184,7 @@ def validate(data: dict[str, Any]) -> Policy:
         penalty_uplift=uplift,
         approvals=_approvals(data["approvals"]),
         feed=_feed(data["feed"]),
+        action_bounds=_action_bounds(data["bounds"]),
     )
 
 

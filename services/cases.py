@@ -49,6 +49,8 @@ from services.case_common import (  # noqa: F401 - release_officer_if_done is se
 )
 from services.case_view import show  # noqa: F401 - re-exported
 from services.escalations import escalate, plan, record_rejection, revitalize, write_off  # noqa: F401 - re-exported
+from services import bounds
+from services.acting import actor
 from services.operation_keys import finish, idempotent
 from services.views import balances_as_of
 
@@ -161,13 +163,14 @@ def pay(
     by: str = "operator", policy: Policy | None = None,
 ) -> PaymentResult:
     """Record a payment, allocated costs → penalty → interest → principal; close at zero."""
-    by = require_operator(by)
+    by = actor(uow, by)
     policy = policy_or_default(policy)
     s = uow.session
     kind, guarantor_name = parse_payer(payer)
     amount_fen = to_fen(amount)
     if amount_fen <= 0:
         raise BadInput(f"a payment must be positive (got {amount})")
+    bounds.amount(policy, amount_fen, "amount")
     loan, on = open_case(s, loan_id, on)
     result = apply_payment(s, loan, on, amount_fen, kind, guarantor_name, by, policy)
     return finish(uow, result)
@@ -236,10 +239,10 @@ VISIT_OUTCOMES = ("contacted", "promise", "refused", "not_found")
 @retry_on_conflict
 def visit(
     uow: UnitOfWork, loan_id: str, *, on: date | None = None, outcome: str, promise_amount: Decimal | None = None,
-    promise_date: date | None = None, employer: bool = False, by: str = "operator",
+    promise_date: date | None = None, employer: bool = False, by: str = "operator", policy: Policy | None = None,
 ) -> VisitResult:
     """Record a home / business visit, or one at the borrower's unit (employer pressure)."""
-    by = require_operator(by)
+    by = actor(uow, by)
     if outcome not in VISIT_OUTCOMES:
         raise BadInput(f"{{outcome}} must be one of {', '.join(VISIT_OUTCOMES)} (got {outcome!r})")
     if outcome == "promise":
@@ -247,16 +250,20 @@ def visit(
             raise BadInput("a promise needs {promise_amount} and {promise_date}")
         if to_fen(promise_amount) <= 0:
             raise BadInput("{promise_amount} must be positive")
+        bounds.amount(policy_or_default(policy), to_fen(promise_amount), "promise_amount")
     elif promise_amount is not None or promise_date is not None:
         raise BadInput("{promise_amount} and {promise_date} go with {outcome} promise")
     s = uow.session
     loan, on = open_case(s, loan_id, on)
     kind = "employer_visit" if employer else "visit"
+    if outcome == "promise":  # checked before anything is written
+        assert promise_date is not None
+        if promise_date < on:
+            raise RuleViolation(f"the promised date {promise_date} is before the visit ({on})")
+        bounds.promise_date(policy_or_default(policy), promise_date, on)
     s.add(Action(loan_id=loan_id, kind=kind, on=on, by=by, outcome=outcome))
     if outcome == "promise":
         assert promise_date is not None and promise_amount is not None
-        if promise_date < on:
-            raise RuleViolation(f"the promised date {promise_date} is before the visit ({on})")
         s.add(Action(loan_id=loan_id, kind="promise", on=on, by=by, amount_fen=to_fen(promise_amount), due_on=promise_date, status="open"))
     if employer:
         loan.employer_pressure = True
@@ -269,7 +276,7 @@ def visit(
 def demand(uow: UnitOfWork, loan_id: str, *, on: date | None = None, guarantor: str | None = None, by: str = "operator") -> DemandResult:
     """Record a written demand on the borrower (interrupts limitation) or on a guarantor
     (preserves a joint guarantee when made within its period)."""
-    by = require_operator(by)
+    by = actor(uow, by)
     s = uow.session
     loan, on = open_case(s, loan_id, on)
     if guarantor is not None:
@@ -294,7 +301,7 @@ def cost(
     """Record a recoverable cost the bank paid on the case (court fees, preservation fees,
     appraisal): it is added to what the borrower owes and is paid first (Civil Code Art. 561);
     no interest accrues on it."""
-    by = require_operator(by)
+    by = actor(uow, by)
     what = (what or "").strip()
     if not what:
         raise BadInput("{what} must say what the cost was (e.g. court fee)")
@@ -303,6 +310,7 @@ def cost(
     amount_fen = to_fen(amount)
     if amount_fen <= 0:
         raise BadInput(f"a cost must be positive (got {amount})")
+    bounds.amount(policy_or_default(None), amount_fen, "amount")
     s = uow.session
     loan, on = open_case(s, loan_id, on)
     loan.costs_fen += amount_fen
@@ -321,7 +329,7 @@ def freeze(
     authority: str | None = None, by: str = "operator",
 ) -> FreezeResult:
     """Record a freeze / seal of collateral or a guarantor's account through the enforcement authority."""
-    by = require_operator(by)
+    by = actor(uow, by)
     if (asset is None) == (guarantor is None):
         raise BadInput("name exactly one of {asset} or {guarantor}")
     if authority is not None and len(authority) > 200:
@@ -363,11 +371,12 @@ def take_asset(
     applied to the debt as a payment by the asset's owner (``payer``: borrower, or
     guarantor:NAME for a guarantor's asset) and the asset's disposal clock starts
     (Commercial Bank Law Art. 42: dispose of it within two years)."""
-    by = require_operator(by)
+    by = actor(uow, by)
     policy = policy_or_default(policy)
     value_fen = to_fen(value)
     if value_fen <= 0:
         raise BadInput(f"{{value}} must be positive (got {value})")
+    bounds.amount(policy, value_fen, "value")
     s = uow.session
     loan, on = open_case(s, loan_id, on)
     item = find_asset(s, loan_id, asset)
@@ -398,10 +407,11 @@ def dispose_asset(
 ) -> AssetDisposed:
     """The bank has sold (disposed of) an asset it took in settlement: its disposal clock stops.
     The case may be closed by then; the asset is the bank's own property."""
-    by = require_operator(by)
+    by = actor(uow, by)
     proceeds_fen = to_fen(proceeds) if proceeds is not None else None
     if proceeds_fen is not None and proceeds_fen < 0:
         raise BadInput(f"{{proceeds}} must not be negative (got {proceeds})")
+    bounds.amount(policy_or_default(None), proceeds_fen, "proceeds")
     s = uow.session
     loan = load_case(s, loan_id)
     on = event_date(s, loan, on)
@@ -428,29 +438,34 @@ def dispose_asset(
 @retry_on_conflict
 def judgment(
     uow: UnitOfWork, loan_id: str, *, on: date | None = None, amount: Decimal, perform_by: date, by: str = "operator",
+    policy: Policy | None = None,
 ) -> JudgmentResult:
     """Record a court judgment (the case must be in litigation)."""
-    by = require_operator(by)
+    by = actor(uow, by)
     amount_fen = to_fen(amount)
     if amount_fen <= 0:
         raise BadInput("{amount} must be positive")
+    policy = policy_or_default(policy)
+    bounds.amount(policy, amount_fen, "amount")
     s = uow.session
     loan, on = open_case(s, loan_id, on)
     if loan.state != CaseState.litigation.value:
         raise RuleViolation(f"a judgment is recorded for a case in litigation (this one is {loan.state})")
     if perform_by < on:
         raise RuleViolation(f"the performance date {perform_by} is before the judgment ({on})")
+    bounds.perform_by(policy, perform_by, on)
+    apply_by = enforcement_apply_by(perform_by)  # computed before anything is written
     s.add(Judgment(loan_id=loan_id, judged_on=on, amount_fen=amount_fen, perform_by=perform_by))
     s.add(Action(loan_id=loan_id, kind="judgment", on=on, by=by, amount_fen=amount_fen, due_on=perform_by))
     touch(loan, s, on)
-    return finish(uow, JudgmentResult(loan_id, on, from_fen(amount_fen), perform_by, enforcement_apply_by(perform_by)))
+    return finish(uow, JudgmentResult(loan_id, on, from_fen(amount_fen), perform_by, apply_by))
 
 
 @idempotent("enforcement")
 @retry_on_conflict
 def enforce(uow: UnitOfWork, loan_id: str, *, on: date | None = None, by: str = "operator") -> EnforcementResult:
     """Record the application for court enforcement of the latest judgment."""
-    by = require_operator(by)
+    by = actor(uow, by)
     s = uow.session
     loan, on = open_case(s, loan_id, on)
     j = s.scalars(select(Judgment).where(Judgment.loan_id == loan_id, Judgment.enforcement_applied_on.is_(None)).order_by(Judgment.id)).first()

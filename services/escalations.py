@@ -26,18 +26,19 @@ from models.store import UnitOfWork, last_run_date
 from models.tables import Action, Borrower, Guarantor, Loan, Plan, PlanLine
 from services.case_common import (
     AS_FROM,
-    approval_for,
     bind,
     case_for_move,
     close,
     load_case,
     policy_or_default,
-    require_operator,
     require_reason,
     retry_on_conflict,
     touch,
 )
+from services import bounds
+from services.acting import actor, approval as approval_of, once
 from services.operation_keys import finish, idempotent
+from services.operators import ApprovalRefused
 from services.views import CaseLoader, balances_as_of, guarantee_of
 
 # --- results --------------------------------------------------------------------------------------
@@ -95,14 +96,23 @@ class Rejected:
 
 
 @idempotent("rejection")
+@once
 def record_rejection(
     uow: UnitOfWork, loan_id: str, *, to: str, reason: str, requested_by: str, rejected_by: str, comment: str = "",
-    on: date | None = None,
+    on: date | None = None, otp: str | None = None, policy: Policy | None = None,
 ) -> Rejected:
     """A second person rejected a requested move: the case does not move, and its actions keep
     who asked for what and why, who rejected it and why. Dated as the move would have been (the
     given date, else the last business date run, else the date the case entered its state)."""
-    rejected_by = require_operator(rejected_by, "approved_by")
+    # the rejection is the second person's decision: checked as an approval is (a manager other
+    # than the requester, with their one-time password) before anything is written
+    requested_by = actor(uow, requested_by)
+    decision = approval_of(uow, requested_by, rejected_by or "", otp, policy, "approved_by")
+    if not decision.approved_by:
+        raise BadInput("{approved_by} must name the operator")
+    if not decision.valid:
+        raise ApprovalRefused(f"the approver must not be the requester ({requested_by}): only a second person rejects")
+    rejected_by = decision.approved_by
     s = uow.session
     loan = load_case(s, loan_id)
     on = on or last_run_date(s) or loan.state_entered_on or loan.disbursed_on
@@ -113,19 +123,24 @@ def record_rejection(
 
 
 @idempotent("plan")
+@once
 @retry_on_conflict
 def plan(
     uow: UnitOfWork, loan_id: str, *, monthly: Decimal, first_due: date, on: date | None = None, by: str = "operator",
     policy: Policy | None = None,
 ) -> PlanSigned:
     """Sign an installment agreement: the balance on the signing date, in monthly lines."""
-    by = require_operator(by)
+    by = actor(uow, by)
     policy = policy_or_default(policy)
+    bounds.amount(policy, to_fen(monthly), "monthly")
     s = uow.session
     loan, on = case_for_move(s, loan_id, on)
     if first_due <= on:
         raise RuleViolation(f"the first installment ({first_due}) must fall due after the signing date ({on})")
     owed = balances_as_of(loan, on, policy)
+    if owed.total > 0 and to_fen(monthly) > 0:  # the plan's length and end, bounded before it is built or written
+        count = -(-owed.total // to_fen(monthly))
+        bounds.plan_end(policy, count, add_months(first_due, count - 1), on)
     try:
         lines = schedule(owed.total, to_fen(monthly), first_due)
     except ValueError as exc:
@@ -154,18 +169,20 @@ def plan(
 
 
 @idempotent("escalation")
+@once
 @retry_on_conflict
 def escalate(
     uow: UnitOfWork, loan_id: str, *, to: str, reason: str, by: str, on: date | None = None,
-    approved_by: str | None = None, policy: Policy | None = None,
+    approved_by: str | None = None, otp: str | None = None, policy: Policy | None = None,
 ) -> Moved:
     """Manual escalation to a later rung (or a side track); litigation and revitalization need a
     second person's approval."""
     policy = policy_or_default(policy)
-    by = require_operator(by)
+    by = actor(uow, by)
     reason = require_reason(reason)
     if to not in {state.value for state in CaseState}:  # a typo is bad input (exit 2), not a refusal
         raise BadInput(f"{{to}}: unknown state {to!r}; states: {', '.join(state.value for state in CaseState)}")
+    approval = approval_of(uow, by, approved_by, otp, policy)  # before the first write
     s = uow.session
     loan, on = case_for_move(s, loan_id, on)
     source = loan.state
@@ -175,7 +192,6 @@ def escalate(
     src_rank, dst_rank = ladder_rank(source), ladder_rank(to)
     if src_rank is not None and dst_rank is not None and dst_rank <= src_rank:
         raise CaseRefused(f"{source} → {to}: a case never moves back down the ladder")
-    approval = approval_for(by, approved_by)
     kwargs: dict[str, Any] = {"on": on, "by": by, "reason": reason, "approval": approval}
     if event in ("press", "break_plan"):
         loader = CaseLoader(s, [loan])
@@ -204,22 +220,24 @@ def _end_plan(s: Session, loan: Loan, on: date, status: str) -> None:
 
 
 @idempotent("revitalization")
+@once
 @retry_on_conflict
 def revitalize(
     uow: UnitOfWork, loan_id: str, *, credit: Decimal, on: date | None = None, by: str, approved_by: str | None,
-    reason: str | None = None, policy: Policy | None = None,
+    reason: str | None = None, otp: str | None = None, policy: Policy | None = None,
 ) -> Revitalized:
     """Strategy 6: further credit to a viable borrower; rating threshold and a second person's approval."""
     policy = policy_or_default(policy)
-    by = require_operator(by)
+    by = actor(uow, by)
     credit_fen = to_fen(credit)
     if credit_fen <= 0:
         raise BadInput("{credit} must be positive")
+    bounds.amount(policy, credit_fen, "credit")
+    approval = approval_of(uow, by, approved_by, otp, policy)  # before the first write
     s = uow.session
     loan, on = case_for_move(s, loan_id, on)
     borrower = s.get(Borrower, loan.borrower_id)
     source = loan.state
-    approval = approval_for(by, approved_by)
     bind(s, loan).fire(
         "revitalize", on=on, by=by, reason=reason or f"further credit of {fmt(credit_fen)}", approval=approval,
         rating_ok=policy.rating_ok(borrower.credit_rating if borrower else None),
@@ -233,19 +251,20 @@ def revitalize(
 
 
 @idempotent("write_off")
+@once
 @retry_on_conflict
 def write_off(
     uow: UnitOfWork, loan_id: str, *, on: date | None = None, reason: str, by: str, approved_by: str | None,
-    policy: Policy | None = None,
+    otp: str | None = None, policy: Policy | None = None,
 ) -> WrittenOff:
     """Close as written off with a second person's approval; the claim stays on record."""
     policy = policy_or_default(policy)
-    by = require_operator(by)
+    by = actor(uow, by)
     reason = require_reason(reason)
+    approval = approval_of(uow, by, approved_by, otp, policy)  # before the first write
     s = uow.session
     loan, on = case_for_move(s, loan_id, on)
     source = loan.state
-    approval = approval_for(by, approved_by)
     owed = balances_as_of(loan, on, policy)  # the whole claim on the write-off date stays on record
     loan.interest_fen, loan.penalty_fen = owed.interest, owed.penalty
     loan.accrued_to = max(loan.accrued_to, on)

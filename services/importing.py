@@ -24,7 +24,8 @@ from models.importing.fields import ImportBounds, shown
 from models.importing.repayments import Repayment
 from models.store import UnitOfWork
 from models.tables import Payment
-from services import cases
+from services import cases, operators
+from services.case_common import require_open
 
 __all__ = ["ImportReport", "ImportedFile", "Rejected", "import_in", "import_paths", "repayment_booker"]
 
@@ -48,9 +49,8 @@ def import_in(
     transaction with the finished report (the feed records the file there)."""
     policy = policy or load_policy()
     booker = repayment_booker(policy)
-    return import_files(
-        uow, list(paths), services={"repayments": booker}, before_commit=before_commit, bounds=import_bounds(policy)
-    )
+    return import_files(uow, list(paths), before_commit=before_commit, bounds=import_bounds(policy), services={
+        "repayments": booker, "operators": lambda rows: operators.upsert_operators(uow, rows)})
 
 
 def import_bounds(policy: Policy) -> ImportBounds:
@@ -69,7 +69,7 @@ def repayment_booker(policy: Policy) -> Callable[[Session, Repayment], tuple[str
         except NotFound:
             return "loan_id", f"unknown loan_id {shown(row.loan_id)} (not on file)"
         try:
-            cases.require_open(loan)
+            require_open(loan)
         except RuleViolation as refused:
             return "loan_id", str(refused)
         try:

@@ -6,8 +6,13 @@ shared by tests/flows and tests/e2e (both conftests import this module's fixture
   end of the session (each is its own process group: the runner's flow runs go with it).
 - The server: ``prefect server start`` on a free 127.0.0.1 port, its ``PREFECT_HOME`` and SQLite
   database in a temporary directory, analytics off, services the tests do not use off.
-- The runner: ``python -m deployments.serve`` against that server, polling every second, its
-  default database a throwaway SQLite file (tests pass ``db_url`` explicitly).
+- The server runs with the Prefect server's own basic authentication on (``AUTH``, as
+  ``make serve`` does with ``NPL_PREFECT_AUTH``) and CSRF protection: every client here (this
+  process, the runner, its flow runs) authenticates with ``PREFECT_API_AUTH_STRING``.
+- The runner: ``python -m deployments.serve`` against that server, polling every second. No flow
+  takes the database as a parameter and the runner has no ``NPL_DATABASE_URL``: its flow runs
+  find their database in the Prefect Secret block ``npl-database-url``, which a test points at
+  its own book with ``serve_database(url)`` (a throwaway SQLite file until then).
 - This process talks to the server through a settings context (as ``prefect_test_harness``
   does) entered by the fixture; ``os.environ`` carries the URL to child processes.
 
@@ -35,6 +40,7 @@ import pytest
 from deployments.serve import ROOT, LocalServer, free_port, launch_local_server, wait_healthy
 
 FIXTURES = {"prefect_server", "ops_runner"}
+AUTH = "npl-test:not-a-real-password"  # the test server's basic-authentication string (user:password)
 # off: the scheduler would fill the database with the daily deployment's future runs; on:
 # events (flushed every half second so tests see them quickly), triggers and actions
 SERVER_ENV = {
@@ -42,6 +48,8 @@ SERVER_ENV = {
     "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
     "PREFECT_SERVER_SERVICES_FOREMAN_ENABLED": "false",
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "0.5",
+    "PREFECT_SERVER_API_AUTH_STRING": AUTH,
+    "PREFECT_SERVER_CSRF_PROTECTION_ENABLED": "true",
 }
 
 
@@ -68,6 +76,7 @@ class _Session:
         self.server: LocalServer | None = None
         self.runner: subprocess.Popen[bytes] | None = None
         self.logs: list[IO[bytes]] = []
+        self.database_set = False
 
     def launch(self) -> None:
         if self.base is not None:
@@ -79,10 +88,10 @@ class _Session:
         runner_log = open(self.base / "ops-runner.log", "ab")  # noqa: SIM115
         self.logs = [server_log, runner_log]
         self.server = launch_local_server(home, port, log=server_log, extra_env=SERVER_ENV)
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k != "NPL_DATABASE_URL"}  # the Secret block says which
         env.update(
             PREFECT_API_URL=self.server.api_url, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-            PREFECT_RUNNER_POLL_FREQUENCY="1", NPL_DATABASE_URL=self.runner_db_url, PYTHONUNBUFFERED="1",
+            PREFECT_RUNNER_POLL_FREQUENCY="1", PYTHONUNBUFFERED="1", NPL_PREFECT_AUTH=AUTH, PREFECT_API_AUTH_STRING=AUTH,
         )
         self.runner = subprocess.Popen(  # noqa: S603 - fixed command; waits for the server itself
             [sys.executable, "-m", "deployments.serve"], cwd=ROOT, env=env, stdout=runner_log,
@@ -105,6 +114,9 @@ class _Session:
         assert self.runner is not None and self.base is not None
         log = self.base / "ops-runner.log"
         wait_until_served(log, 120, self.runner)
+        if not self.database_set:
+            serve_database(self.runner_db_url)
+            self.database_set = True
         return TestRunner(self.runner, log, self.runner_db_url)
 
     def shutdown(self, keep_logs: bool) -> None:
@@ -173,6 +185,16 @@ def wait_for_deployment(name: str, timeout: float, process: subprocess.Popen[byt
             time.sleep(0.25)
 
 
+def serve_database(url: str) -> None:
+    """Point the served flow runs at ``url`` (the Secret block ``npl-database-url``; a flow run
+    reads it when it starts)."""
+    from prefect.blocks.system import Secret
+
+    from flows.prefect_env import DATABASE_SECRET_BLOCK
+
+    Secret(value=url).save(DATABASE_SECRET_BLOCK, overwrite=True)
+
+
 def _drain_workers() -> None:
     """Flush logs and events this process still holds before the server goes away."""
     from prefect.events.worker import EventsWorker
@@ -204,14 +226,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def prefect_server() -> Iterator[TestServer]:
     """The session's Prefect server (API and UI); this process's PREFECT_API_URL points at it."""
     import prefect.context
-    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_AUTH_STRING,
+        PREFECT_API_URL,
+        PREFECT_HOME,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        temporary_settings,
+    )
 
     server = _session.server_ready()
-    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME")}
-    os.environ.update(PREFECT_API_URL=server.api_url, PREFECT_HOME=str(server.home))
+    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_API_AUTH_STRING")}
+    os.environ.update(PREFECT_API_URL=server.api_url, PREFECT_HOME=str(server.home), PREFECT_API_AUTH_STRING=AUTH)
     with ExitStack() as stack:
         stack.enter_context(temporary_settings(updates={
             PREFECT_API_URL: server.api_url, PREFECT_HOME: str(server.home), PREFECT_SERVER_ANALYTICS_ENABLED: False,
+            PREFECT_API_AUTH_STRING: AUTH,
         }))
         stack.enter_context(prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()))
         yield server

@@ -36,6 +36,7 @@ class ImportReport:
     guarantors: int = 0
     collateral: int = 0
     repayments: int = 0
+    operators: int = 0  # operator register rows added or updated
     already_booked: int = 0  # repayments whose reference was booked before: skipped, not applied twice
     rejected: list[Rejected] = field(default_factory=list)
     rejects_files: list[str] = field(default_factory=list)

@@ -5,6 +5,9 @@ Playwright) against the session's Prefect server and its served deployments:
 - open the ``manual-escalation/ops`` deployment's run form;
 - answer a suspended escalation in the Resume form, as the second person, and see the case move.
 
+The server runs with basic authentication on (tests/prefect_server.py): every page first logs
+in through the UI's own login form, and a wrong string is refused there.
+
 Screenshots go to each test's ``tmp_path``; with ``NPL_DOCS_SCREENSHOTS=1`` they are also copied
 to ``docs/ops-*.png`` (refresh them deliberately, not on every run).
 """
@@ -31,6 +34,7 @@ from models.store import UnitOfWork
 from flows.present import jsonable
 from services import cases
 from services.importing import import_paths
+from tests.prefect_server import AUTH, serve_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -65,12 +69,15 @@ def branch(ops_runner: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     db_url = f"sqlite:///{folder / 'npl.db'}"
     (folder / "loans.csv").write_text(LOANS_CSV, encoding="utf-8")
     import_paths(db_url, [folder / "loans.csv"])
+    serve_database(db_url)  # the served runs' database: a Secret block, never a parameter
     escalation = run_deployment(
         "manual-escalation/ops", timeout=0,
         parameters={"loan_id": "L-UI-1", "to": "litigation", "reason": "refuses every contact", "requested_by": "E-01",
-                    "on": AS_OF.isoformat(), "db_url": db_url},
+                    "on": AS_OF.isoformat()},
     )
-    daily = daily_collection(as_of=AS_OF, db_url=db_url, return_state=True)  # meanwhile, in this process
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NPL_DATABASE_URL", db_url)
+        daily = daily_collection(as_of=AS_OF, return_state=True)  # meanwhile, in this process
     assert daily.is_completed(), daily.message
     paused = wait_for(escalation.id, {StateType.PAUSED, StateType.FAILED, StateType.COMPLETED, StateType.CRASHED})
     assert paused.state.type == StateType.PAUSED, paused.state.message
@@ -89,13 +96,40 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def log_in(page: Page, ui_url: str, auth: str) -> None:
+    """The UI's own login form (the server's basic-authentication string, kept in the browser)."""
+    page.goto(ui_url)
+    page.get_by_placeholder("admin:pass").fill(auth)
+    page.get_by_role("button", name="Login").click()
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def browser_context(browser: Browser) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
+    yield context
     context.close()
+
+
+@pytest.fixture
+def page(browser_context: Any, prefect_server: Any) -> Iterator[Page]:
+    page = browser_context.new_page()
+    page.set_default_timeout(30_000)
+    log_in(page, prefect_server.ui_url, AUTH)
+    expect(page.get_by_placeholder("admin:pass")).to_be_hidden()
+    yield page
+
+
+def test_the_ui_asks_for_the_auth_string_and_refuses_a_wrong_one(prefect_server: Any, branch: dict[str, Any],
+                                                                  browser_context: Any) -> None:
+    page = browser_context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{prefect_server.ui_url}/runs")
+    expect(page.get_by_placeholder("admin:pass")).to_be_visible()  # no run listed before logging in
+    log_in(page, prefect_server.ui_url, AUTH.split(":")[0] + ":wrong")
+    page.wait_for_timeout(3000)  # the UI checks the string against the API, which answers 401
+    expect(page.get_by_placeholder("admin:pass")).to_be_visible()
+    assert page.evaluate("localStorage.getItem('prefect-password')") is None  # the wrong string is not kept
+    expect(page.get_by_role("link", name=branch["daily"].name, exact=True)).to_have_count(0)
 
 
 def screenshot(page: Page, tmp_path: Path, name: str) -> Path:

@@ -7,11 +7,19 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from models.store import UnitOfWork
 from services.importing import import_paths
 from tests.canonical import canonical_dump
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's book, ``tmp_path/npl.db``, found by the flow in its environment (never a parameter)."""
+    monkeypatch.setenv("NPL_DATABASE_URL", f"sqlite:///{tmp_path / 'npl.db'}")
 
 
 def demo_db(tmp_path: Path) -> str:
@@ -33,7 +41,7 @@ def test_daily_flow_catches_up_in_one_run_and_publishes_summary_worklist_and_dea
     from flows.daily import daily_collection
 
     url = demo_db(tmp_path)
-    state = daily_collection(as_of=date(2008, 6, 1), through=date(2009, 2, 1), db_url=url, return_state=True)
+    state = daily_collection(as_of=date(2008, 6, 1), through=date(2009, 2, 1), return_state=True)
     run = state.result()
     assert run["dates_run"] == 246 and not run["already_done"]
     assert {"L-0002", "L-0006"} <= {t["loan_id"] for t in run["transitions"]}
@@ -50,9 +58,9 @@ def test_daily_flow_for_a_completed_date_changes_nothing_and_says_so(prefect_ser
     from flows.daily import daily_collection
 
     url = demo_db(tmp_path)
-    daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), db_url=url, publish=False)
+    daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), publish=False)
     before = canonical_dump(url)
-    again = daily_collection(as_of=date(2008, 7, 15), db_url=url, publish=False)
+    again = daily_collection(as_of=date(2008, 7, 15), publish=False)
     assert again["already_done"] is True and again["dates_run"] == 0
     assert canonical_dump(url) == before
 
@@ -69,7 +77,7 @@ def test_a_run_moving_more_cases_than_it_reports_counts_them_all_and_lists_the_m
     load(url := f"sqlite:///{tmp_path / 'npl.db'}", tmp_path,
          many + [{"loan_id": "L-GEN", "maturity_on": "2008-01-31", "disbursed_on": "2007-01-01"}],
          [{"loan_id": "L-GEN", "guarantor_name": "Li", "guarantee_type": "general"}])
-    state = daily_collection(as_of=date(2008, 7, 1), db_url=url, return_state=True)
+    state = daily_collection(as_of=date(2008, 7, 1), return_state=True)
     run = state.result()
     assert run["counts"]["transitions"] >= KEEP + 100 and len(run["transitions"]) == KEEP
     artifacts = asyncio.run(artifacts_of(str(state.state_details.flow_run_id)))
@@ -85,10 +93,10 @@ def test_a_progress_callback_given_around_a_flow_run_hears_each_date_up_to_the_l
     url = demo_db(tmp_path)
     heard: list[tuple[date, date]] = []
     with reporting_progress(lambda reached, last: heard.append((reached, last))):
-        daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), db_url=url, publish=False)
+        daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), publish=False)
     assert heard[-1] == (date(2008, 7, 31), date(2008, 7, 31))
     assert [d for d, _ in heard] == sorted({d for d, _ in heard})  # each date or quiet stretch once, in order
-    daily_collection(as_of=date(2008, 8, 1), db_url=url, publish=False)  # outside the block: nobody is told
+    daily_collection(as_of=date(2008, 8, 1), publish=False)  # outside the block: nobody is told
     assert heard[-1] == (date(2008, 7, 31), date(2008, 7, 31))
 
 
@@ -101,11 +109,18 @@ def test_a_case_the_run_cannot_judge_is_listed_first_in_the_summary_and_urgent_t
     from tests.flows.test_operations import events_for
 
     url = demo_db(tmp_path)
-    daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), db_url=url, publish=False)
-    with UnitOfWork(url) as uow:  # accepted as typed; adding a day to it overflows
+    daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), publish=False)
+    from sqlalchemy import update
+
+    from models.tables import Action
+
+    with UnitOfWork(url) as uow:
         cases.visit(uow, "L-0002", on=date(2008, 7, 31), outcome="promise", promise_amount=Decimal("100"),
-                    promise_date=date(9999, 12, 31))
-    state = daily_collection(as_of=date(2008, 8, 1), through=date(2008, 8, 10), db_url=url, return_state=True)
+                    promise_date=date(2008, 8, 31))
+    with UnitOfWork(url) as uow:  # a date the bounds now refuse, planted as older code stored it: adding a day overflows
+        uow.session.execute(update(Action).where(Action.loan_id == "L-0002", Action.kind == "promise").values(due_on=date(9999, 12, 31)))
+        uow.commit()
+    state = daily_collection(as_of=date(2008, 8, 1), through=date(2008, 8, 10), return_state=True)
     run = state.result()
     assert run["dates_run"] == 10 and run["counts"]["quarantined"] == 1
     assert [(q["loan_id"], q["business_date"]) for q in run["quarantined"]] == [("L-0002", "2008-08-01")]

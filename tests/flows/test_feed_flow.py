@@ -57,16 +57,24 @@ def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def _flows_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No flow takes a database URL: each test's database reaches the flows through the environment."""
+    for name in ("db_url", "sqlite_db"):
+        if name in request.fixturenames:
+            monkeypatch.setenv("NPL_DATABASE_URL", request.getfixturevalue(name))
+
+
 def test_two_nights_of_exports_through_the_daily_flow_apply_every_file_and_repayment_once(
     prefect_server: Any, db_url: str, inbox: Path, tmp_path: Path
 ) -> None:
     from flows.daily import daily_collection
 
     night1(inbox)
-    first = daily_collection(as_of=date(2008, 7, 1), db_url=db_url, return_state=True)
+    first = daily_collection(as_of=date(2008, 7, 1), return_state=True)
     night2(inbox)
-    second = daily_collection(as_of=date(2008, 7, 2), db_url=db_url, return_state=True)
-    again = daily_collection(as_of=date(2008, 7, 2), db_url=db_url, publish=False)  # nothing waits, the date is done
+    second = daily_collection(as_of=date(2008, 7, 2), return_state=True)
+    again = daily_collection(as_of=date(2008, 7, 2), publish=False)  # nothing waits, the date is done
     reference = f"sqlite:///{tmp_path / 'by-hand.db'}"
     once_by_hand(reference, tmp_path / "by-hand")
 
@@ -108,7 +116,7 @@ def test_a_loan_paid_off_in_the_nights_repayments_is_closed_not_escalated_by_the
     write_csv(inbox / "1-loans.csv", LOANS)
     # both mature 2008-06-30; L-2's whole balance (principal and interest) paid at the counter that day
     write_csv(inbox / "2-repayments.csv", [{"loan_id": "L-2", "paid_on": "2008-06-30", "amount": "8289.60", "reference": "TX-ALL"}])
-    daily_collection(as_of=date(2008, 7, 1), db_url=sqlite_db, publish=False)
+    daily_collection(as_of=date(2008, 7, 1), publish=False)
 
     states = {s[0]: s[7] for s in loans_state(sqlite_db)}
     balances = {s[0]: s[1] for s in loans_state(sqlite_db)}
@@ -128,9 +136,9 @@ def test_a_missing_export_is_waited_for_then_the_run_goes_on_says_so_and_emits_n
     write_csv(inbox / "20080703-3-repayments.csv", PAY_NIGHT1)  # the repayments came, the loans did not
 
     started = time.monotonic()
-    state = daily_collection(as_of=date(2008, 7, 3), db_url=sqlite_db, wait_for_export=True, return_state=True)
+    state = daily_collection(as_of=date(2008, 7, 3), wait_for_export=True, return_state=True)
     result = state.result()
-    by_hand = daily_collection(as_of=date(2008, 7, 4), db_url=sqlite_db, publish=False)  # the command line does not wait
+    by_hand = daily_collection(as_of=date(2008, 7, 4), publish=False)  # the command line does not wait
 
     assert 0.5 <= time.monotonic() - started < 60
     assert result["feed"]["missing"] == ["loans"] and result["dates_run"] >= 1
@@ -162,7 +170,8 @@ def dying_import_in(uow, paths, **kwargs):  # the repayments file's rows and rec
     kwargs["before_commit"] = die
     return import_in(uow, paths, **kwargs)
 feed.import_in = dying_import_in
-daily_collection(as_of=date(2008, 7, 1), db_url=sys.argv[1], publish=False)
+os.environ['NPL_DATABASE_URL'] = sys.argv[1]
+daily_collection(as_of=date(2008, 7, 1), publish=False)
 """
 
 
@@ -180,7 +189,7 @@ def test_a_daily_run_killed_while_ingesting_leaves_the_file_for_the_rerun_which_
     assert (inbox / "20080701-3-repayments.csv").exists() and payments(sqlite_db) == []
     assert [f[0] for f in feed_files(sqlite_db)] == ["20080701-1-loans.csv", "20080701-2-guarantors.csv"]
 
-    rerun = daily_collection(as_of=date(2008, 7, 1), db_url=sqlite_db, publish=False)
+    rerun = daily_collection(as_of=date(2008, 7, 1), publish=False)
     reference = f"sqlite:///{tmp_path / 'by-hand.db'}"
     (tmp_path / "by-hand").mkdir()
     import_paths(reference, [write_csv(tmp_path / "by-hand" / n, rows) for n, rows in
@@ -198,7 +207,7 @@ def test_ingest_export_by_hand_takes_only_the_named_files_and_publishes_the_resu
     from flows.feed import ingest_export
 
     night1(inbox)
-    state = ingest_export(files=["20080701-1-loans.csv", "20080701-2-guarantors.csv"], db_url=sqlite_db, return_state=True)
+    state = ingest_export(files=["20080701-1-loans.csv", "20080701-2-guarantors.csv"], return_state=True)
     result = state.result()
 
     assert [(f["name"], f["outcome"]) for f in result["files"]] == [
@@ -210,7 +219,7 @@ def test_ingest_export_by_hand_takes_only_the_named_files_and_publishes_the_resu
 
 def test_the_ingest_export_deployment_refuses_a_name_leading_out_of_the_inbox(ops_runner: Any, sqlite_db: str) -> None:
     wait_for_deployment("ingest-export/ops", 120)
-    flow_run = run_deployment("ingest-export/ops", parameters={"files": ["../x"], "db_url": sqlite_db}, timeout=180)
+    flow_run = run_deployment("ingest-export/ops", parameters={"files": ["../x"]}, timeout=180)
 
     assert flow_run.state.is_failed(), flow_run.state
     assert "not a path" in (flow_run.state.message or "")
@@ -229,7 +238,7 @@ def test_the_scheduled_daily_deployment_waits_for_the_export_and_the_command_lin
         scheduled = client.read_deployment_by_name("daily-collection/scheduled")
     assert scheduled.parameters == {"wait_for_export": True}
     assert inspect.signature(daily_collection.fn).parameters["wait_for_export"].default is False
-    assert set(by_hand.parameter_openapi_schema["properties"]) == {"folder", "files", "business_date", "db_url"}
+    assert set(by_hand.parameter_openapi_schema["properties"]) == {"folder", "files", "business_date"}
     doc = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text(encoding="utf-8"))
     [daily] = [d for d in doc["deployments"] if d["entrypoint"] == "flows/daily.py:daily_collection"]
     assert daily["parameters"] == {"wait_for_export": True}

@@ -36,6 +36,7 @@ from flows.present import jsonable
 from services import case_view
 from services.daily import run_dates
 from services.importing import import_paths
+from tests.prefect_server import serve_database
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2008, 9, 30)
@@ -64,7 +65,9 @@ def make_book(folder: Path, db_url: str | None = None) -> str:
 
 
 @pytest.fixture
-def book(sqlite_db: str, tmp_path: Path) -> str:
+def book(sqlite_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A book the flows called in this process use: through the environment, never a parameter."""
+    monkeypatch.setenv("NPL_DATABASE_URL", sqlite_db)
     return make_book(tmp_path, sqlite_db)
 
 
@@ -96,12 +99,13 @@ def is_final(run: FlowRun) -> bool:
 ESCALATION_REASON = "refuses to cooperate"
 
 
-def start_escalation(db_url: str, loan_id: str, to: str, requested_by: str = "E-01") -> FlowRun:
-    """Start ``manual-escalation/ops`` as the UI's Run button does (without waiting)."""
+def start_escalation(loan_id: str, to: str, requested_by: str = "E-01") -> FlowRun:
+    """Start ``manual-escalation/ops`` as the UI's Run button does (without waiting), on the
+    database the served runs use (``serve_database``)."""
     return run_deployment(
         "manual-escalation/ops",
         parameters={"loan_id": loan_id, "to": to, "reason": ESCALATION_REASON, "requested_by": requested_by,
-                    "on": AS_OF.isoformat(), "db_url": db_url},
+                    "on": AS_OF.isoformat()},
         timeout=0,
     )
 
@@ -119,11 +123,12 @@ def events_for(loan_id: str, name: str, timeout: float = 60) -> list[Any]:
 
 # --- manual escalation through the served deployment ---------------------------------------------
 
-# loan → (target, the approver's answer); the three runs go through the runner side by side
+# loan → (target, the answers given in turn); the three runs go through the runner side by side
+SELF_APPROVAL = {"decision": "approve", "approver": "\uff45-01 ", "comment": ""}  # the requester E-01, full-width
 DECISIONS = {
-    "L-OPS-1": ("litigation", {"decision": "approve", "approver": "E-02", "comment": "court fee budgeted"}),
-    "L-OPS-2": ("written_off", {"decision": "approve", "approver": "e-01 ", "comment": ""}),  # the requester
-    "L-OPS-3": ("litigation", {"decision": "reject", "approver": "E-02", "comment": "try the guarantor first"}),
+    "L-OPS-1": ("litigation", [{"decision": "approve", "approver": "E-02", "comment": "court fee budgeted"}]),
+    "L-OPS-2": ("written_off", [SELF_APPROVAL, {"decision": "approve", "approver": "M-01", "otp": "", "comment": "agreed"}]),
+    "L-OPS-3": ("litigation", [{"decision": "reject", "approver": "E-02", "comment": "try the guarantor first"}]),
 }
 
 
@@ -132,15 +137,26 @@ def escalations(ops_runner: Any, tmp_path_factory: pytest.TempPathFactory) -> di
     """Each loan in DECISIONS escalated by E-01 through ``manual-escalation/ops``: the case as it
     was, the run while suspended, the case while suspended, the answer given, the final run."""
     db_url = make_book(tmp_path_factory.mktemp("escalations"))
+    serve_database(db_url)
     before = {loan_id: case(db_url, loan_id) for loan_id in DECISIONS}
-    started = {loan_id: start_escalation(db_url, loan_id, to) for loan_id, (to, _answer) in DECISIONS.items()}
+    started = {loan_id: start_escalation(loan_id, to) for loan_id, (to, _answers) in DECISIONS.items()}
     paused = {loan_id: wait_for(run.id, lambda r: is_paused(r) or is_final(r)) for loan_id, run in started.items()}
     waiting = {loan_id: case(db_url, loan_id) for loan_id in DECISIONS}
-    for loan_id, (_to, answer) in DECISIONS.items():
-        if is_paused(paused[loan_id]):
-            resume_flow_run(paused[loan_id].id, run_input=answer)
-    final = {loan_id: wait_for(run.id, is_final) for loan_id, run in paused.items()}
-    return {loan_id: {"before": before[loan_id], "paused": paused[loan_id], "waiting": waiting[loan_id],
+    between: dict[str, list[Any]] = {loan_id: [] for loan_id in DECISIONS}  # (run, case) after each answer but the last
+    final = {}
+    for loan_id, (_to, answers) in DECISIONS.items():
+        run = paused[loan_id]
+        for answer in answers:
+            if not is_paused(run):
+                break
+            resume_flow_run(run.id, run_input=answer)
+            state_id = run.state.id
+            run = wait_for(run.id, lambda r, s=state_id: r.state.id != s and r.state.type not in (
+                StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING) and (is_paused(r) or is_final(r)))
+            if answer is not answers[-1]:
+                between[loan_id].append((run, case(db_url, loan_id)))
+        final[loan_id] = wait_for(run.id, is_final)
+    return {loan_id: {"before": before[loan_id], "paused": paused[loan_id], "waiting": waiting[loan_id], "between": between[loan_id],
                       "final": final[loan_id], "after": case(db_url, loan_id), "db_url": db_url} for loan_id in DECISIONS}
 
 
@@ -161,12 +177,15 @@ def test_an_escalation_announces_the_wait_once_and_the_move(escalations: dict[st
     assert (escalated.payload["to"], escalated.payload["approved_by"]) == ("litigation", "E-02")
 
 
-def test_the_requester_cannot_approve_their_own_escalation(escalations: dict[str, Any]) -> None:
+def test_the_requesters_own_approval_leaves_the_request_waiting_for_a_second_person(escalations: dict[str, Any]) -> None:
     run = escalations["L-OPS-2"]
     assert run["paused"].state.type == StateType.PAUSED
-    assert run["final"].state.type == StateType.FAILED
-    assert "the approver must not be the requester" in (run["final"].state.message or "")
-    assert (run["after"]["state"], run["after"]["history"]) == (run["before"]["state"], run["before"]["history"])
+    [(again, meanwhile)] = run["between"]  # after "ｅ-01" (E-01 in full-width letters) approved
+    assert (again.state.type, again.state.name) == (StateType.PAUSED, "Suspended"), again.state.message
+    assert (meanwhile["state"], meanwhile["history"]) == (run["before"]["state"], run["before"]["history"])
+    assert run["final"].state.type == StateType.COMPLETED, run["final"].state.message
+    last = run["after"]["history"][-1]
+    assert (last["to"], last["by"], last["approved_by"]) == ("closed", "E-01", "M-01")
 
 
 def test_a_rejected_escalation_completes_as_rejected_and_changes_nothing(escalations: dict[str, Any]) -> None:
@@ -191,7 +210,7 @@ def test_a_rejected_escalation_completes_as_rejected_and_changes_nothing(escalat
 def test_a_move_without_approval_runs_straight_through(prefect_server: Any, book: str) -> None:
     before = case(book, "L-OPS-1")["state"]
     result = operations.manual_escalation(
-        loan_id="L-OPS-1", to="guarantor_pressure", reason="borrower unreachable", requested_by="E-01", db_url=book,
+        loan_id="L-OPS-1", to="guarantor_pressure", reason="borrower unreachable", requested_by="E-01",
     )
     assert (result["from"], result["to"], result["by"]) == (before, "guarantor_pressure", "E-01")
     assert case(book, "L-OPS-1")["history"][-1]["to"] == "guarantor_pressure"
@@ -199,18 +218,18 @@ def test_a_move_without_approval_runs_straight_through(prefect_server: Any, book
 
 def test_case_event_flows_return_what_their_services_return(prefect_server: Any, book: str) -> None:
     visit = operations.record_visit(loan_id="L-OPS-2", outcome="promise", promise_amount=Decimal("1000"),
-                                    promise_date=AS_OF + timedelta(days=10), by="E-01", db_url=book)
+                                    promise_date=AS_OF + timedelta(days=10), by="E-01")
     assert visit == {"loan_id": "L-OPS-2", "on": AS_OF.isoformat(), "kind": "visit", "outcome": "promise"}
-    demand = operations.record_demand(loan_id="L-OPS-1", guarantor="Sun", by="E-01", db_url=book)
+    demand = operations.record_demand(loan_id="L-OPS-1", guarantor="Sun", by="E-01")
     assert demand["demand_on"] == "Sun"
-    paid = operations.record_payment(loan_id="L-OPS-2", amount=Decimal("1000.00"), by="E-01", db_url=book)
+    paid = operations.record_payment(loan_id="L-OPS-2", amount=Decimal("1000.00"), by="E-01")
     assert paid["amount"] == "1000.00" and paid["payer"] == "borrower"
     assert sum(Decimal(v) for v in paid["allocation"].values()) == Decimal("1000.00")
 
 
 def test_a_refused_event_fails_its_run_with_the_rule(prefect_server: Any, book: str) -> None:
     state = operations.record_judgment(loan_id="L-OPS-1", amount=Decimal("1000"), perform_by=AS_OF + timedelta(days=30),
-                                       by="E-01", db_url=book, return_state=True)
+                                       by="E-01", return_state=True)
     assert state.is_failed()
     with pytest.raises(RuleViolation, match="a judgment is recorded for a case in litigation"):
         state.result()
@@ -218,7 +237,7 @@ def test_a_refused_event_fails_its_run_with_the_rule(prefect_server: Any, book: 
 
 def test_revitalization_needs_a_credit_amount_before_anyone_is_asked(prefect_server: Any, book: str) -> None:
     state = operations.manual_escalation(loan_id="L-OPS-1", to="revitalization", reason="viable", requested_by="E-01",
-                                         db_url=book, return_state=True)
+                                         return_state=True)
     assert state.is_failed() and "credit" in state.message
 
 
@@ -355,10 +374,10 @@ def _artifacts_of(flow_run_id: UUID) -> list[str]:
     return [str(a.data) for a in sorted(found, key=lambda a: a.created) if (a.key or "").startswith("operation-")]
 
 
-def _run_to_the_end(deployment: str, parameters: dict[str, Any], db_url: str) -> FlowRun:
+def _run_to_the_end(deployment: str, parameters: dict[str, Any]) -> FlowRun:
     """Run ``deployment`` as the UI's Run button does; answer its approval form if it asks."""
     answer = parameters.pop("answer", None)
-    started = run_deployment(deployment, parameters={**parameters, "db_url": db_url, "on": AS_OF.isoformat()}, timeout=0)
+    started = run_deployment(deployment, parameters={**parameters, "on": AS_OF.isoformat()}, timeout=0)
     run = wait_for(started.id, lambda r: is_paused(r) or is_final(r))
     if is_paused(run):
         assert answer is not None, f"{deployment} asked for an approval"
@@ -389,9 +408,10 @@ def test_every_operations_deployment_retried_from_the_ui_books_nothing_twice(ops
     db_url = make_book(folder)
     (folder / "collateral.csv").write_text(COLLATERAL_CSV, encoding="utf-8")
     assert not import_paths(db_url, [folder / "collateral.csv"]).rejected
+    serve_database(db_url)
     retried = set()
     for deployment, parameters, says in RETRIED_OPERATIONS:
-        first = _run_to_the_end(deployment, dict(parameters), db_url)
+        first = _run_to_the_end(deployment, dict(parameters))
         assert first.state.type == StateType.COMPLETED, (deployment, first.state.message)
         booked = canonical_dump(db_url)
         [recorded] = _artifacts_of(first.id)
@@ -400,7 +420,7 @@ def test_every_operations_deployment_retried_from_the_ui_books_nothing_twice(ops
         again = _retry(first)
         if again is None:  # manual-escalation persists its result (it suspends): Prefect itself refuses the retry;
             assert deployment == "manual-escalation/ops"  # the form's key set to that run's id is the same operation
-            again = _run_to_the_end(deployment, {**parameters, "key": str(first.id)}, db_url)
+            again = _run_to_the_end(deployment, {**parameters, "key": str(first.id)})
         assert (again.state.type, again.state.name) == (first.state.type, first.state.name), (deployment, again.state.message)
         assert canonical_dump(db_url) == booked, deployment  # the retry booked nothing
         replayed = _artifacts_of(again.id)[-1]

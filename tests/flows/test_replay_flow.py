@@ -15,17 +15,17 @@ from tests.builders import run
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "data"
 
 
-def test_policy_replay_publishes_the_comparison_and_the_weekly_numbers(prefect_server, tmp_path):
+def test_policy_replay_publishes_the_comparison_and_the_weekly_numbers(prefect_server, tmp_path, monkeypatch):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     from flows.replay import policy_replay
 
     url = f"sqlite:///{tmp_path / 'npl.db'}"
+    monkeypatch.setenv("NPL_DATABASE_URL", url)  # the served process's database; no flow takes a URL
     import_paths(url, [DEMO / "loans.csv", DEMO / "guarantors.csv", DEMO / "collateral.csv"])
     run(url, date(2008, 6, 1), date(2008, 12, 31))
-    state = policy_replay(policy_toml="[limits]\nvisit = 10\n", date_from=date(2008, 6, 30), date_to=date(2008, 12, 31),
-                          db_url=url, return_state=True)
+    state = policy_replay(policy_toml="[limits]\nvisit = 10\n", date_from=date(2008, 6, 30), date_to=date(2008, 12, 31), return_state=True)
     result = state.result()
     assert {"from", "to", "champion", "challenger", "difference", "limits"} <= set(result)
     # L-0002 and L-0006 are pressed 3 (overdue) + 7 (internal review) + 30 (visit) = 40 days after falling
@@ -45,5 +45,4 @@ def test_policy_replay_refuses_an_invalid_challenger_naming_the_key(prefect_serv
     from flows.replay import policy_replay
 
     with pytest.raises(PolicyError, match="lead_days.guarantee"):
-        policy_replay(policy_toml="[lead_days]\nguarantee = -3\n", date_from=date(2008, 6, 30), date_to=date(2008, 12, 31),
-                      db_url=f"sqlite:///{tmp_path / 'none.db'}")
+        policy_replay(policy_toml="[lead_days]\nguarantee = -3\n", date_from=date(2008, 6, 30), date_to=date(2008, 12, 31))

@@ -235,9 +235,10 @@ def test_bad_import_reports_every_bad_row_lands_every_good_one_and_nothing_else(
 
 @pytest.mark.parametrize("case", DEPLOYMENTS, ids=[c["id"] for c in DEPLOYMENTS])
 def test_bad_deployment_parameters_are_refused_before_anything_is_written(
-    case: dict[str, Any], collection_book: Path, tmp_path: Path
+    case: dict[str, Any], collection_book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = copy_of(collection_book, tmp_path / "npl.db")
+    monkeypatch.setenv("NPL_DATABASE_URL", url)  # as a served flow run finds it: never a parameter
     before = canonical_dump(url)
     flow = getattr(operations, case["flow"])
 
@@ -250,7 +251,7 @@ def test_bad_deployment_parameters_are_refused_before_anything_is_written(
         # a bad value must not get past the parameter check, or the run asks for an approval first
         assert case["flow"] != "manual_escalation", (case.get("why"), parameters)
         try:
-            outcome = flow.fn(**(parameters | {"db_url": url}))
+            outcome = flow.fn(**parameters)
         except NplError as exc:
             message = str(exc)
         else:

@@ -53,7 +53,11 @@ def act_on_some(url: str, rnd: random.Random, loan_ids: list[str], on: date) -> 
     """What staff record on the explanation's date: promises, plans, judgments, a borrower not found."""
     for loan_id in loan_ids:
         with UnitOfWork(url) as uow:
-            state = uow.session.get(Loan, loan_id).state
+            loan = uow.session.get(Loan, loan_id)
+            state = loan.state
+            on_book = balances_as_of(loan, on, load_policy()).total if state not in ("performing", "closed") else 0
+        # a plan within the policy's bounds.plan_max_months (120): paid off in about 100 months at most
+        monthly = max(Decimal("2000"), (Decimal(on_book) / 100 / 100).quantize(Decimal("1")) + 1)
         if state in ("performing", "closed"):
             continue
         choice = rnd.random()
@@ -62,7 +66,7 @@ def act_on_some(url: str, rnd: random.Random, loan_ids: list[str], on: date) -> 
                 cases.visit(uow, loan_id, on=on, outcome="promise", promise_amount=Decimal("500"),
                             promise_date=on + timedelta(days=rnd.randint(1, 40)), by="E-01")
             elif choice < 0.25:
-                cases.plan(uow, loan_id, monthly=Decimal("2000"), first_due=on + timedelta(days=rnd.randint(5, 60)), on=on, by="E-01")
+                cases.plan(uow, loan_id, monthly=monthly, first_due=on + timedelta(days=rnd.randint(5, 60)), on=on, by="E-01")
             elif choice < 0.32:
                 if state != "litigation":
                     cases.escalate(uow, loan_id, to="litigation", reason="sue", by="E-01", approved_by="M-01", on=on)

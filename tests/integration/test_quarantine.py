@@ -43,8 +43,15 @@ def run(url: str, as_of: date, through: date | None = None) -> daily.RunResult:
 
 
 def promise(url: str, loan_id: str, due: date) -> None:
+    """A promise due on ``due``; a date the policy's bounds refuse (POISON) is planted as older
+    code stored it: recorded for a plausible date, then the date changed in the database."""
     with UnitOfWork(url) as uow:
-        cases.visit(uow, loan_id, on=RUN_DATE, outcome="promise", promise_amount=Decimal("100"), promise_date=due)
+        cases.visit(uow, loan_id, on=RUN_DATE, outcome="promise", promise_amount=Decimal("100"),
+                    promise_date=min(due, RUN_DATE + timedelta(days=30)))
+    if due > RUN_DATE + timedelta(days=30):
+        with UnitOfWork(url) as uow:
+            uow.session.execute(update(Action).where(Action.loan_id == loan_id, Action.kind == "promise").values(due_on=due))
+            uow.commit()
 
 
 def dump(url: str, leave_out: str | None = None) -> dict[str, list[tuple]]:
