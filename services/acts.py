@@ -27,6 +27,8 @@ from models.domain.dates import add_days
 from models.domain.errors import BadInput, NotFound, RuleViolation
 from models.store import UnitOfWork, last_run_date
 from models.tables import Guarantor, Judgment, LegalAct, Loan, Payment
+from services.case_common import load_case, require_operator, retry_on_conflict, touch
+from services.operation_keys import finish, idempotent
 
 KINDS = ("demand", "suit", "payment_order", "preservation", "arbitration", "bankruptcy_claim",
          "enforcement_application", "enforcement_ended", "acknowledgement")
@@ -92,6 +94,57 @@ def add_act(
     return row
 
 
+@dataclass(frozen=True)
+class FilingResult:
+    loan_id: str
+    on: date
+    kind: str
+    court: str
+    case_no: str | None
+
+
+@dataclass(frozen=True)
+class EnforcementEnded:
+    loan_id: str
+    on: date
+
+
+@idempotent("filing")
+@retry_on_conflict
+def file_suit(
+    uow: UnitOfWork, loan_id: str, *, on: date, court: str, case_no: str | None = None, kind: str = "suit",
+    by: str = "operator",
+) -> FilingResult:
+    """Record a filing against the borrower (``npl file-suit``): a suit, payment order,
+    preservation or arbitration, received by ``court`` on ``on`` (SPC limitation rules 2020
+    Arts. 10, 11). Needs the case in litigation: an approved decision to sue comes first."""
+    who = require_operator(by)
+    name = (court or "").strip()
+    if not name:
+        raise BadInput("{court} must name the court (or arbitration commission) that received the filing")
+    if kind not in FILING_KINDS:
+        raise BadInput(f"{{kind}} must be one of {', '.join(FILING_KINDS)} (got {kind!r})")
+    s = uow.session
+    loan = load_case(s, loan_id)
+    add_act(s, loan, kind=kind, party=law.BORROWER, on=on, by=who, court=name, case_no=case_no or None)
+    touch(loan, s, on)
+    return finish(uow, FilingResult(loan_id, on, kind, name, case_no or None))
+
+
+@idempotent("enforcement_ended")
+@retry_on_conflict
+def enforcement_ended(uow: UnitOfWork, loan_id: str, *, on: date, by: str = "operator") -> EnforcementEnded:
+    """Record the court's ruling ending the current enforcement, delivered to the bank on ``on``
+    (SPC 2020 guarantee interpretation Art. 28 ¶1(1): a general guarantee's debt limitation
+    starts then)."""
+    who = require_operator(by)
+    s = uow.session
+    loan = load_case(s, loan_id)
+    add_act(s, loan, kind=ENFORCEMENT_ENDED, party=law.BORROWER, on=on, by=who)
+    touch(loan, s, on)
+    return finish(uow, EnforcementEnded(loan_id, on))
+
+
 def record_act(
     uow: UnitOfWork, loan_id: str, *, kind: str, party: str, on: date, method: str | None = None,
     evidence: str | None = None, court: str | None = None, case_no: str | None = None,
@@ -100,8 +153,6 @@ def record_act(
     """Record one legal act on a loan and commit. Refuses (RuleViolation) an act dated after the
     last business date run plus one day, a guarantor not on the loan, a filing for a case not in
     litigation, an enforcement act without a judgment."""
-    from services.case_common import load_case, require_operator, touch
-
     by = require_operator(by)
     s = uow.session
     loan = load_case(s, loan_id)
