@@ -10,7 +10,7 @@ against that server (waiting up to ``$NPL_PREFECT_WAIT_S`` seconds for it to ans
 - ``daily-collection/scheduled``  cron ``$NPL_DAILY_CRON`` (default ``0 6 * * *``) in
   ``$NPL_TIMEZONE`` (default ``Asia/Shanghai``); one run at a time, a colliding run cancelled
 - ``manual-escalation/ops``       manual moves, approvals by a second person in the UI
-- ``record-payment/ops``, ``record-visit/ops``, ``record-demand/ops``, ``record-cost/ops``,
+- ``record-payment/ops``, ``record-visit/ops``, ``record-demand/ops``, ``record-filing/ops``, ``record-cost/ops``,
   ``sign-installment-plan/ops``, ``record-judgment/ops``, ``record-enforcement/ops``,
   ``take-asset/ops``, ``dispose-asset/ops``
 - ``portfolio-report/ops``        also run by the automation on ``npl.deadline.at_risk``

@@ -200,7 +200,9 @@ def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal:
     loader = CaseLoader(s, [loan])
     view = loader.view(loan, as_of or loan.accrued_to, policy)
     deadline = state_deadline(view, policy)
-    day = as_of or loan.accrued_to
+    # acts may be dated the day after the last run: the clocks count them on show
+    day = max([as_of or loan.accrued_to, *(a.on for a in loader.acts.get(loan_id, []))])
+    view = loader.view(loan, day, policy) if day != (as_of or loan.accrued_to) else view
     legal = clocks_of(view, day)  # the old `deadlines` are read from the same clocks
     limitation = next(c for c in legal if c.clock == "limitation")
     history = list(s.scalars(select(History).where(History.loan_id == loan_id).order_by(History.id)))

@@ -102,7 +102,7 @@ class CaseLoader:
         if not ids:
             return
         self.acts = acts_of(session, ids)
-        self.disbursed = dict(session.execute(select(Loan.loan_id, Loan.disbursed_on).where(Loan.loan_id.in_(ids))).tuples())
+        self.disbursed = {loan_id: on for loan_id, on in session.execute(select(Loan.loan_id, Loan.disbursed_on).where(Loan.loan_id.in_(ids)))}
         for g in session.scalars(select(Guarantor).where(Guarantor.loan_id.in_(ids)).order_by(Guarantor.id)):
             self.guarantors[g.loan_id].append(g)
         for a in session.scalars(
