@@ -4,9 +4,10 @@
 the ruling ending enforcement); ``acts_of`` reads a set of loans' acts as ``models.domain.law.Act``
 values for the rules. The daily run never records an act: where a clock needs one it lists a task.
 
-Acknowledgements (SPC limitation rules 2020 Art. 14: the debtor's part payment) are not stored
-here: every payment recorded by ``pay`` (or the feed) already is one, so ``acts_of`` derives them
-from ``payments`` (one source of truth, nothing to keep in step). A payment made by deduction
+Acknowledgements (SPC limitation rules 2020 Art. 14: the debtor's part payment, an installment
+commitment) are not stored here: every payment recorded by ``pay`` (or the feed) and every signed
+installment agreement already is one, so ``acts_of`` derives them from ``payments`` and ``plans``
+(one source of truth, nothing to keep in step). A payment made by deduction
 (payer ``deduction``) counts as a demand by deduction (Art. 8(3): the creditor deducts the
 debt from the debtor's account), effective on the day paid.
 """
@@ -26,7 +27,7 @@ from models.domain import law
 from models.domain.dates import add_days
 from models.domain.errors import BadInput, NotFound, RuleViolation
 from models.store import UnitOfWork, last_run_date
-from models.tables import Guarantor, Judgment, LegalAct, Loan, Payment
+from models.tables import Guarantor, Judgment, LegalAct, Loan, Payment, Plan
 from services.case_common import load_case, require_operator, retry_on_conflict, touch
 from services.operation_keys import finish, idempotent
 
@@ -180,6 +181,11 @@ def acts_of(session: Session, loan_ids: Iterable[str]) -> dict[str, list[law.Act
         act = payment_act(paid_on, payer, guarantor, reference)
         if act is not None:
             out[loan_id].append(act)
+    # an installment agreement signed by the borrower is an acknowledgement too (Art. 14: 分期履行)
+    for loan_id, signed_on, plan_id in session.execute(
+        select(Plan.loan_id, Plan.signed_on, Plan.id).where(Plan.loan_id.in_(ids)).order_by(Plan.signed_on, Plan.id)
+    ):
+        out[loan_id].append(law.Act(law.ACKNOWLEDGEMENT, signed_on, f"installment agreement {plan_id}", law.BORROWER))
     for acts in out.values():
         acts.sort(key=lambda a: a.on)
     return out

@@ -156,3 +156,16 @@ def test_cli_file_suit_before_litigation_exits_1_and_changes_nothing(db_url, tmp
     assert done.returncode == 1, done.stderr
     assert "litigation" in (done.stderr + done.stdout)
     assert act_count(db_url) == 0
+
+
+def test_a_borrowers_part_payment_is_an_acknowledgement_that_restarts_the_limitation(db_url, tmp_path):
+    # SPC limitation rules 2020 Art. 14 (GPCL Art. 140): derived from the payment, never stored twice
+    from decimal import Decimal
+
+    load(db_url, tmp_path, [{"loan_id": "L-1"}])
+    run(db_url, date(2008, 7, 1), date(2008, 7, 5))
+    with UnitOfWork(db_url) as uow:
+        cases.pay(uow, "L-1", Decimal("100.00"), on=date(2008, 7, 5), payer="borrower", by="E-01")
+    lim = clocks(db_url)[("limitation", "borrower")]
+    assert (lim["status"], lim["end"], lim["act"]["kind"]) == ("interrupted", "2010-07-05", "acknowledgement")
+    assert act_count(db_url) == 0
