@@ -169,3 +169,23 @@ def test_a_borrowers_part_payment_is_an_acknowledgement_that_restarts_the_limita
     lim = clocks(db_url)[("limitation", "borrower")]
     assert (lim["status"], lim["end"], lim["act"]["kind"]) == ("interrupted", "2010-07-05", "acknowledgement")
     assert act_count(db_url) == 0
+
+
+def test_cli_demand_records_a_demand_act_with_its_method_and_tracking_and_keeps_its_output(db_url, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    load(db_url, tmp_path, [{"loan_id": "L-1"}], ZHANG)
+    run(db_url, date(2008, 7, 1), date(2008, 7, 5))
+    npl = Path(sys.executable).parent / "npl"
+    done = subprocess.run([str(npl), "demand", "L-1", "--on", "2008-07-05", "--guarantor", "Zhang", "--method", "mail",
+                           "--tracking", "EMS 42", "--by", "E-01", "--db", db_url], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "L-1: written demand on Zhang recorded for 2008-07-05"
+    zhang = clocks(db_url)[("guarantee_period", "Zhang")]
+    assert zhang["status"] == "preserved"
+    assert zhang["act"] == {"kind": "demand", "method": "mail", "on": "2008-07-05", "evidence": "EMS 42"}
+    bad = subprocess.run([str(npl), "demand", "L-1", "--on", "2008-07-05", "--method", "pigeon", "--by", "E-01", "--db", db_url],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and act_count(db_url) == 1
