@@ -189,3 +189,27 @@ def test_cli_demand_records_a_demand_act_with_its_method_and_tracking_and_keeps_
     bad = subprocess.run([str(npl), "demand", "L-1", "--on", "2008-07-05", "--method", "pigeon", "--by", "E-01", "--db", db_url],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and act_count(db_url) == 1
+
+
+def test_enforcement_is_an_act_and_its_ending_needs_an_application_first(db_url, tmp_path):
+    from decimal import Decimal
+
+    load(db_url, tmp_path, [{"loan_id": "L-1"}])
+    run(db_url, date(2008, 7, 1), date(2008, 7, 5))
+    with UnitOfWork(db_url) as uow:
+        cases.escalate(uow, "L-1", to="litigation", reason="sue", by="E-01", approved_by="M-01", on=date(2008, 7, 5))
+    with UnitOfWork(db_url) as uow:
+        cases.judgment(uow, "L-1", on=date(2008, 7, 5), amount=Decimal("1000.00"), perform_by=date(2008, 8, 5))
+    # Civil Procedure Law Art. 250: two years from the performance date
+    enforcement = clocks(db_url)[("enforcement_application", "borrower")]
+    assert (enforcement["status"], enforcement["end"]) == ("live", "2010-08-05")
+    with UnitOfWork(db_url) as uow, pytest.raises(RuleViolation, match="enforcement application"):
+        acts.enforcement_ended(uow, "L-1", on=date(2008, 7, 6), by="E-01")
+    with UnitOfWork(db_url) as uow:
+        cases.enforce(uow, "L-1", on=date(2008, 7, 6), by="E-01")
+    assert clocks(db_url)[("enforcement_application", "borrower")]["status"] == "preserved"
+    with UnitOfWork(db_url) as uow:
+        acts.enforcement_ended(uow, "L-1", on=date(2008, 7, 6), by="E-01")
+    with UnitOfWork(db_url) as uow:
+        kinds = uow.session.scalars(select(LegalAct.kind).order_by(LegalAct.id)).all()
+    assert kinds == ["enforcement_application", "enforcement_ended"]
