@@ -337,6 +337,8 @@ RETRIED_OPERATIONS: list[tuple[str, dict[str, Any], str]] = [
                                    "first_due": (AS_OF + timedelta(days=30)).isoformat(), "by": "E-01"}, "| to | installment |"),
     ("manual-escalation/ops", {"loan_id": "L-OPS-1", "to": "litigation", "reason": "no payment", "requested_by": "E-01",
                                "answer": {"decision": "approve", "approver": "M-01", "comment": ""}}, "| to | litigation |"),
+    ("record-filing/ops", {"loan_id": "L-OPS-1", "on": AS_OF.isoformat(), "court": "District Court", "case_no": "(2008) 7",
+                           "by": "E-01"}, "| court | District Court |"),
     ("record-judgment/ops", {"loan_id": "L-OPS-1", "amount": "1000.00", "perform_by": (AS_OF + timedelta(days=30)).isoformat(),
                              "by": "E-01"}, "| amount | 1000.00 |"),
     ("record-enforcement/ops", {"loan_id": "L-OPS-1", "by": "E-01"}, "| late | False |"),
