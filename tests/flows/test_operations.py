@@ -36,6 +36,7 @@ from flows.present import jsonable
 from services import case_view
 from services.daily import run_dates
 from services.importing import import_paths
+from tests.prefect_server import wait_for_deployment
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2008, 9, 30)
@@ -234,9 +235,8 @@ def test_serve_registers_every_operations_deployment(ops_runner: Any) -> None:
         f"{f.name}/ops" for f in operations.EVENT_FLOWS
     }
     assert served_names() == expected
-    with get_client(sync_client=True) as client:
-        for name in expected:
-            assert client.read_deployment_by_name(name).name == name.split("/")[1]
+    for name in expected:  # serve registers them one after another: the runner is ready after the first
+        assert wait_for_deployment(name, 60, ops_runner.process, ops_runner.log).name == name.split("/")[1]
 
 
 def test_the_daily_deployment_runs_at_six_in_the_branch_zone_one_at_a_time(ops_runner: Any) -> None:
