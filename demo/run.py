@@ -53,12 +53,18 @@ class Paid:
 
 def events(url: str) -> list[tuple[date, str, Callable[[Any], Any]]]:
     """The branch's recorded actions, by business date (the seed's six strategies)."""
+    from services import acts
     from services import cases as c
 
     d = date
     ev: list[tuple[date, str, Callable[[Any], Any]]] = [
         # Strategy 4 — Xu Moumou, sued directly; the court deducts from guarantor Wu's account
         (d(2006, 10, 10), "L-0003 sued by decision of the sub-branch", lambda u: c.escalate(u, "L-0003", to="litigation", reason="repeatedly refuses to cooperate; sub-branch decision to sue", by="E-03", approved_by="M-01")),
+        # the acts are recorded explicitly: the daily run never records one (issue 14). The suit is
+        # filed on the decision date against Xu and, as the court later deducts from Wu's account,
+        # against the joint guarantor Wu as co-defendant (Guarantee Law 1995 Art. 26 ¶2)
+        (d(2006, 10, 10), "L-0003 suit filed against Xu", lambda u: acts.file_suit(u, "L-0003", on=d(2006, 10, 10), court="District People's Court", by="E-03")),
+        (d(2006, 10, 10), "L-0003 suit filed against guarantor Wu", lambda u: acts.record_act(u, "L-0003", kind="suit", party="Wu", on=d(2006, 10, 10), court="District People's Court", by="E-03")),
         (d(2007, 1, 15), "L-0003 judgment", lambda u: c.judgment(u, "L-0003", amount=Decimal("290000.00"), perform_by=d(2007, 2, 15), by="E-03")),
         (d(2007, 3, 1), "L-0003 enforcement applied for", lambda u: c.enforce(u, "L-0003", by="E-03")),
         (d(2007, 4, 10), "L-0003 court deducts the balance from Wu's account", Paid("L-0003", lambda: total_due(url, "L-0003"), "E-03", payer="court")),
@@ -67,6 +73,8 @@ def events(url: str) -> list[tuple[date, str, Callable[[Any], Any]]]:
         # Strategy 3 — Yang; guarantor Zhang's account and Yang's factory sealed
         (d(2008, 9, 15), "L-0002 Zhang's account sealed", lambda u: c.freeze(u, "L-0002", guarantor="Zhang", authority="District enforcement authority", by="E-02")),
         (d(2008, 9, 15), "L-0002 Yang's factory sealed", lambda u: c.freeze(u, "L-0002", asset="A-YANG-FACTORY", authority="District enforcement authority", by="E-02")),
+        # the written demand on Zhang, served in person on the date the run used to record it
+        (d(2008, 11, 30), "L-0002 demand on guarantor Zhang served in person", lambda u: c.demand(u, "L-0002", guarantor="Zhang", on=d(2008, 11, 30), method="in_person", tracking="signed receipt", by="E-02")),
         (d(2008, 12, 15), "L-0002 Zhang buys the factory; loan repaid in full", Paid("L-0002", lambda: total_due(url, "L-0002"), "E-02", payer="guarantor:Zhang")),
         # Strategy 2 — Wang, government employee: the unit's leaders are told
         (d(2008, 8, 20), "L-0001 home visit, refused", lambda u: c.visit(u, "L-0001", outcome="refused", by="E-01")),

@@ -12,7 +12,7 @@ against that server (waiting up to ``$NPL_PREFECT_WAIT_S`` seconds for it to ans
   it waits for a missing night's export (``wait_for_export``, policy ``[feed]``)
 - ``ingest-export/ops``           ingest the inbox, a folder in it or named files of it, by hand
 - ``manual-escalation/ops``       manual moves, approvals by a second person in the UI
-- ``record-payment/ops``, ``record-visit/ops``, ``record-demand/ops``, ``record-cost/ops``,
+- ``record-payment/ops``, ``record-visit/ops``, ``record-demand/ops``, ``record-filing/ops``, ``record-cost/ops``,
   ``sign-installment-plan/ops``, ``record-judgment/ops``, ``record-enforcement/ops``,
   ``take-asset/ops``, ``dispose-asset/ops``
 - ``portfolio-report/ops``        also run by the automation on ``npl.deadline.at_risk``

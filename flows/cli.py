@@ -292,12 +292,40 @@ def visit(loan_id: str, on: Optional[str] = typer.Option(None, "--on"),
 @app.command()
 def demand(loan_id: str, on: Optional[str] = typer.Option(None, "--on"),
            guarantor: Optional[str] = typer.Option(None, "--guarantor", help="Demand on this guarantor (default: the borrower)."),
+           method: str = typer.Option("in_person", "--method",
+                                      help="How it took effect: in_person, mail, electronic, announcement or deduction."),
+           tracking: Optional[str] = typer.Option(None, "--tracking", help="The evidence: mail tracking or receipt number."),
            by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
-    """Record a written demand on the borrower or a guarantor."""
+    """Record a demand on the borrower or a guarantor that took effect on --on (signed for,
+    arrived, published): a legal act with its evidence."""
     from services import cases
 
-    res = jsonable(perform(db, cases.demand, loan_id, on=day(on, "--on"), guarantor=guarantor, by=by, key=key))
+    res = jsonable(perform(db, cases.demand, loan_id, on=day(on, "--on"), guarantor=guarantor, by=by, key=key,
+                           method=method, tracking=tracking))
     typer.echo(f"{loan_id}: written demand on {res['demand_on']} recorded for {res['on']}")
+
+
+@app.command("file-suit")
+def file_suit(loan_id: str, on: str = typer.Option(..., "--on", help="The day the court received the filing."),
+              court: str = typer.Option(..., "--court"), case_no: Optional[str] = typer.Option(None, "--case-no"),
+              kind: str = typer.Option("suit", "--kind", help="suit, payment_order, preservation or arbitration."),
+              by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
+    """Record a filing against the borrower (needs the case in litigation: an approved decision)."""
+    from services import acts
+
+    res = jsonable(perform(db, acts.file_suit, loan_id, on=day(on, "--on"), court=court, case_no=case_no, kind=kind, by=by, key=key))
+    number = f" case {res['case_no']}" if res["case_no"] else ""
+    typer.echo(f"{loan_id}: {res['kind']} filed with {res['court']}{number} on {res['on']}")
+
+
+@app.command("enforcement-ended")
+def enforcement_ended(loan_id: str, on: str = typer.Option(..., "--on", help="The day the ruling was delivered to the bank."),
+                      by: str = typer.Option("operator", "--by"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
+    """Record the court's ruling ending the current enforcement, delivered to the bank."""
+    from services import acts
+
+    res = jsonable(perform(db, acts.enforcement_ended, loan_id, on=day(on, "--on"), by=by, key=key))
+    typer.echo(f"{loan_id}: ruling ending enforcement delivered on {res['on']}")
 
 
 @app.command(context_settings={"ignore_unknown_options": True})

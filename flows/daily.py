@@ -177,7 +177,8 @@ def _emit(run: dict[str, Any], risks: list[dict[str, Any]]) -> None:
     each("npl.case.escalated", run["transitions"], ("from", "to", "event", "on", "reason"))
     each("npl.approval.needed", run["awaiting"])
     each("npl.promise.broken", [a for a in run["alerts"] if a["clock"] == "promise"])
-    each("npl.deadline.at_risk", risks)
+    each("npl.deadline.at_risk", [r for r in risks if r.get("status", "at_risk") == "at_risk"])
+    each("npl.deadline.lapsed", [a for a in run["alerts"] if a["clock"].endswith("_lapsed")])  # once: the first date after the end
     emit_event(event="npl.daily.completed", resource={"prefect.resource.id": f"npl.daily.{run['through']}"},
                payload={"through": run["through"], "transitions": run["counts"]["transitions"], "approvals_needed": run["counts"]["awaiting"],
                         "deadlines_at_risk": len(risks), "quarantined": run["counts"]["quarantined"],

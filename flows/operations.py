@@ -52,7 +52,7 @@ from flows.run_page import publish
 from models.domain.errors import BadInput
 from models.domain.identifiers import IdentifierError, normalize_operator_id
 from models.store import UnitOfWork
-from services import case_view, cases, escalations, operation_keys
+from services import acts, case_view, cases, escalations, operation_keys
 
 # Amounts are typed as decimal text ("1000.00") in the UI form; the flow receives a Decimal.
 Amount = Annotated[
@@ -332,19 +332,48 @@ def record_demand(
     loan_id: str,
     on: date | None = None,
     guarantor: str | None = None,
+    method: str = "in_person",
+    tracking: str | None = None,
     by: str = "operator",
     key: str | None = None,
 ) -> dict[str, Any]:
-    """Record a written demand on the borrower or on a guarantor.
+    """Record a demand on the borrower or on a guarantor that took effect on the date given.
 
     Args:
         loan_id: the loan, e.g. L-0001
-        on: date of the demand (default: the last date the daily run covered)
+        on: the day the demand took effect: signed for, arrived, published (default: the last date the daily run covered)
         guarantor: the guarantor's name; empty for a demand on the borrower
+        method: in_person, mail, electronic, announcement or deduction
+        tracking: the evidence: mail tracking or receipt number
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
     """
     return _operate(f"written demand on {guarantor or 'the borrower'}", cases.demand, loan_id, on=on, guarantor=guarantor,
+                    method=method, tracking=tracking, by=by, key=key)
+
+
+@flow(name="record-filing", flow_run_name="{loan_id}: {kind} filed")
+def record_filing(
+    loan_id: str,
+    on: date,
+    court: str,
+    case_no: str | None = None,
+    kind: str = "suit",
+    by: str = "operator",
+    key: str | None = None,
+) -> dict[str, Any]:
+    """Record a filing against the borrower (the case must be in litigation: an approved decision).
+
+    Args:
+        loan_id: the loan, e.g. L-0001
+        on: the day the court (or arbitration commission) received the filing
+        court: the court's name
+        case_no: the court's case number, if given
+        kind: suit, payment_order, preservation or arbitration
+        by: your operator id
+        key: idempotency key (default: this run's id, so a Retry books nothing twice)
+    """
+    return _operate(f"{kind} filed with {court}", acts.file_suit, loan_id, on=on, court=court, case_no=case_no, kind=kind,
                     by=by, key=key)
 
 
@@ -485,5 +514,5 @@ def dispose_asset(
                     by=by, key=key)
 
 
-EVENT_FLOWS = (record_payment, record_visit, record_demand, record_cost, sign_installment_plan, record_judgment,
+EVENT_FLOWS = (record_payment, record_visit, record_demand, record_filing, record_cost, sign_installment_plan, record_judgment,
                record_enforcement, take_asset, dispose_asset)

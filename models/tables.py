@@ -349,3 +349,24 @@ class DayPart(Base):
     status: Mapped[str] = mapped_column(String(8))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     worker: Mapped[str | None] = mapped_column(String(128))
+
+class LegalAct(Base):
+    """A legal act recorded with its evidence (issue 14): only these move the legal clocks.
+
+    ``party`` is ``borrower`` or the guarantor's name; ``took_effect_on`` is the day the act took
+    effect (a demand: signed for, arrived, published; a filing: the day the court received it);
+    ``recorded_on`` the business date it was recorded. The daily run never writes a row here."""
+
+    __tablename__ = "legal_acts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    party: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str | None] = mapped_column(String(16))
+    took_effect_on: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    court: Mapped[str | None] = mapped_column(String(200))
+    case_no: Mapped[str | None] = mapped_column(String(100))
+    letter_no: Mapped[str | None] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_on: Mapped[date] = mapped_column(Date)

@@ -14,15 +14,19 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from typing import Any
+
 from machines.escalation import state_deadline
 from machines.policy import Policy
-from models.domain.deadlines import enforcement_apply_by, foreclosed_dispose_by, limitation_end
+from machines.rules.clocks import clocks as clocks_of
+from models.domain.dates import days_between
+from models.domain.deadlines import foreclosed_dispose_by
 from models.domain.errors import NotFound
 from models.domain.money import from_fen
 from models.store import UnitOfWork, get_loan, last_run_date
 from models.tables import Action, Borrower, Collateral, History, Payment
 from services.case_common import AS_FROM, Balance, money_or_none, policy_or_default
-from services.views import CaseLoader, balances_as_of, days_past_due_on, guarantee_of
+from services.views import CaseLoader, balances_as_of, days_past_due_on
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,8 @@ class CaseDetail:
     assets_taken: tuple[AssetTakenDetail, ...]
     payments: tuple[PaymentDetail, ...]  # oldest first
     actions: tuple[ActionDetail, ...]  # oldest first
+    # every legal clock with its status from the recorded acts (CONTRACT.md `clocks`)
+    clocks: tuple[dict[str, Any], ...] = ()
 
 
 def next_deadline(case: CaseDetail) -> Deadline | None:
@@ -167,8 +173,11 @@ def next_deadline(case: CaseDetail) -> Deadline | None:
     if open_:
         if d.state_deadline is not None:
             candidates.append(Deadline(d.state_deadline, f"{case.state}: state deadline"))
-        candidates += [Deadline(g.period_end, f"guarantee period of {g.guarantor}") for g in d.guarantees if g.demanded_on is None]
-        candidates.append(Deadline(d.limitation_end, "limitation period"))
+        running = {(c["clock"], c["party"]) for c in case.clocks if c["status"] in ("live", "interrupted")}
+        candidates += [Deadline(g.period_end, f"guarantee period of {g.guarantor}") for g in d.guarantees
+                       if ("guarantee_period", g.guarantor) in running]
+        if ("limitation", "borrower") in running:
+            candidates.append(Deadline(d.limitation_end, "limitation period"))
         if d.enforcement_apply_by is not None:
             candidates.append(Deadline(d.enforcement_apply_by, "enforcement application"))
         candidates += [Deadline(g.limitation_end, f"guarantee debt limitation of {g.guarantor}") for g in case.guarantee_limitations]
@@ -191,14 +200,18 @@ def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal:
     loader = CaseLoader(s, [loan])
     view = loader.view(loan, as_of or loan.accrued_to, policy)
     deadline = state_deadline(view, policy)
-    guarantors = loader.guarantors.get(loan_id, [])
-    judgments = [j for j in loader.judgments.get(loan_id, []) if j.enforcement_applied_on is None]
+    # acts may be dated the day after the last run: the clocks count them on show
+    day = max([as_of or loan.accrued_to, *(a.on for a in loader.acts.get(loan_id, []))])
+    view = loader.view(loan, day, policy) if day != (as_of or loan.accrued_to) else view
+    legal = clocks_of(view, day)  # the old `deadlines` are read from the same clocks
+    limitation = next(c for c in legal if c.clock == "limitation")
     history = list(s.scalars(select(History).where(History.loan_id == loan_id).order_by(History.id)))
     borrower = s.get(Borrower, loan.borrower_id)
     plan_row = loader.plans.get(loan_id)
     closed = loan.state == "closed"
     assets = s.scalars(select(Collateral).where(Collateral.loan_id == loan_id, Collateral.taken_on.is_not(None))
                        .order_by(Collateral.taken_on, Collateral.asset_id))
+    taken = tuple(AssetTakenDetail(a.asset_id, a.taken_on, foreclosed_dispose_by(a.taken_on), a.disposed_on) for a in assets)
     return CaseDetail(
         loan_id=loan.loan_id,
         state=loan.state,
@@ -210,11 +223,12 @@ def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal:
         assigned_to=loan.assigned_to,
         deadlines=Deadlines(
             state_deadline=deadline if deadline and not closed else None,
-            guarantees=tuple(
-                GuaranteeDeadline(g.name, g.guarantee_type, guarantee_of(g, loan).period_end, g.demanded_on) for g in guarantors
-            ),
-            limitation_end=limitation_end(loan.maturity_on, [loan.limitation_start] if loan.limitation_start else []),
-            enforcement_apply_by=enforcement_apply_by(judgments[0].perform_by) if judgments else None,
+            guarantees=tuple(GuaranteeDeadline(g.name, g.kind.value, g.status.period_end,
+                                               g.status.act_done_on if g.status.party == g.name else None)
+                             for g in view.guarantees),
+            limitation_end=limitation.status.end,
+            enforcement_apply_by=next((c.status.end for c in legal if c.clock == "enforcement_application"
+                                       and c.status.status.value != "preserved"), None),
         ),
         history=tuple(HistoryEntry(h.from_state, h.to_state, h.event, h.on, h.by, h.reason, h.approved_by) for h in history),
         borrower=BorrowerDetail(
@@ -234,12 +248,27 @@ def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal:
         plan=PlanDetail(from_fen(plan_row.monthly_fen), plan_row.first_due, from_fen(plan_row.total_fen)) if plan_row else None,
         next_event_on=loan.next_event_on,
         guarantee_limitations=tuple(
-            GuaranteeLimitation(g.name, end) for g in guarantors if (end := guarantee_of(g, loan).debt_limitation_end()) is not None
+            GuaranteeLimitation(g.name, end) for g in view.guarantees if (end := g.status.debt_limitation_end()) is not None
         ),
-        assets_taken=tuple(AssetTakenDetail(a.asset_id, a.taken_on, foreclosed_dispose_by(a.taken_on), a.disposed_on) for a in assets),
+        assets_taken=taken,
         payments=payments_of(s, loan_id),
         actions=actions_of(s, loan_id, history),
+        clocks=tuple(c.as_dict() for c in legal) + tuple(asset_clock(a, day) for a in taken),
     )
+
+
+def asset_clock(a: AssetTakenDetail, day: date) -> dict[str, Any]:
+    """An asset taken in settlement must be disposed of within two years (Commercial Bank Law
+    Art. 42): whatever became of the case, the bank's own clock."""
+    rule = "Commercial Bank Law Art. 42"
+    if a.disposed_on is not None:
+        status = "preserved" if a.disposed_on <= a.dispose_by else "lapsed"
+        act = {"kind": "disposal", "method": None, "on": a.disposed_on.isoformat(), "evidence": f"asset {a.asset} disposed of"}
+        return {"clock": "foreclosed_asset", "party": a.asset, "status": status, "end": a.dispose_by.isoformat(), "rule": rule, "act": act}
+    if day > a.dispose_by:
+        return {"clock": "foreclosed_asset", "party": a.asset, "status": "lapsed", "end": a.dispose_by.isoformat(), "rule": rule, "act": None}
+    return {"clock": "foreclosed_asset", "party": a.asset, "status": "live", "end": a.dispose_by.isoformat(),
+            "days_left": days_between(day, a.dispose_by), "rule": rule, "act": None}
 
 
 def payments_of(s: Session, loan_id: str) -> tuple[PaymentDetail, ...]:

@@ -51,6 +51,7 @@ from services.case_view import show  # noqa: F401 - re-exported
 from services.escalations import escalate, plan, record_rejection, revitalize, write_off  # noqa: F401 - re-exported
 from services import bounds
 from services.acting import actor
+from services.acts import add_act
 from services.operation_keys import finish, idempotent
 from services.views import balances_as_of
 
@@ -273,12 +274,19 @@ def visit(
 
 @idempotent("demand")
 @retry_on_conflict
-def demand(uow: UnitOfWork, loan_id: str, *, on: date | None = None, guarantor: str | None = None, by: str = "operator") -> DemandResult:
-    """Record a written demand on the borrower (interrupts limitation) or on a guarantor
-    (preserves a joint guarantee when made within its period)."""
+def demand(
+    uow: UnitOfWork, loan_id: str, *, on: date | None = None, guarantor: str | None = None, by: str = "operator",
+    method: str = "in_person", tracking: str | None = None,
+) -> DemandResult:
+    """Record a demand *that took effect* on ``on`` (signed for, arrived, published: SPC
+    limitation rules 2020 Art. 8) on the borrower (interrupts limitation) or on a guarantor
+    (preserves a joint guarantee when made within its period): a legal act with its evidence
+    (``tracking``: the mail tracking or receipt number)."""
     by = actor(uow, by)
     s = uow.session
     loan, on = open_case(s, loan_id, on)
+    add_act(s, loan, kind="demand", party=guarantor or "borrower", on=on, by=by, method=method,
+            evidence=(tracking or "").strip() or None)
     if guarantor is not None:
         g = find_guarantor(s, loan_id, guarantor)
         if on < loan.maturity_on:
@@ -474,6 +482,7 @@ def enforce(uow: UnitOfWork, loan_id: str, *, on: date | None = None, by: str = 
     if on < j.judged_on:
         raise RuleViolation(f"the application ({on}) cannot precede the judgment ({j.judged_on})")
     j.enforcement_applied_on = on
+    add_act(s, loan, kind="enforcement_application", party="borrower", on=on, by=by, evidence=f"application for judgment {j.id}")
     s.add(Action(loan_id=loan_id, kind="enforcement_application", on=on, by=by, target=str(j.id)))
     loan.urgent = False
     touch(loan, s, on)

@@ -43,7 +43,7 @@ from models.store import UnitOfWork, last_run_date
 from models.domain.errors import ConcurrentUpdate
 from models.tables import Loan, Officer
 from services.cases import release_officer_if_done
-from services.views import CaseLoader, guarantee_of
+from services.views import CaseLoader
 
 __all__ = [
     "CATEGORIES", "CHUNK", "FLOOR_BOUNDS", "KEEP", "KINDS", "MUTABLE", "STAFF_RANK", "CaseRow", "DayResult", "RunResult", "Tally",
@@ -310,24 +310,17 @@ def apply_plan(
         actions.append({"loan_id": loan.loan_id, "kind": kind, "on": day, "by": "system", "target": target,
                         "detail": detail, "outcome": outcome, "amount_fen": None, "due_on": None, "status": None})
 
+    # The run never records a legal act nor sets a legal date (issue 14): its tasks (send_demand,
+    # file_suit, apply_enforcement) are derived from the clocks every day until a person records
+    # the act with its evidence, and are not stored.
     guarantees = [g.status for g in view.guarantees]
-    demanded, interrupted = set(plan.demanded_guarantors), set(plan.interrupted_guarantors)
-    for g in loader.guarantors.get(loan.loan_id, []):
-        if g.name in demanded and g.demanded_on is None:
-            g.demanded_on = day
-        if g.name in interrupted:
-            g.limitation_interrupted_on = day
-    if demanded or interrupted:
-        guarantees = [guarantee_of(g, loan) for g in loader.guarantors.get(loan.loan_id, [])]
     if plan.suspend_officer and loan.assigned_to:
         officer = s.get(Officer, loan.assigned_to)
         if officer is not None and officer.suspended_since is None:
             officer.suspended_since = day
             result.add("suspended", officer.officer_id)
     for step in plan.steps:
-        if step.action == "demand":
-            act("demand", step.target, step.detail, "issued")
-        elif step.action == "plan_broken":
+        if step.action == "plan_broken":
             agreement = loader.plans.get(loan.loan_id)
             if agreement is not None:
                 agreement.status, agreement.ended_on = "broken", day
@@ -350,8 +343,6 @@ def apply_plan(
             if loan.state == CaseState.closed.value:
                 loan.awaiting_approval = loan.awaiting_reason = None
                 loan.urgent = False
-    if plan.borrower_demanded:
-        loan.limitation_start = day
     for action in loader.promises.get(loan.loan_id, []):
         if action.id in plan.promises:
             action.status = plan.promises[action.id]

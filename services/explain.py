@@ -5,30 +5,33 @@ The projection runs the daily run's own rules (``machines.escalation.plan_day``,
 ``machines.rules``) on a copy of the case's view, date after date as the run would judge it:
 the first date is the case's stored next event date (or the next business date if an event
 touched it), each later one the plan's ``next_event_on``. Between dates the copy changes as the
-daily run's ``apply_plan`` changes the rows (state, demands, limitation restarts, promises and
-plans judged, approvals awaited). It assumes nobody acts meanwhile: no payment, visit, demand or
-decision is recorded — which is what each event's ``unless`` is about.
+daily run's ``apply_plan`` changes the rows (state, promises and plans judged, approvals
+awaited). The run records no legal act, so the clocks only move when a person records one: the
+projection assumes nobody acts meanwhile (no payment, visit, demand, filing or decision is
+recorded) — which is what each event's ``unless`` is about. A legal event's ``basis`` is its
+clock's rule under the law in force (``models.domain.law``), e.g. "Guarantee Law 1995 Art. 26".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
 
 from machines.escalation import CaseView, DayPlan, plan_day
+from machines.rules.base import TASKS
 from machines.loan_case import NEEDS_APPROVAL, CaseState, target_of
 from machines.policy import Policy, load_policy
 from machines.rules import BY_CLOCK, basis_of
+from machines.rules.clocks import clocks
 from models.domain.dates import add_days, add_years
 from models.domain.errors import BadInput, NotFound
 from models.domain.money import fmt
 from models.store import UnitOfWork, get_loan, last_run_date
 from models.tables import Loan, PlanLine
-from services.views import CaseLoader, balances_as_of, guarantee_views
+from services.views import CaseLoader, balances_as_of
 
 HORIZON_YEARS = 5  # how far ahead to look: past the next restart of a three-year limitation
 MAX_EVENTS = 30
@@ -80,7 +83,7 @@ class _Wording:
         if rule == "time_limits":
             return f"{text}; an installment agreement signed before {on} takes the case off the ladder"
         if rule == "guarantee_period" and target:
-            return f"a written demand on {target} recorded before {on} preserves the guarantee instead; or {text}"
+            return f"a demand on {target} recorded with its evidence before {on} preserves the guarantee instead; or {text}"
         if rule == "promises":
             return f"{self.promise(view, step_reason)}; or {text}"
         if rule == "installment":
@@ -99,13 +102,17 @@ class _Wording:
         owed = f" ({fmt(amount)} unpaid)" if amount is not None else ""
         return f"paying the installment due {due}{owed} by {on} keeps the plan"
 
-    def demand(self, rule: str, target: str | None, on: date) -> str:
+    def task(self, step_action: str, rule: str, target: str | None, on: date) -> str:
+        if step_action == "file_suit":
+            return f"the filing recorded (npl file-suit) before {on}"
+        if step_action == "apply_enforcement":
+            return f"the application for enforcement recorded (npl enforce) before {on}"
         if rule == "guarantee_period":
-            return f"a written demand on {target} recorded before {on} makes it unnecessary"
+            return f"a demand on {target} recorded with its evidence (npl demand --guarantor) before {on} preserves the guarantee"
         if rule == "guarantee_debt":
             return f"a demand on {target} or a payment by {target} recorded before {on} restarts the guarantee debt's limitation"
-        return (f"a demand on the borrower, a payment or a signed installment agreement recorded before {on} restarts "
-                "the limitation; a suit stops it")
+        return (f"a demand on the borrower recorded with its evidence, or a payment, before {on} restarts "
+                "the limitation; a recorded filing stops it")
 
     def awaiting(self, rule: str, view: CaseView, reason: str, on: date) -> str:
         if rule == "time_limits":
@@ -121,17 +128,37 @@ class _Wording:
         return f"a suit filed before {on} (an approved decision); or {self.payoff(on)}"
 
     def alert(self, clock: str, when: date) -> str | None:
-        if clock in ("guarantee_lapsed", "guarantee_limitation_lapsed"):
+        if clock.endswith("_lapsed"):
             return None  # lapsed: shown, never hidden; nothing brings it back
         if clock == "enforcement":
             return f"the application for enforcement recorded (npl enforce) before {when}"
         if clock == "guarantee":
-            return f"the borrower sued by an approved decision before {when}"
-        return f"a suit filed before {when}"
+            return f"the suit against the borrower filed and recorded (npl file-suit) before {when}"
+        return f"a suit filed and recorded before {when}"
 
 
 def _alert_who(clock: str) -> str:
-    return "manager" if clock in ("guarantee", "limitation", "guarantee_lapsed", "guarantee_limitation_lapsed") else "officer"
+    return "manager" if clock in ("guarantee", "limitation", "guarantee_lapsed", "guarantee_limitation_lapsed",
+                                  "limitation_lapsed") else "officer"
+
+
+# the legal clock (machines.rules.clocks) behind each alert clock
+ALERT_CLOCK = {"guarantee": "guarantee_period", "guarantee_lapsed": "guarantee_period",
+               "guarantee_limitation_lapsed": "guarantee_limitation", "limitation": "limitation",
+               "limitation_lapsed": "limitation", "enforcement": "enforcement_application",
+               "enforcement_lapsed": "enforcement_application"}
+
+
+def clock_rule(view: CaseView, day: date, clock: str | None, target: str | None = None, end: date | None = None) -> str | None:
+    """The rule text (law, article) of the case's ``clock`` for ``target`` or ending on ``end``."""
+    if clock is None:
+        return None
+    for c in clocks(view, day):
+        if c.clock != clock:
+            continue
+        if (target is None or target in (c.target, c.party)) and (end is None or c.status.end == end):
+            return c.status.rule
+    return None
 
 
 class _Projection:
@@ -139,12 +166,6 @@ class _Projection:
 
     def __init__(self, loan: Loan, loader: CaseLoader, view: CaseView):
         self.view = view
-        self.loan = SimpleNamespace(maturity_on=loan.maturity_on, sued_on=loan.sued_on)
-        self.guarantors = [
-            SimpleNamespace(name=g.name, guarantee_type=g.guarantee_type, agreed_period_end=g.agreed_period_end,
-                            demanded_on=g.demanded_on, limitation_interrupted_on=g.limitation_interrupted_on)
-            for g in loader.guarantors.get(loan.loan_id, [])
-        ]
         self.employer_pressure = bool(loan.employer_pressure)
 
     def advance(self, plan: DayPlan, day: date) -> None:
@@ -153,11 +174,6 @@ class _Projection:
         state = v.state
         for step in plan.events:
             state = target_of(step.event or "", state).value
-        for g in self.guarantors:
-            if g.name in plan.demanded_guarantors and g.demanded_on is None:
-                g.demanded_on = day
-            if g.name in plan.interrupted_guarantors:
-                g.limitation_interrupted_on = day
         awaiting = v.awaiting_approval
         if plan.awaiting and state != CaseState.closed.value:
             awaiting = plan.awaiting[0]
@@ -165,9 +181,7 @@ class _Projection:
             v,
             state=state,
             state_entered_on=day if plan.events else v.state_entered_on,
-            limitation_start=day if plan.borrower_demanded else v.limitation_start,
             awaiting_approval=awaiting,
-            guarantees=guarantee_views(self.guarantors, self.loan),  # type: ignore[arg-type]
             promises=tuple(p for p in v.promises if p.action_id not in plan.promises),
             plan_active=v.plan_active and not plan.plan_broken,
             oldest_unpaid_line_due=None if plan.plan_broken else v.oldest_unpaid_line_due,
@@ -179,8 +193,10 @@ def _day_events(plan: DayPlan, view: CaseView, day: date, projection: _Projectio
     out: list[ComingEvent] = []
     state = view.state
 
-    def add(rule: str, kind: str, does: str, who: str, unless: str | None, as_state: str | None = None) -> None:
-        out.append(ComingEvent(day, rule, basis_of(rule, replace(view, state=as_state or state)), kind, does, who, unless))
+    def add(rule: str, kind: str, does: str, who: str, unless: str | None, as_state: str | None = None,
+            basis: str | None = None) -> None:
+        basis = basis or basis_of(rule, replace(view, state=as_state or state))
+        out.append(ComingEvent(day, rule, basis, kind, does, who, unless))
 
     demanded: str | None = None  # the guarantor demanded just before a move the demand brings
     for step in plan.steps:
@@ -189,10 +205,13 @@ def _day_events(plan: DayPlan, view: CaseView, day: date, projection: _Projectio
             add(step.rule, "move", f"{state} → {to} ({step.event}): {step.reason}", "system",
                 words.move(step.rule, view, step.reason, day, demanded) if to != CaseState.closed.value else None)
             state = to
-        elif step.action == "demand":
-            demanded = step.target
-            whom = step.target or "the borrower"
-            add(step.rule, "task", f"written demand on {whom}: {step.detail}", "officer", words.demand(step.rule, step.target, day))
+        elif step.action in TASKS:
+            demanded = step.target if step.action == "send_demand" else demanded
+            what = {"send_demand": f"demand on {step.target}", "file_suit": "file the suit",
+                    "apply_enforcement": "apply for enforcement"}[step.action]
+            add(step.rule, "task", f"{what} (due {step.due_on}): {step.detail}", "officer",
+                words.task(step.action, step.rule, step.target, day),
+                basis=clock_rule(view, day, step.clock, None if step.action == "apply_enforcement" else step.target, step.due_on))
         elif step.action == "plan_broken":
             add(step.rule, "alert", f"installment plan broken: {step.detail}", "officer", words.installment(view, day))
         elif step.action == "promise_broken":
@@ -206,7 +225,7 @@ def _day_events(plan: DayPlan, view: CaseView, day: date, projection: _Projectio
             words.awaiting(rule, view, reason, day))
     for clock, when, text in plan.alerts:
         rule = BY_CLOCK[clock].NAME
-        add(rule, "alert", text, _alert_who(clock), words.alert(clock, when))
+        add(rule, "alert", text, _alert_who(clock), words.alert(clock, when), basis=clock_rule(view, day, ALERT_CLOCK.get(clock), end=when))
     if plan.employer_pressure and not projection.employer_pressure:
         add("employer_pressure", "task", "visit the borrower's employer: report the arrears to the unit's leaders", "officer",
             words.payoff(day))

@@ -7,21 +7,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from machines.escalation import CaseView, GuaranteeView, JudgmentView, PromiseView
+from machines.rules.clocks import GuaranteeClock, GuaranteeFacts, guarantee_clock
 from machines.policy import Policy
 from models.domain.allocation import Balances
 from models.domain.classification import days_past_due, oldest_unpaid_due
 from models.domain.dates import add_days
-from models.domain.deadlines import GuaranteeStatus, GuaranteeType, guarantee_status
+from models.domain.law import Act
 from models.daily_sql import LoanRecord
-from models.domain.law import guarantee_mode
 from models.domain.interest import accrue
-from models.tables import Action, Borrower, Guarantor, Judgment, Payment, Plan, PlanLine
+from models.tables import Action, Borrower, Guarantor, Judgment, Loan, Payment, Plan, PlanLine
+from services.acts import acts_of
 
 
 def balances_as_of(loan: LoanRecord, day: date | None, policy: Policy) -> Balances:
@@ -57,20 +58,27 @@ def first_past_due(loan: LoanRecord) -> date:
     return add_days(loan.overdue_since or loan.maturity_on, 1)
 
 
-def guarantee_type_of(g: Guarantor, loan: LoanRecord) -> GuaranteeType:
-    """The mode in effect: an ``unstated`` one under the law in force when it was signed (issue 18)."""
-    if g.guarantee_type == "unstated":
-        return guarantee_mode("unstated", g.signed_on or loan.disbursed_on).mode
-    return GuaranteeType(g.guarantee_type)
+def guarantee_facts(g: Guarantor, disbursed_on: date) -> GuaranteeFacts:
+    """The guarantee contract's terms (``signed_on`` defaults to the loan's disbursement)."""
+    return GuaranteeFacts(g.name, g.guarantee_type, g.signed_on or disbursed_on, g.agreed_period_end, bool(g.until_repaid))
 
 
-def guarantee_of(g: Guarantor, loan: LoanRecord) -> GuaranteeStatus:
-    return guarantee_status(guarantee_type_of(g, loan), loan.maturity_on, g.agreed_period_end, g.demanded_on, loan.sued_on,
-                            g.limitation_interrupted_on)
-
-
-def guarantee_views(guarantors: Iterable[Guarantor], loan: LoanRecord) -> tuple[GuaranteeView, ...]:
-    return tuple(GuaranteeView(g.name, guarantee_type_of(g, loan), guarantee_of(g, loan)) for g in guarantors)
+def guarantee_of(
+    g: Guarantor, loan: LoanRecord, acts: Sequence[Act] | None = None, judgments: Sequence[tuple[date, date]] | None = None,
+    disbursed_on: date | None = None,
+) -> GuaranteeClock:
+    """The guarantee's clocks from the recorded acts (read from ``g``'s session when not given)."""
+    session = object_session(g)
+    if acts is None:
+        acts = acts_of(session, [g.loan_id]).get(g.loan_id, []) if session is not None else []
+    if judgments is None:
+        judgments = ([(j.judged_on, j.perform_by) for j in session.scalars(select(Judgment).where(Judgment.loan_id == g.loan_id))]
+                     if session is not None else [])
+    if disbursed_on is None:
+        disbursed_on = getattr(loan, "disbursed_on", None)
+        if disbursed_on is None and session is not None:
+            disbursed_on = session.execute(select(Loan.disbursed_on).where(Loan.loan_id == g.loan_id)).scalar()
+    return guarantee_clock(guarantee_facts(g, disbursed_on or loan.maturity_on), loan.maturity_on, acts, judgments)
 
 
 class CaseLoader:
@@ -87,8 +95,12 @@ class CaseLoader:
         self.last_payer: dict[str, str] = {}
         self.last_visit: dict[str, str] = {}
         self.employer_type: dict[str, str] = {}
+        self.acts: dict[str, list[Act]] = {}
+        self.disbursed: dict[str, date] = {}
         if not ids:
             return
+        self.acts = acts_of(session, ids)
+        self.disbursed = {loan_id: on for loan_id, on in session.execute(select(Loan.loan_id, Loan.disbursed_on).where(Loan.loan_id.in_(ids)))}
         for g in session.scalars(select(Guarantor).where(Guarantor.loan_id.in_(ids)).order_by(Guarantor.id)):
             self.guarantors[g.loan_id].append(g)
         for a in session.scalars(
@@ -138,6 +150,21 @@ class CaseLoader:
         ).scalar_one()
         return int(total)
 
+    def guarantees(self, loan: LoanRecord, day: date | None = None) -> tuple[GuaranteeView, ...]:
+        """The loan's guarantees judged from the acts recorded up to ``day`` (all if None)."""
+        acts = self.acts_until(loan.loan_id, day)
+        judgments = [(j.judged_on, j.perform_by) for j in self.judgments.get(loan.loan_id, [])]
+        disbursed = self.disbursed.get(loan.loan_id) or loan.maturity_on
+        out = []
+        for g in self.guarantors.get(loan.loan_id, []):
+            clock = guarantee_of(g, loan, acts, judgments, disbursed)
+            out.append(GuaranteeView(g.name, clock.mode, clock))
+        return tuple(out)
+
+    def acts_until(self, loan_id: str, day: date | None) -> list[Act]:
+        acts = self.acts.get(loan_id, [])
+        return list(acts) if day is None else [a for a in acts if a.on <= day]
+
     def view(self, loan: LoanRecord, day: date, policy: Policy) -> CaseView:
         plan = self.plans.get(loan.loan_id)
         return CaseView(
@@ -154,11 +181,13 @@ class CaseLoader:
             sued_on=loan.sued_on,
             awaiting_approval=loan.awaiting_approval,
             last_visit_outcome=self.last_visit.get(loan.loan_id),
-            guarantees=guarantee_views(self.guarantors.get(loan.loan_id, []), loan),
+            guarantees=self.guarantees(loan, day),
             promises=tuple(
                 PromiseView(p.id, p.due_on, p.amount_fen or 0, self.promise_paid(p)) for p in self.promises.get(loan.loan_id, [])
             ),
             plan_active=plan is not None,
             oldest_unpaid_line_due=self.unpaid_line.get(plan.id) if plan else None,
-            judgments=tuple(JudgmentView(j.id, j.perform_by, j.enforcement_applied_on) for j in self.judgments.get(loan.loan_id, [])),
+            judgments=tuple(JudgmentView(j.id, j.perform_by, j.enforcement_applied_on, j.judged_on)
+                            for j in self.judgments.get(loan.loan_id, [])),
+            acts=tuple(self.acts_until(loan.loan_id, day)),
         )

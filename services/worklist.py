@@ -5,20 +5,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
-from machines.escalation import INSIDER_ORIGINS
+from machines.escalation import INSIDER_ORIGINS, CaseView
+from machines.loan_case import CaseState
 from machines.policy import Policy
+from machines.rules.clocks import Clock, borrower_filed, clocks
 from models.domain.dates import add_days, add_years
-from models.domain.deadlines import FORECLOSED_DISPOSAL_YEARS, LIMITATION_YEARS, enforcement_apply_by, foreclosed_dispose_by, limitation_end
+from models.domain.deadlines import FORECLOSED_DISPOSAL_YEARS, GuaranteeType, foreclosed_dispose_by
+from models.domain.law import Status
 from models.privacy import mask_phone
-from models.tables import Action, Borrower, Collateral, Guarantor, Judgment, Loan, Quarantine
-from services.views import guarantee_of
+from models.tables import Borrower, Collateral, Loan, Quarantine
+from services.views import CaseLoader
 
 UNASSIGNED = "unassigned"
 QUARANTINED = "quarantined"  # the daily run could not judge the case: listed before everything else
-TASK_ORDER = (QUARANTINED, "approval_awaited", "deadline_at_risk", "send_demand", "visit", "press_guarantor", "prepare_filing", "apply_enforcement")
+TASK_ORDER = (QUARANTINED, "approval_awaited", "deadline_at_risk", "deadline_lapsed", "send_demand", "file_suit", "visit",
+              "press_guarantor", "prepare_filing", "apply_enforcement")
 
 
 def started_by(as_of: date, lead: int, years: int) -> date:
@@ -28,64 +32,71 @@ def started_by(as_of: date, lead: int, years: int) -> date:
     return add_days(add_years(add_days(as_of, lead), -years), 2)
 
 
-def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dict[str, Any]]:
-    """Every open case's legal clock whose end is within its lead days and not yet protected."""
+SCAN_CHUNK = 1000
+# the risk row's clock name (kept from before issue 14) for each legal clock, and its lead key
+RISK_CLOCK = {"guarantee_period": ("guarantee", "guarantee"), "guarantee_limitation": ("guarantee_limitation", "limitation"),
+              "limitation": ("limitation", "limitation"), "enforcement_application": ("enforcement", "enforcement")}
+
+
+def _task_for(clock: Clock, view: CaseView) -> tuple[str, str]:
+    """The act a person must record to protect ``clock`` (the same the rules list as a task)."""
+    if clock.clock == "enforcement_application":
+        return "apply_enforcement", f"apply for enforcement of judgment {clock.target} and record it (npl enforce)"
+    if clock.clock == "guarantee_limitation":
+        return "send_demand", f"{clock.party}: demand the guarantor to interrupt the guarantee debt's limitation"
+    if clock.clock == "guarantee_period":
+        g = next(g for g in view.guarantees if g.name == clock.target)
+        if g.kind is GuaranteeType.joint:
+            return "send_demand", f"{g.name}: demand the joint guarantor and record it with its evidence"
+        if view.state == CaseState.litigation.value:
+            return "file_suit", f"{g.name}: file the suit against the borrower (general guarantee) and record it"
+        return "deadline_at_risk", f"{g.name}: sue the borrower (general guarantee): an approved decision, then the filing"
+    if view.state == CaseState.litigation.value:
+        return "file_suit", "file the suit to interrupt the limitation period and record it"
+    if view.last_visit_outcome == "not_found":
+        return "deadline_at_risk", "the borrower cannot be found: sue to interrupt the limitation period"
+    return "send_demand", "demand the borrower to interrupt the limitation period and record it with its evidence"
+
+
+def legal_deadlines(session: Session, as_of: date, policy: Policy, officer: str | None = None) -> list[dict[str, Any]]:
+    """Every open case's legal clock (``machines.rules.clocks``, from the recorded acts only) that
+    ends within its lead days and is not protected (``status`` at_risk, with the ``task`` that
+    protects it), or that lapsed within the last lead days (``status`` lapsed). Cases are read in
+    chunks through the same loader the daily run uses."""
     out: list[dict[str, Any]] = []
-    lead_g = policy.lead("guarantee")
-    rows = session.execute(
-        select(Guarantor, Loan.assigned_to, Loan.sued_on)
-        .join(Loan, Loan.loan_id == Guarantor.loan_id)
-        .where(
-            Loan.state != "closed",
-            Guarantor.period_end >= as_of,
-            Guarantor.period_end <= add_days(as_of, lead_g),
-            or_(
-                and_(Guarantor.guarantee_type == "joint", Guarantor.demanded_on.is_(None)),
-                and_(Guarantor.guarantee_type == "general", Loan.sued_on.is_(None)),
-            ),
-        )
-    )
-    for g, officer, _sued in rows:
-        act = "demand the joint guarantor" if g.guarantee_type == "joint" else "sue the borrower (general guarantee)"
-        out.append({"loan_id": g.loan_id, "clock": "guarantee", "date": g.period_end.isoformat(),
-                    "detail": f"{g.name}: {act}", "officer": officer or UNASSIGNED})
-    # the preserved joint guarantee debt's own limitation (Art. 694): three years from the latest
-    # demand on (or payment by) the guarantor
-    lead_l = policy.lead("limitation")
-    last_demand = func.coalesce(Guarantor.limitation_interrupted_on, Guarantor.demanded_on)
-    for g, loan in session.execute(
-        select(Guarantor, Loan).join(Loan, Loan.loan_id == Guarantor.loan_id).where(
-            Loan.state != "closed", Guarantor.guarantee_type == "joint", Guarantor.demanded_on.is_not(None),
-            last_demand <= started_by(as_of, lead_l, LIMITATION_YEARS),
-        )
-    ):
-        end = guarantee_of(g, loan).debt_limitation_end()
-        if end is not None and as_of <= end <= add_days(as_of, lead_l):
-            out.append({"loan_id": g.loan_id, "clock": "guarantee_limitation", "date": end.isoformat(),
-                        "detail": f"{g.name}: demand the guarantor to interrupt the guarantee debt's limitation",
-                        "officer": loan.assigned_to or UNASSIGNED})
-    horizon = started_by(as_of, lead_l, LIMITATION_YEARS)
-    lim_rows = session.execute(
-        select(Loan.loan_id, Loan.maturity_on, Loan.limitation_start, Loan.assigned_to).where(
-            Loan.state != "closed", Loan.sued_on.is_(None),
-            or_(Loan.limitation_start <= horizon, and_(Loan.limitation_start.is_(None), Loan.maturity_on <= horizon)),
-        )
-    )
-    for loan_id, maturity, start, officer in lim_rows:
-        end = limitation_end(maturity, [start] if start else [])
-        if as_of <= end <= add_days(as_of, lead_l):
-            out.append({"loan_id": loan_id, "clock": "limitation", "date": end.isoformat(),
-                        "detail": "demand or sue to interrupt the limitation period", "officer": officer or UNASSIGNED})
-    lead_e = policy.lead("enforcement")
-    for j, officer in session.execute(
-        select(Judgment, Loan.assigned_to).join(Loan, Loan.loan_id == Judgment.loan_id).where(
-            Loan.state != "closed", Judgment.enforcement_applied_on.is_(None)
-        )
-    ):
-        end = enforcement_apply_by(j.perform_by)
-        if as_of <= end <= add_days(as_of, lead_e):
-            out.append({"loan_id": j.loan_id, "clock": "enforcement", "date": end.isoformat(),
-                        "detail": "apply for enforcement of the judgment", "officer": officer or UNASSIGNED})
+    query = select(Loan.loan_id).where(Loan.state != "closed").order_by(Loan.loan_id)
+    if officer:
+        query = query.where(Loan.assigned_to == officer)
+    ids = list(session.scalars(query))
+    for i in range(0, len(ids), SCAN_CHUNK):
+        loans = list(session.scalars(select(Loan).where(Loan.loan_id.in_(ids[i:i + SCAN_CHUNK])).order_by(Loan.loan_id)))
+        loader = CaseLoader(session, loans)
+        for loan in loans:
+            view = loader.view(loan, as_of, policy)
+            filed = borrower_filed(view) is not None
+            for clock in clocks(view, as_of):
+                st = clock.status
+                if clock.clock not in RISK_CLOCK or st.end is None or (clock.clock == "limitation" and filed):
+                    continue
+                name, lead_key = RISK_CLOCK[clock.clock]
+                lead = policy.lead(lead_key)
+                if st.status in (Status.live, Status.interrupted) and st.end <= add_days(as_of, lead):
+                    task, detail = _task_for(clock, view)
+                    out.append({"loan_id": loan.loan_id, "clock": name, "date": st.end.isoformat(), "detail": detail,
+                                "officer": loan.assigned_to or UNASSIGNED, "status": "at_risk", "task": task,
+                                "party": clock.party, "rule": st.rule})
+                elif st.status is Status.lapsed and add_days(st.end, 1) <= as_of <= add_days(st.end, lead):
+                    out.append({"loan_id": loan.loan_id, "clock": name, "date": st.end.isoformat(),
+                                "detail": f"{clock.party}: LAPSED on {st.end} ({st.rule})", "officer": loan.assigned_to or UNASSIGNED,
+                                "status": "lapsed", "task": None, "party": clock.party, "rule": st.rule})
+    return out
+
+
+def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dict[str, Any]]:
+    """Every open case's legal clock whose end is within its lead days and not yet protected by a
+    recorded act, and the clocks lapsed within the last lead days (``status``: at_risk | lapsed),
+    each with the responsible officer; and the assets taken in settlement to dispose of."""
+    out = legal_deadlines(session, as_of, policy)
     # assets taken in settlement (Commercial Bank Law Art. 42): the bank's own property, whatever
     # became of the case; listed from the lead date until disposed of, even past the deadline
     lead_a = policy.lead("foreclosed_asset")
@@ -99,7 +110,9 @@ def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dic
         if end <= add_days(as_of, lead_a):
             what = "dispose of the asset taken in settlement" if as_of <= end else "disposal deadline passed: dispose of the asset"
             out.append({"loan_id": asset.loan_id, "clock": "foreclosed_asset", "date": end.isoformat(),
-                        "detail": f"{asset.asset_id}: {what} (Commercial Bank Law Art. 42)", "officer": officer or UNASSIGNED})
+                        "detail": f"{asset.asset_id}: {what} (Commercial Bank Law Art. 42)", "officer": officer or UNASSIGNED,
+                        "status": "at_risk" if as_of <= end else "lapsed", "task": None, "party": asset.asset_id,
+                        "rule": "Commercial Bank Law Art. 42"})
     out.sort(key=lambda r: (r["date"], r["loan_id"], r["clock"]))
     return out
 
@@ -163,24 +176,23 @@ def worklist(
             add(case.assigned_to, case.loan_id, "press_guarantor", "")
         elif case.state == "litigation":
             add(case.assigned_to, case.loan_id, "prepare_filing", "file / follow the suit; seek seizure or account deduction")
-    if guarantors:
-        for g in session.scalars(select(Guarantor).where(Guarantor.loan_id.in_(list(guarantors)))):
-            guarantors[g.loan_id].append(f"{g.name} ({g.guarantee_type})")
+    if guarantors:  # only guarantors still liable: a lapsed guarantee frees its guarantor (Civil Code Art. 693)
+        pressed = list(session.scalars(select(Loan).where(Loan.loan_id.in_(list(guarantors)))))
+        loader = CaseLoader(session, pressed)
+        for loan in pressed:
+            for g in loader.guarantees(loan, as_of):
+                if g.status.liable_on(as_of):
+                    guarantors[loan.loan_id].append(f"{g.name} ({g.kind.value})")
         for item in items:
             if item["task"] == "press_guarantor":
                 names = guarantors.get(item["loan_id"]) or ["no guarantor on record"]
                 item["detail"] = "demand, freeze request or in-kind settlement: " + ", ".join(names)
-    demands = select(Action, Loan.assigned_to).join(Loan, Loan.loan_id == Action.loan_id).where(
-        Action.kind == "demand", Action.by == "system", Action.on == as_of
-    )
-    if officer:
-        demands = demands.where(Loan.assigned_to == officer)
-    if most is not None:
-        demands = demands.order_by(Action.loan_id).limit(most)
-    for action, assigned in (session.execute(demands) if "send_demand" in tasks else ()):
-        add(assigned, action.loan_id, "send_demand", f"written demand on {action.target or 'the borrower'}: {action.detail or ''}")
+    # tasks are derived from the clocks every day until their act is recorded (never stored)
     for risk in (deadlines_at_risk(session, as_of, policy) if risks is None else risks)[:most]:
-        task = "apply_enforcement" if risk["clock"] == "enforcement" else "deadline_at_risk"
+        if risk.get("status") == "lapsed":
+            task = "deadline_lapsed"
+        else:
+            task = risk.get("task") or ("apply_enforcement" if risk["clock"] == "enforcement" else "deadline_at_risk")
         if (officer and risk["officer"] != officer) or task not in tasks:
             continue
         add(risk["officer"], risk["loan_id"], task, f"{risk['clock']} ends {risk['date']}: {risk['detail']}", True, risk["date"])
@@ -208,15 +220,14 @@ def worklist_summary(
         select(Loan.assigned_to, func.count()).where(Loan.awaiting_approval.is_not(None), Loan.state != "closed").group_by(Loan.assigned_to)
     ):
         bump(officer_id, "approvals_awaited", n)
-    for officer_id, n in session.execute(
-        select(Loan.assigned_to, func.count()).join(Action, Action.loan_id == Loan.loan_id)
-        .where(Action.kind == "demand", Action.by == "system", Action.on == as_of).group_by(Loan.assigned_to)
-    ):
-        bump(officer_id, "demands_to_send", n)
     for risk in deadlines_at_risk(session, as_of, policy) if risks is None else risks:
+        if risk.get("status") == "lapsed":
+            continue
         bump(risk["officer"], "deadlines_at_risk", 1)
+        if risk.get("task") == "send_demand":
+            bump(risk["officer"], "demands_to_send", 1)
     return [{"officer": officer_id, **row} for officer_id, row in sorted(counts.items())]
 
 
 SUMMARY_COLUMNS = ("approvals_awaited", "deadlines_at_risk", "demands_to_send", "visits", "guarantors_to_press", "filings")
-URGENT_TASKS = (QUARANTINED, "approval_awaited", "deadline_at_risk", "send_demand", "apply_enforcement")
+URGENT_TASKS = (QUARANTINED, "approval_awaited", "deadline_at_risk", "deadline_lapsed", "send_demand", "file_suit", "apply_enforcement")

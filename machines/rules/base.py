@@ -12,8 +12,10 @@ from datetime import date
 from typing import Iterable
 
 from machines.loan_case import NEEDS_APPROVAL, target_of
+from machines.rules.clocks import GuaranteeClock
 from models.domain.dates import add_days
-from models.domain.deadlines import GuaranteeStatus, GuaranteeType
+from models.domain.deadlines import GuaranteeType
+from models.domain.law import Act
 
 INSIDER_ORIGINS = ("insider", "insider_introduced")
 PRESSURE_EMPLOYERS = ("government", "institution")
@@ -22,8 +24,8 @@ PRESSURE_EMPLOYERS = ("government", "institution")
 @dataclass(frozen=True)
 class GuaranteeView:
     name: str
-    kind: GuaranteeType
-    status: GuaranteeStatus
+    kind: GuaranteeType  # the mode under the law in force when signed (models.domain.law.guarantee_mode)
+    status: GuaranteeClock  # the period and the guarantee debt's limitation from the recorded acts
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class JudgmentView:
     judgment_id: int
     perform_by: date
     applied_on: date | None
+    judged_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class CaseView:
     first_past_due: date  # first day past due (the day after the oldest unpaid amount fell due)
     balance_fen: int  # total owed on the business date
     last_payer: str | None
+    # Not legal facts (issue 14): the rules never read these two; the clocks follow ``acts`` only.
     limitation_start: date | None
     sued_on: date | None
     awaiting_approval: str | None
@@ -61,6 +65,12 @@ class CaseView:
     plan_active: bool = False
     oldest_unpaid_line_due: date | None = None
     judgments: tuple[JudgmentView, ...] = ()
+    acts: tuple[Act, ...] = ()  # the recorded legal acts (and payments as acknowledgements), in date order
+
+
+# Tasks: acts a person must do and record with evidence (never done by the run, never stored:
+# listed every day from the clocks until the act is recorded).
+TASKS = ("send_demand", "file_suit", "apply_enforcement")
 
 
 @dataclass(frozen=True)
@@ -70,18 +80,17 @@ class Step:
     event: str | None = None
     reason: str = ""
     closed_reason: str | None = None
-    action: str | None = None  # demand | alert | promise_broken | promise_kept | plan_broken
-    target: str | None = None  # guarantor name, judgment id, promise id
+    action: str | None = None  # a task (TASKS) | promise_broken | promise_kept | plan_broken
+    target: str | None = None  # guarantor name ("borrower" for a task on the borrower), judgment id, promise id
     detail: str = ""
     rule: str = ""  # the rule (module of machines.rules) that asked for it
+    clock: str | None = None  # a task: the clock it protects
+    due_on: date | None = None  # a task: the clock's end
 
 
 @dataclass
 class DayPlan:
     steps: list[Step] = field(default_factory=list)
-    demanded_guarantors: list[str] = field(default_factory=list)
-    interrupted_guarantors: list[str] = field(default_factory=list)  # re-demanded: limitation restarts
-    borrower_demanded: bool = False
     suspend_officer: bool = False
     employer_pressure: bool = False
     plan_broken: bool = False
@@ -96,6 +105,10 @@ class DayPlan:
     @property
     def events(self) -> list[Step]:
         return [s for s in self.steps if s.event]
+
+    @property
+    def tasks(self) -> list[Step]:
+        return [s for s in self.steps if s.action in TASKS]
 
 
 def move(view: CaseView, day: date, plan: DayPlan, rule: str, event: str, reason: str, closed_reason: str | None = None) -> CaseView:

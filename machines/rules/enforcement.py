@@ -1,10 +1,12 @@
 """The time limit for applying to the court for enforcement of a judgment (申请执行期间).
 
 Civil Procedure Law (2023) Art. 250: two years, from the last day of the performance period the
-judgment sets; suspended and interrupted as the limitation period is.
+judgment sets; suspended and interrupted as the limitation period is (SPC 2020 enforcement
+interpretation Art. 20). Only a recorded ``enforcement_application`` act preserves it.
 
 From ``lead_days.enforcement`` days before the end, while no application is recorded: an urgent
-alert every business date.
+``apply_enforcement`` task and an alert every business date. On the first date after the end:
+lapsed (an alert, once).
 """
 
 from __future__ import annotations
@@ -12,27 +14,40 @@ from __future__ import annotations
 from datetime import date
 
 from machines.policy import Policy
-from machines.rules.base import CaseView, DayPlan, soonest
+from machines.rules.base import CaseView, DayPlan, Step, soonest
+from machines.rules.clocks import enforcement_status
 from models.domain.dates import add_days
-from models.domain.deadlines import enforcement_apply_by
+from models.domain.law import Status
 
 NAME = "enforcement"
 BASIS = "Civil Procedure Law Art. 250"
 EVENTS: tuple[str, ...] = ()
-CLOCKS = ("enforcement",)
+CLOCKS = ("enforcement", "enforcement_lapsed")
 
 
 def apply(view: CaseView, day: date, policy: Policy, plan: DayPlan) -> CaseView:
     for j in view.judgments:
-        if j.applied_on is not None:
+        clock = enforcement_status(view, j.judged_on or j.perform_by, j.perform_by, day)
+        if clock.status is Status.preserved or clock.end is None:
             continue
-        apply_by = enforcement_apply_by(j.perform_by)
+        apply_by = clock.end
+        if day > apply_by:
+            if day == add_days(apply_by, 1):
+                plan.alerts.append(("enforcement_lapsed", apply_by, f"time to apply for enforcement of judgment {j.judgment_id} lapsed"))
+            continue
         if day >= add_days(apply_by, -policy.lead("enforcement")):
-            plan.alerts.append(("enforcement", apply_by, f"apply for enforcement of judgment {j.judgment_id} by {apply_by}"))
+            text = f"apply for enforcement of judgment {j.judgment_id} by {apply_by}"
+            plan.alerts.append(("enforcement", apply_by, text))
+            plan.steps.append(Step(action="apply_enforcement", target=str(j.judgment_id), rule=NAME,
+                                   clock="enforcement_application", due_on=apply_by, detail=text))
             plan.urgent = True
     return view
 
 
 def next_date(view: CaseView, day: date, policy: Policy, plan: DayPlan | None = None) -> date | None:
-    ends = [enforcement_apply_by(j.perform_by) for j in view.judgments if j.applied_on is None]
-    return soonest(day, [add_days(end, -policy.lead("enforcement")) for end in ends if day <= end])
+    dates: list[date] = []
+    for j in view.judgments:
+        clock = enforcement_status(view, j.judged_on or j.perform_by, j.perform_by, day)
+        if clock.status is not Status.preserved and clock.end is not None and day <= clock.end:
+            dates += [add_days(clock.end, -policy.lead("enforcement")), add_days(clock.end, 1)]
+    return soonest(day, dates)

@@ -1,18 +1,17 @@
-"""The guarantee debt's own limitation (保证债务的诉讼时效), per preserved joint guarantee.
+"""The guarantee debt's own limitation (保证债务的诉讼时效), per preserved guarantee.
 
-Civil Code Art. 694: once the creditor has demanded performance from a joint guarantor within
-the guarantee period, the limitation of the guarantee debt runs from that demand. Art. 188:
-three years. Art. 195: a demand on the obligor (here the guarantor) or their consent
-interrupts it, and it runs again from then. (A general guarantee's limitation starts when the
-guarantor's defence of prior enforcement ends, which the system does not record.)
+Civil Code Art. 694 (SPC 2000 interpretation Art. 34 before 2021): a joint guarantee's runs
+from the recorded demand that preserved it; a general guarantee's from the judgment against the
+borrower (signed before 2021) or the end of the defence of prior enforcement. Art. 188: three
+years (two under GPCL 1986 Art. 135 for a period that ran out before 2017-10-01); Art. 195: a
+recorded demand on the guarantor, or their payment, interrupts it.
 
-From ``lead_days.limitation`` days before the end: a written demand on the guarantor (which
-interrupts it). Past the end: lapsed (an alert).
+From ``lead_days.limitation`` days before the end: a ``send_demand`` task to the guarantor,
+every day until a demand is recorded. On the first date after the end: lapsed (an alert, once).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 from machines.policy import Policy
@@ -25,20 +24,26 @@ EVENTS: tuple[str, ...] = ()
 CLOCKS = ("guarantee_limitation_lapsed",)
 
 
+def basis(view: CaseView) -> str:
+    for g in view.guarantees:
+        if g.status.debt_end is not None:
+            return g.status.debt_end.rule
+    return BASIS
+
+
 def judge(g: GuaranteeView, view: CaseView, day: date, policy: Policy, plan: DayPlan) -> CaseView:
     """The rule for one preserved guarantee."""
     end = g.status.debt_limitation_end()
     if end is None or day < add_days(end, -policy.lead("limitation")):
         return view
     if day > end:
-        plan.alerts.append(("guarantee_limitation_lapsed", end, f"limitation of {g.name}'s guarantee debt lapsed"))
+        if day == add_days(end, 1):
+            plan.alerts.append(("guarantee_limitation_lapsed", end, f"limitation of {g.name}'s guarantee debt lapsed"))
         return view
-    plan.steps.append(Step(action="demand", target=g.name, rule=NAME,
-                           detail=f"guarantee debt limitation ends {end}: written demand on the guarantor interrupts it"))
-    plan.interrupted_guarantors.append(g.name)
-    return replace(view, guarantees=tuple(
-        replace(x, status=replace(x.status, interrupted_on=day)) if x.name == g.name else x for x in view.guarantees
-    ))
+    plan.urgent = True
+    plan.steps.append(Step(action="send_demand", target=g.name, rule=NAME, clock="guarantee_limitation", due_on=end,
+                           detail=f"guarantee debt limitation ends {end}: a demand on {g.name}, recorded with its evidence, interrupts it"))
+    return view
 
 
 def apply(view: CaseView, day: date, policy: Policy, plan: DayPlan) -> CaseView:
@@ -49,5 +54,9 @@ def apply(view: CaseView, day: date, policy: Policy, plan: DayPlan) -> CaseView:
 
 
 def next_date(view: CaseView, day: date, policy: Policy, plan: DayPlan | None = None) -> date | None:
-    ends = [end for g in view.guarantees if g.status.preserved and (end := g.status.debt_limitation_end()) is not None]
-    return soonest(day, [add_days(end, -policy.lead("limitation")) for end in ends if day <= end])
+    dates: list[date] = []
+    for g in view.guarantees:
+        end = g.status.debt_limitation_end() if g.status.preserved else None
+        if end is not None and day <= end:
+            dates += [add_days(end, -policy.lead("limitation")), add_days(end, 1)]
+    return soonest(day, dates)

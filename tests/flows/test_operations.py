@@ -37,6 +37,7 @@ from services import case_view
 from services.daily import run_dates
 from services.importing import import_paths
 from tests.prefect_server import serve_database
+from tests.prefect_server import wait_for_deployment
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2008, 9, 30)
@@ -253,9 +254,8 @@ def test_serve_registers_every_operations_deployment(ops_runner: Any) -> None:
         f"{f.name}/ops" for f in operations.EVENT_FLOWS
     }
     assert served_names() == expected
-    with get_client(sync_client=True) as client:
-        for name in expected:
-            assert client.read_deployment_by_name(name).name == name.split("/")[1]
+    for name in expected:  # serve registers them one after another: the runner is ready after the first
+        assert wait_for_deployment(name, 60, ops_runner.process, ops_runner.log).name == name.split("/")[1]
 
 
 def test_the_daily_deployment_runs_at_six_in_the_branch_zone_one_at_a_time(ops_runner: Any) -> None:
@@ -356,6 +356,8 @@ RETRIED_OPERATIONS: list[tuple[str, dict[str, Any], str]] = [
                                    "first_due": (AS_OF + timedelta(days=30)).isoformat(), "by": "E-01"}, "| to | installment |"),
     ("manual-escalation/ops", {"loan_id": "L-OPS-1", "to": "litigation", "reason": "no payment", "requested_by": "E-01",
                                "answer": {"decision": "approve", "approver": "M-01", "comment": ""}}, "| to | litigation |"),
+    ("record-filing/ops", {"loan_id": "L-OPS-1", "on": AS_OF.isoformat(), "court": "District Court", "case_no": "(2008) 7",
+                           "by": "E-01"}, "| court | District Court |"),
     ("record-judgment/ops", {"loan_id": "L-OPS-1", "amount": "1000.00", "perform_by": (AS_OF + timedelta(days=30)).isoformat(),
                              "by": "E-01"}, "| amount | 1000.00 |"),
     ("record-enforcement/ops", {"loan_id": "L-OPS-1", "by": "E-01"}, "| late | False |"),

@@ -231,10 +231,16 @@ def test_show_json_matches_the_contract_for_every_demo_case_after_the_daily_runs
         "costs": "0.00",
         "total": yuan(Decimal("49000") + yuan_dec(daily_rate * 183) + yuan_dec(daily_rate * Decimal("1.5") * 184)),
     }
+    # the run lists a demand task but records no demand (issue 14): nobody demanded Zhang within
+    # the period (Guarantee Law 1995 Art. 26), so the guarantee lapsed on 2008-12-30
     assert yang["deadlines"]["guarantees"] == [
-        {"guarantor": "Zhang", "type": "joint", "period_end": "2008-12-30", "demanded_on": "2008-11-30"},
+        {"guarantor": "Zhang", "type": "joint", "period_end": "2008-12-30", "demanded_on": None},
     ]
-    assert yang["deadlines"]["limitation_end"] == "2011-06-30"
+    zhang = next(c for c in yang["clocks"] if c["clock"] == "guarantee_period")
+    assert (zhang["party"], zhang["status"], zhang["end"], zhang["act"]) == ("Zhang", "lapsed", "2008-12-30", None)
+    # GPCL 1986 Art. 135: two years from maturity, run out before 2017-10-01 (SPC 2018 transition Art. 3)
+    assert yang["deadlines"]["limitation_end"] == "2010-06-30"
+    assert all(c["status"] == "not_applicable" for c in closed["clocks"])  # a closed case has no live clock
     assert yang["deadlines"]["enforcement_apply_by"] is None
     assert [(h["from"], h["to"], h["event"], h["on"]) for h in yang["history"]] == [
         ("performing", "overdue", "fall_due", "2008-07-01"),

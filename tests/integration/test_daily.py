@@ -42,39 +42,6 @@ def test_loan_falls_due_on_its_first_day_past_due_and_climbs_the_ladder_on_time_
         assert loan.awaiting_approval == "sue"
 
 
-def test_joint_guarantee_about_to_lapse_triggers_a_written_demand_before_it_ends(db_url, tmp_path):
-    load(db_url, tmp_path, [{"loan_id": "L-1"}], [{"loan_id": "L-1", "guarantor_name": "Zhang", "guarantee_type": "joint"}])
-    run(db_url, date(2008, 7, 1), date(2008, 11, 29))
-    with UnitOfWork(db_url) as uow:
-        assert uow.session.scalars(select(Guarantor)).one().demanded_on is None
-    run(db_url, date(2008, 11, 30))  # period ends 2008-12-30; lead 30 days
-    with UnitOfWork(db_url) as uow:
-        g = uow.session.scalars(select(Guarantor)).one()
-        assert g.demanded_on == date(2008, 11, 30)
-        demand = uow.session.scalars(select(Action).where(Action.kind == "demand", Action.target == "Zhang")).one()
-        assert (demand.by, demand.on) == ("system", date(2008, 11, 30))
-
-
-def test_a_preserved_joint_guarantee_is_demanded_again_before_its_own_limitation_ends(db_url, tmp_path):
-    from machines.policy import load_policy
-    from services.worklist import deadlines_at_risk
-
-    load(db_url, tmp_path, [{"loan_id": "L-1"}], [{"loan_id": "L-1", "guarantor_name": "Zhang", "guarantee_type": "joint"}])
-    run(db_url, date(2008, 7, 1), date(2011, 9, 30))  # demanded 2008-11-30: the guarantee debt's limitation ends 2011-11-30
-    with UnitOfWork(db_url) as uow:
-        assert uow.session.scalars(select(Guarantor)).one().limitation_interrupted_on is None
-        risks = [(r["clock"], r["date"]) for r in deadlines_at_risk(uow.session, date(2011, 10, 1), load_policy())]
-        assert ("guarantee_limitation", "2011-11-30") in risks
-    run(db_url, date(2011, 10, 1))  # 60 lead days
-    with UnitOfWork(db_url) as uow:
-        assert uow.session.scalars(select(Guarantor)).one().limitation_interrupted_on == date(2011, 10, 1)
-        demands = uow.session.scalars(select(Action).where(Action.kind == "demand", Action.target == "Zhang").order_by(Action.on))
-        assert [(a.on, a.by) for a in demands] == [(date(2008, 11, 30), "system"), (date(2011, 10, 1), "system")]
-        risks = [r["clock"] for r in deadlines_at_risk(uow.session, date(2011, 10, 1), load_policy())]
-        assert "guarantee_limitation" not in risks
-        assert jsonable(cases.show(uow, "L-1"))["guarantee_limitations"] == [{"guarantor": "Zhang", "limitation_end": "2014-10-01"}]
-
-
 def test_joint_guarantee_demand_escalates_a_case_still_before_guarantor_pressure(db_url, tmp_path):
     # an agreed period barely after maturity: the lead date comes while the case is overdue
     load(db_url, tmp_path, [{"loan_id": "L-1"}],
@@ -151,16 +118,6 @@ def test_broken_promise_during_visits_escalates(db_url, tmp_path):
     assert state(db_url, "L-1") == "visit"
     run(db_url, date(2008, 7, 21))
     assert history(db_url, "L-1")[-1][1:] == ("guarantor_pressure", "press", date(2008, 7, 21))
-
-
-def test_limitation_period_near_its_end_gets_a_system_demand_that_interrupts_it(db_url, tmp_path):
-    load(db_url, tmp_path, [{"loan_id": "L-1"}])
-    # reviews/visits end awaiting approval; the limitation clock still runs: ends 2011-06-30
-    run(db_url, date(2008, 7, 1), date(2011, 5, 1))
-    with UnitOfWork(db_url) as uow:
-        demand = uow.session.scalars(select(Action).where(Action.kind == "demand", Action.target.is_(None))).one()
-        assert demand.on == date(2011, 5, 1)  # 60 days before 2011-06-30
-        assert jsonable(cases.show(uow, "L-1"))["deadlines"]["limitation_end"] == "2014-05-01"
 
 
 def test_running_a_completed_date_again_changes_nothing(db_url, tmp_path):

@@ -155,10 +155,12 @@ def test_explain_names_the_rule_its_article_who_acts_and_what_would_stop_it(tmp_
         owed = balances_as_of(uow.session.get(Loan, "L-1"), date(2008, 7, 4), load_policy()).total
     assert first["unless"].startswith(f"a payment of at least {fmt(owed)} (the whole balance on 2008-07-04) by 2008-07-04")
     demand = next(e for e in ex["events"] if e["rule"] == "guarantee_period")
-    assert demand["on"] == "2008-11-30" and demand["basis"] == "Civil Code Art. 692, 693"  # period ends 2008-12-30, lead 30
+    # the clock's rule under the law of its time (signed 2008): period ends 2008-12-30, lead 30
+    assert demand["on"] == "2008-11-30" and demand["basis"] == "Guarantee Law 1995 Art. 26; mode: Guarantee Law 1995 Art. 18"
     assert demand["kind"] == "task" and demand["who"] == "officer" and "Zhang" in demand["unless"]
     limitation = next(e for e in ex["events"] if e["rule"] == "limitation")
-    assert limitation["basis"] == "Civil Code Art. 188, 195" and limitation["on"] == "2011-05-01"  # 2011-06-30 less 60 days
+    # GPCL 1986 Art. 135: two years, run out before 2017-10-01 (SPC 2018 Art. 3): 2010-06-30 less 60 days
+    assert limitation["basis"] == "GPCL 1986 Art. 135, 140; SPC 2018 transition Art. 3" and limitation["on"] == "2010-05-01"
 
 
 def test_explain_refuses_a_date_the_daily_run_has_already_covered(tmp_path: Path):

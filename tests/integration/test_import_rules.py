@@ -303,7 +303,7 @@ def test_a_reimport_takes_the_export_s_guarantee_terms(db_url: str, tmp_path: Pa
 
 def test_an_unstated_mode_shows_as_the_mode_of_the_law_in_force_at_signing(db_url: str, tmp_path: Path) -> None:
     from models.domain.deadlines import GuaranteeType
-    from services.views import guarantee_views
+    from services.views import guarantee_of
 
     loans = loans_file(tmp_path, [{}])
     import_paths(db_url, [loans, guarantors_file(tmp_path, [
@@ -313,6 +313,6 @@ def test_an_unstated_mode_shows_as_the_mode_of_the_law_in_force_at_signing(db_ur
     with UnitOfWork(db_url) as uow:
         loan = uow.session.execute(select(Loan)).scalar_one()
         guarantors = uow.session.execute(select(Guarantor).order_by(Guarantor.name)).scalars().all()
-        modes = {view.name: view.kind for view in guarantee_views(guarantors, loan)}
+        modes = {g.name: guarantee_of(g, loan).mode for g in guarantors}
     # Guarantee Law 1995 Art. 19 before 2021; Civil Code Art. 686 ¶2 from 2021
     assert modes == {"New": GuaranteeType.general, "Old": GuaranteeType.joint}

@@ -65,3 +65,30 @@ def test_a_database_at_the_first_revision_is_upgraded_on_first_use_and_keeps_its
             assert inspect(conn).has_table("feed_files")
     finally:
         store.dispose_all()
+
+
+def test_operator_demands_become_acts_and_the_runs_own_demands_become_nothing(blank_url: str) -> None:
+    """0011: a demand an operator recorded took effect on its date (a legal act); the daily run's
+    'demand' (by system) was an intention, never served: it must not preserve anything."""
+    upgrade_to(blank_url, "0008")
+    engine = create_engine(blank_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO borrowers (borrower_id, name, employer_type) VALUES ('B-1', 'Wang', 'none')"))
+        conn.execute(text(
+            "INSERT INTO loans (loan_id, borrower_id, principal_fen, rate_ppm, disbursed_on, maturity_on, product, origin, "
+            "outstanding_principal_fen, overdue_principal_fen, interest_fen, penalty_fen, costs_fen, accrued_to, accrual_stopped, "
+            "state, classification, urgent, employer_pressure, touched, version) VALUES ('L-1', 'B-1', 100, 72000, '2008-01-01', "
+            "'2008-06-30', 'business', 'external', 100, 0, 0, 0, 0, '2008-01-01', false, 'visit', 'normal', false, false, true, 1)"
+        ))
+        for by, target, on in (("officer-1", "Zhang", "2008-07-10"), ("system", "Li", "2008-12-01"), ("officer-2", None, "2008-08-01")):
+            conn.execute(text('INSERT INTO actions (loan_id, kind, "on", by, target, outcome) VALUES '
+                              "('L-1', 'demand', :on, :by, :target, 'issued')"), {"on": on, "by": by, "target": target})
+    engine.dispose()
+    upgraded = store.engine_for(blank_url)
+    try:
+        with upgraded.connect() as conn:
+            rows = conn.execute(text("SELECT party, kind, took_effect_on, recorded_by FROM legal_acts ORDER BY took_effect_on")).all()
+        assert [(r[0], r[1], str(r[2]), r[3]) for r in rows] == [
+            ("Zhang", "demand", "2008-07-10", "officer-1"), ("borrower", "demand", "2008-08-01", "officer-2")]
+    finally:
+        store.dispose_all()

@@ -456,12 +456,14 @@ def test_a_demand_on_or_a_payment_by_a_joint_guarantor_restarts_the_guarantee_de
     assert limitation() == []  # not yet preserved: the guarantee period runs
     with UnitOfWork(db_url) as uow:
         cases.demand(uow, "L-1", guarantor="Zhang", on=date(2008, 7, 20), by="E-01")
-    assert limitation() == [{"guarantor": "Zhang", "limitation_end": "2011-07-20"}]
-    pay(db_url, "L-1", "100.00", date(2008, 8, 1), payer="guarantor:Zhang")
-    assert limitation() == [{"guarantor": "Zhang", "limitation_end": "2011-08-01"}]
+    # signed in 2008: from the demand (SPC 2000 interpretation Art. 34 ¶2), two years under the law
+    # in force then (GPCL 1986 Arts. 135, 140; ran out before 2017-10-01: SPC 2018 transition Art. 3)
+    assert limitation() == [{"guarantor": "Zhang", "limitation_end": "2010-07-20"}]
+    pay(db_url, "L-1", "100.00", date(2008, 8, 1), payer="guarantor:Zhang")  # an acknowledgement (Art. 14)
+    assert limitation() == [{"guarantor": "Zhang", "limitation_end": "2010-08-01"}]
     with UnitOfWork(db_url) as uow:  # an earlier demand recorded late does not shorten it
         cases.demand(uow, "L-1", guarantor="Zhang", on=date(2008, 7, 25), by="E-01")
-    assert limitation() == [{"guarantor": "Zhang", "limitation_end": "2011-08-01"}]
+    assert limitation() == [{"guarantor": "Zhang", "limitation_end": "2010-08-01"}]
 
 
 # --- lock conflicts are told by the driver's error, not by its words --------------------------------

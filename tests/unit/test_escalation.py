@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from machines.escalation import CaseView, GuaranteeView, PromiseView, plan_day
 from machines.policy import load_policy
-from models.domain.deadlines import GuaranteeType, guarantee_status
+from machines.rules.clocks import GuaranteeFacts, guarantee_clock
+from models.domain.law import Act
 
 POLICY = load_policy()
 DUE = date(2008, 6, 30)
+SIGNED = date(2007, 6, 30)  # signed before 2021: the Guarantee Law 1995 and the GPCL apply
 
 
 def case(**kw) -> CaseView:
@@ -28,8 +30,14 @@ def case(**kw) -> CaseView:
 
 
 def guarantee(kind: str, name: str = "Zhang", demanded: date | None = None) -> GuaranteeView:
-    k = GuaranteeType(kind)
-    return GuaranteeView(name, k, guarantee_status(k, DUE, None, demanded, None))
+    """A guarantee judged from its recorded acts: ``demanded``, a demand on the guarantor signed for that day."""
+    acts = (Act("demand", demanded, "signed receipt", name, "in_person"),) if demanded else ()
+    clock = guarantee_clock(GuaranteeFacts(name, kind, SIGNED), DUE, acts)
+    return GuaranteeView(name, clock.mode, clock)
+
+
+def tasks(plan) -> list[tuple[str, str | None, date | None]]:
+    return [(s.action, s.target, s.due_on) for s in plan.tasks]
 
 
 def events(plan) -> list[str]:
@@ -83,26 +91,43 @@ def test_visits_end_in_guarantor_pressure_when_a_guarantor_is_liable_else_await_
     assert events(alone) == [] and alone.awaiting and alone.awaiting[0] == "sue"
 
 
-def test_joint_guarantee_lead_date_records_a_demand_and_presses_a_case_early_on_the_ladder():
+def test_joint_guarantee_lead_date_lists_an_urgent_demand_task_and_presses_a_case_early_on_the_ladder():
+    # Guarantee Law 1995 Art. 26: six months from maturity, preserved only by a demand the bank makes (and records)
     c = case(guarantees=(guarantee("joint"),), state_entered_on=date(2008, 11, 29))
     plan = plan_day(c, date(2008, 11, 30), POLICY)  # period ends 2008-12-30, lead 30 days
-    assert plan.demanded_guarantors == ["Zhang"]
+    assert tasks(plan) == [("send_demand", "Zhang", date(2008, 12, 30))] and plan.urgent
     assert events(plan) == ["press"]
 
 
-def test_joint_guarantee_demand_leaves_a_running_installment_plan_alone():
+def test_the_demand_task_stays_every_day_until_the_demand_is_recorded_and_the_guarantee_then_lapses():
+    c = case(state="guarantor_pressure", state_entered_on=date(2008, 11, 30), guarantees=(guarantee("joint"),))
+    assert tasks(plan_day(c, date(2008, 12, 30), POLICY)) == [("send_demand", "Zhang", date(2008, 12, 30))]
+    lapsed = plan_day(c, date(2008, 12, 31), POLICY)  # Art. 26 ¶2: not demanded within the period: freed
+    assert tasks(lapsed) == [] and [a[0] for a in lapsed.alerts] == ["guarantee_lapsed"]
+    assert plan_day(c, date(2009, 1, 1), POLICY).alerts == []  # the lapse is told once
+    recorded = replace(c, guarantees=(guarantee("joint", demanded=date(2008, 12, 1)),))
+    assert tasks(plan_day(recorded, date(2008, 12, 2), POLICY)) == []
+
+
+def test_joint_guarantee_demand_task_leaves_a_running_installment_plan_alone():
     c = case(state="installment", guarantees=(guarantee("joint"),), plan_active=True, oldest_unpaid_line_due=date(2008, 12, 20))
     plan = plan_day(c, date(2008, 11, 30), POLICY)
-    assert plan.demanded_guarantors == ["Zhang"] and events(plan) == []
+    assert tasks(plan) == [("send_demand", "Zhang", date(2008, 12, 30))] and events(plan) == []
 
 
-def test_general_guarantee_lead_date_asks_for_an_urgent_approved_suit_every_day_until_sued():
+def test_general_guarantee_asks_for_an_approved_suit_then_a_filing_task_until_the_filing_is_recorded():
+    # Guarantee Law 1995 Art. 25 ¶2: only a suit (or arbitration) against the borrower within the period preserves it
     c = case(state="visit", state_entered_on=date(2008, 11, 20), guarantees=(guarantee("general"),))
     plan = plan_day(c, date(2008, 11, 30), POLICY)
     assert plan.awaiting[0] == "sue" and plan.urgent and events(plan) == []
     assert plan.next_event_on == date(2008, 12, 1)
-    sued = plan_day(replace(c, state="litigation", sued_on=date(2008, 12, 1)), date(2008, 12, 2), POLICY)
-    assert sued.awaiting is None
+    approved = replace(c, state="litigation", sued_on=date(2008, 12, 1))  # the decision, not a filing
+    decided = plan_day(approved, date(2008, 12, 2), POLICY)
+    assert decided.awaiting is None and tasks(decided) == [("file_suit", "borrower", date(2008, 12, 30))]
+    filing = Act("suit", date(2008, 12, 3), "Court X (2008) No. 1", "borrower")
+    filed = replace(approved, acts=(filing,), guarantees=(GuaranteeView("Zhang", guarantee("general").kind, guarantee_clock(
+        GuaranteeFacts("Zhang", "general", SIGNED), DUE, (filing,))),))
+    assert tasks(plan_day(filed, date(2008, 12, 4), POLICY)) == []
 
 
 def test_broken_promise_during_visits_presses_the_guarantor():
@@ -134,13 +159,15 @@ def test_the_next_event_date_is_always_after_the_business_date(state, day_offset
     assert plan.next_event_on is None or plan.next_event_on > day
 
 
-def test_a_preserved_joint_guarantee_is_demanded_again_sixty_days_before_its_debt_limitation_ends():
-    # demanded 2008-11-30: the guarantee debt's limitation ends 2011-11-30 (Arts. 694, 188)
-    c = case(state="litigation", state_entered_on=date(2009, 1, 5), sued_on=date(2009, 1, 5),
+def test_a_preserved_joint_guarantee_gets_a_demand_task_sixty_days_before_its_debt_limitation_ends():
+    # demanded 2008-11-30 (recorded): the guarantee debt's limitation runs from it (SPC 2000 interpretation
+    # Art. 34 ¶2), two years under the GPCL 1986 Art. 135 in force then: it ends 2010-11-30
+    filing = Act("suit", date(2009, 1, 5), "Court X", "borrower")
+    c = case(state="litigation", state_entered_on=date(2009, 1, 5), sued_on=date(2009, 1, 5), acts=(filing,),
              guarantees=(guarantee("joint", demanded=date(2008, 11, 30)),))
-    quiet = plan_day(c, date(2011, 9, 30), POLICY)
-    assert not [s for s in quiet.steps if s.action == "demand"] and quiet.next_event_on == date(2011, 10, 1)
-    due = plan_day(c, date(2011, 10, 1), POLICY)
-    assert [(s.action, s.target) for s in due.steps] == [("demand", "Zhang")] and due.interrupted_guarantors == ["Zhang"]
-    assert "guarantee debt limitation ends 2011-11-30" in due.steps[0].detail
-    assert due.next_event_on == date(2014, 8, 2)  # 2014-10-01 less the 60 lead days
+    quiet = plan_day(c, date(2010, 9, 30), POLICY)
+    assert tasks(quiet) == [] and quiet.next_event_on == date(2010, 10, 1)
+    due = plan_day(c, date(2010, 10, 1), POLICY)
+    assert tasks(due) == [("send_demand", "Zhang", date(2010, 11, 30))]
+    assert "guarantee debt limitation ends 2010-11-30" in due.steps[0].detail
+    assert due.next_event_on == date(2010, 10, 2)  # listed every day until a demand is recorded

@@ -17,7 +17,8 @@ from machines.escalation import next_event_on, plan_day
 from machines.loan_case import EVENTS, NEEDS_APPROVAL, TRANSITIONS, CaseState, LoanCase, UndeclaredMove, allows, target_of
 from machines.policy import load_policy
 from machines.rules.base import CaseView, DayPlan, GuaranteeView, JudgmentView, PromiseView, move
-from models.domain.deadlines import GuaranteeType, guarantee_status
+from machines.rules.clocks import GuaranteeFacts, guarantee_clock
+from models.domain import law
 
 POLICY = load_policy()
 BASE = date(2010, 1, 1)
@@ -33,17 +34,27 @@ def days(lo: int = -800, hi: int = 800) -> st.SearchStrategy[date]:
     return st.integers(lo, hi).map(lambda n: BASE + timedelta(days=n))
 
 
+def recorded_acts(names: list[str]) -> st.SearchStrategy[list[law.Act]]:
+    """Random recorded acts on the borrower or one of the guarantors (the only facts the clocks read)."""
+    kinds = sorted(law.LIMITATION_ACTS | {"enforcement_ended"})
+    return st.lists(st.builds(law.Act, st.sampled_from(kinds), days(-900, 2500), st.just("evidence"),
+                              st.sampled_from(["borrower", *names]), st.sampled_from([None, "in_person", "mail"])), max_size=4)
+
+
 @st.composite
-def guarantee_views(draw: st.DrawFn, maturity: date) -> GuaranteeView:
-    kind = draw(st.sampled_from(list(GuaranteeType)))
-    status = guarantee_status(kind, maturity, draw(st.none() | days()), draw(st.none() | days()), draw(st.none() | days()),
-                              draw(st.none() | days()))
-    return GuaranteeView(draw(st.sampled_from(["Zhang", "Li", "Wu"])), kind, status)
+def guarantee_views(draw: st.DrawFn, maturity: date, name: str, acts: list[law.Act]) -> GuaranteeView:
+    agreed = draw(st.none() | days())
+    facts = GuaranteeFacts(name, draw(st.sampled_from(["joint", "general", "unstated"])), draw(days(-3000, 800)), agreed,
+                           agreed is None and draw(st.booleans()))
+    clock = guarantee_clock(facts, maturity, acts, [(maturity, maturity)] if draw(st.booleans()) else [])
+    return GuaranteeView(name, clock.mode, clock)
 
 
 @st.composite
 def views(draw: st.DrawFn, state: str | None = None) -> CaseView:
     maturity = draw(days())
+    names = draw(st.lists(st.sampled_from(["Zhang", "Li", "Wu"]), max_size=3, unique=True))
+    acts = sorted(draw(recorded_acts(names)), key=lambda a: a.on)
     return CaseView(
         loan_id="L-1", state=state or draw(st.sampled_from(OPEN)), state_entered_on=draw(st.none() | days()),
         origin=draw(st.sampled_from(["external", "relationship", "insider", "insider_introduced"])),
@@ -52,10 +63,12 @@ def views(draw: st.DrawFn, state: str | None = None) -> CaseView:
         balance_fen=draw(st.sampled_from([0, 1, 10_000_00])), last_payer=draw(st.sampled_from([None, "borrower", "guarantor", "court"])),
         limitation_start=draw(st.none() | days()), sued_on=draw(st.none() | days()), awaiting_approval=draw(st.sampled_from([None, "sue"])),
         last_visit_outcome=draw(st.sampled_from([None, "not_found", "contacted"])),
-        guarantees=tuple(draw(st.lists(guarantee_views(maturity), max_size=3))),
+        guarantees=tuple(draw(guarantee_views(maturity, n, acts)) for n in names),
         promises=tuple(PromiseView(i, draw(days()), 100, draw(st.sampled_from([0, 100]))) for i in range(draw(st.integers(0, 2)))),
         plan_active=draw(st.booleans()), oldest_unpaid_line_due=draw(st.none() | days()),
-        judgments=tuple(JudgmentView(i, draw(days()), draw(st.none() | days())) for i in range(draw(st.integers(0, 2)))),
+        judgments=tuple(JudgmentView(i, (pb := draw(days())), draw(st.none() | days()), pb - timedelta(days=30))
+                        for i in range(draw(st.integers(0, 2)))),
+        acts=tuple(acts),
     )
 
 
