@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from models.store import UnitOfWork
-from models.tables import Action, Guarantor, History, Loan, Officer, RunDay
+from models.tables import History, Loan, Officer, RunDay
 from flows.present import jsonable
 from services import cases
 from tests.builders import load, run
