@@ -415,6 +415,19 @@ def write_off(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), reas
 
 
 @app.command()
+def classify(loan_id: str, to: str = typer.Option(..., "--to", help="normal, special_mention, substandard, doubtful or loss."),
+             reason: str = typer.Option(..., "--reason"), by: str = typer.Option(..., "--by"),
+             approved_by: str = typer.Option(..., "--approved-by"), otp: Optional[str] = typer.Option(None, "--otp"),
+             on: Optional[str] = typer.Option(None, "--on"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
+    """Staff judgement: classify worse than the floor (never better); needs a second person's approval."""
+    from services import judgement
+
+    res = jsonable(perform(db, judgement.classify, loan_id, to=to, reason=reason, by=by, approved_by=approved_by, otp=otp,
+                           on=day(on, "--on"), key=key))
+    typer.echo(f"{loan_id}: {res['from']} → {res['to']} (floor {res['floor']}), approved by {res['approved_by']}")
+
+
+@app.command()
 def show(loan_id: str, json_out: bool = typer.Option(False, "--json"),
          reveal: bool = typer.Option(False, "--reveal-personal-data", help="Show full id and phone numbers (masked by default)."),
          db: Optional[str] = DbOption) -> None:

@@ -17,8 +17,6 @@ from sqlalchemy.orm import Session
 
 from machines.loan_case import CaseRefused, CaseState, event_for_target, ladder_rank
 from machines.policy import Policy
-from models.domain.classification import Category
-from models.domain.dates import add_months
 from models.domain.errors import BadInput, RuleViolation
 from models.domain.money import fmt, from_fen, to_fen
 from models.domain.schedule import schedule
@@ -38,7 +36,8 @@ from services.case_common import (
     touch,
 )
 from services.operation_keys import finish, idempotent
-from services.views import CaseLoader, balances_as_of, guarantee_of
+from services.restructuring import restructure
+from services.views import CaseLoader, balances_as_of, days_past_due_on, guarantee_of
 
 # --- results --------------------------------------------------------------------------------------
 
@@ -126,6 +125,7 @@ def plan(
     if first_due <= on:
         raise RuleViolation(f"the first installment ({first_due}) must fall due after the signing date ({on})")
     owed = balances_as_of(loan, on, policy)
+    dpd_before = days_past_due_on(loan, on)
     try:
         lines = schedule(owed.total, to_fen(monthly), first_due)
     except ValueError as exc:
@@ -136,9 +136,8 @@ def plan(
     loan.interest_fen, loan.penalty_fen = owed.interest, owed.penalty
     loan.accrued_to, loan.accrual_stopped = on, True
     loan.limitation_start = max(loan.limitation_start or on, on)  # the debtor's consent interrupts
-    loan.restructured_on = on
-    if Category(loan.classification).non_performing:  # restructured NPL: observation floor
-        loan.observation_until = add_months(on, policy.observation_months)
+    # a restructured asset from the agreement (2023 measures Arts. 17, 20; issue 15 rule 1)
+    restructure(loan, on, [ln.due_on for ln in lines], dpd=dpd_before, policy=policy)
     loan.awaiting_approval = loan.awaiting_reason = None
     agreement = Plan(loan_id=loan_id, signed_on=on, monthly_fen=to_fen(monthly), first_due=first_due, total_fen=owed.total)
     s.add(agreement)

@@ -189,7 +189,10 @@ def build_report(session: Session, policy: Policy, as_of: date | None = None) ->
         "as_of": as_of.isoformat() if as_of else None,
         "loans": int(len(open_loans)),
         "by_state": {r["state"]: {"count": int(r["count"]), "balance": fmt(int(r["balance_fen"]))} for r in tables["by_state"].to_dict("records")},
-        "by_classification": {r["classification"]: {"count": int(r["count"]), "balance": fmt(int(r["balance_fen"]))} for r in tables["by_classification"].to_dict("records")},
+        "by_classification": {r["classification"]: {"count": int(r["count"]), "balance": fmt(int(r["balance_fen"])),
+                                                     "principal": fmt(int(r["principal_fen"])),
+                                                     "interest_receivable": fmt(int(r["interest_fen"]))}
+                              for r in tables["by_classification"].to_dict("records")},
         "npl_ratio": str(portfolio.npl_ratio(loans)),
         "recovered": {
             "total": fmt(recovered_total),

@@ -48,6 +48,8 @@ def days_past_due_on(loan: LoanRecord, day: date | None, oldest_unpaid_line: dat
         return 0
     if loan.accrual_stopped:  # an installment agreement runs: its lines are what falls due
         return days_past_due(day, oldest_unpaid_line if oldest_unpaid_line and oldest_unpaid_line < day else None)
+    if loan.outstanding_principal_fen == 0 and loan.interest_fen == 0:  # every amount due paid (issue 15 rule 2)
+        return 0
     return days_past_due(day, oldest_unpaid_due(loan.maturity_on, loan.overdue_since, day))
 
 
