@@ -80,7 +80,8 @@ def classify(
     except ValueError:
         raise BadInput(f"{{to}}: unknown category {to!r}; categories: {', '.join(c.value for c in Category)}") from None
     # before the unit of work's first write: a one-time password's attempt commits on its own
-    approver = check_approval(uow, requested_by=by, approved_by=approved_by, otp=otp, at=datetime.now(timezone.utc), policy=policy)
+    check_approval(uow, requested_by=by, approved_by=approved_by, otp=otp, at=datetime.now(timezone.utc), policy=policy)
+    approver = require_operator(approved_by, "approved_by")  # recorded as given, like every approval
     s = uow.session
     loan, on = open_case(s, loan_id, on)
     judged = floor_of(s, loan, on, category, reason)
