@@ -53,7 +53,6 @@ class Policy:
     # issue 15: the observation of a restructured asset (2023 measures Art. 20: ≥ 2 periods, ≥ 12 months)
     observation_min_periods: int = 2
     observation_min_months: int = 12
-    compound: bool = True  # compound interest on interest unpaid when due (issue 15 rule 4)
 
     def limit(self, name: str) -> int:
         return self.limits[name]
@@ -120,9 +119,6 @@ def validate(data: dict[str, Any]) -> Policy:
         if not isinstance(value, int) or isinstance(value, bool):
             raise PolicyError(f"policy: restructuring.{key} must be a whole number, got {value!r}")
     check_observation_policy(periods, min_months)  # ObservationBelowStatute under Art. 20's minima
-    compound = data["interest"]["compound"]
-    if not isinstance(compound, bool):
-        raise PolicyError(f"policy: interest.compound must be true or false, got {compound!r}")
     return Policy(
         limits=_days(data["limits"], "limits"),
         lead_days=_days(data["lead_days"], "lead_days"),
@@ -133,7 +129,6 @@ def validate(data: dict[str, Any]) -> Policy:
         approvals=_approvals(data["approvals"]),
         observation_min_periods=periods,
         observation_min_months=min_months,
-        compound=compound,
     )
 
 

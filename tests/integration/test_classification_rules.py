@@ -189,3 +189,21 @@ def test_a_closed_case_has_no_classification_but_the_one_it_had_at_close_rule_8(
     assert case["restructured"] is None
     with UnitOfWork(db_url) as uow:
         assert uow.session.scalars(select(Action).where(Action.kind == "classification")).first() is None
+
+
+# --- the Prefect form classify/ops ------------------------------------------------------------------
+
+
+def test_the_classify_form_records_a_judgement_once_under_its_key_rule_3(db_url, tmp_path):
+    from flows import operations
+
+    load(db_url, tmp_path, [{"loan_id": "L-1"}])
+    run(db_url, date(2008, 7, 1), date(2008, 7, 10))
+    form = dict(loan_id="L-1", to="loss", reason="borrower absconded", by="E-01", approved_by="M-01", key="k-classify-1",
+                db_url=db_url)
+    first = operations.classify_loan.fn(**form)
+    again = operations.classify_loan.fn(**form)  # a Retry of the run: the same key
+    assert first == again and (first["from"], first["to"]) == ("special_mention", "loss")
+    with UnitOfWork(db_url) as uow:
+        assert len(uow.session.scalars(select(Action).where(Action.kind == "classification")).all()) == 1
+    assert show(db_url, "L-1")["classification"] == "loss"
