@@ -24,11 +24,15 @@ from services.daily import run_dates
 from services.importing import import_paths
 from tests.canonical import canonical_dump
 
-GOLDEN = "2335d876a1928ed44ff001e9651af31ffa839d07d611d4af249041371ed93157"
+# issue 15 rule 6: a broken plan with no guarantor liable moves installment → visit (plan_lapsed);
+# closed loans keep classification_at_close (rule 8). Before: 2335d876…ed93157
+GOLDEN = "7ae9c157e2b5f160153ad458f30deac9010959a2a23a450f60a232b7b0fb450f"
 
 # Columns that later issues added; empty or defaulted on this book, left out so that a new
 # column alone does not read as a change of behaviour.
-ADDED_LATER = {("guarantors", "signed_on"), ("guarantors", "until_repaid")}
+ADDED_LATER = {("guarantors", "signed_on"), ("guarantors", "until_repaid"),
+               # issue 15 (migration 0012); classification_at_close is not left out: closed loans set it
+               *(("loans", c) for c in ("observation_from", "restructured_floor", "compound_fen", "delayed_fen", "parent_loan_id"))}
 
 
 def digest(url: str) -> str:
