@@ -440,7 +440,11 @@ def show(loan_id: str, json_out: bool = typer.Option(False, "--json"),
         return
     b, d = res["balance"], res["deadlines"]
     typer.echo(f"{res['loan_id']}  {res['borrower']['name']}  [{res['state']}{' / ' + res['closed_reason'] if res['closed_reason'] else ''}]")
-    typer.echo(f"  as of {res['as_of']}: {res['classification']}, {res['dpd']} days past due; assigned to {res['assigned_to']}")
+    classified = res["classification"] or f"closed as {res['classification_at_close']}"
+    typer.echo(f"  as of {res['as_of']}: {classified}, {res['dpd']} days past due; assigned to {res['assigned_to']}")
+    if res["restructured"]:
+        r = res["restructured"]
+        typer.echo(f"  restructured {r['on']}: observed {r['observation_from']} to {r['observation_until']}, floor {r['floor']}")
     typer.echo(f"  balance {b['total']} = principal {b['principal']} + interest {b['interest']} + penalty {b['penalty']} + costs {b['costs']}")
     typer.echo(f"  state deadline {d['state_deadline']}; limitation ends {d['limitation_end']}; enforcement apply by {d['enforcement_apply_by']}")
     for g in d["guarantees"]:
