@@ -12,7 +12,7 @@ import json
 import sys
 import traceback
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable, Mapping, NoReturn, Optional, TypeVar
 
@@ -115,6 +115,19 @@ def amount(text: str | None, option: str) -> Decimal | None:
     except ValueError as exc:
         fail(2, f"{option}: {exc}")
     return None
+
+
+def rate_fraction(text: str | None, option: str) -> Decimal | None:
+    """An annual rate written as a fraction (0.0657); the service checks its range."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        fail(2, f"{option}: not a rate fraction such as 0.0657: {text!r}")
+    return value
 
 
 def emit(data: Any) -> None:
@@ -375,13 +388,18 @@ def dispose_asset(loan_id: str, asset: str = typer.Option(..., "--asset"), on: O
 @app.command()
 def revitalize(loan_id: str, credit: str = typer.Option(..., "--credit"), on: Optional[str] = typer.Option(None, "--on"),
                by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"),
-               reason: Optional[str] = typer.Option(None, "--reason"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
-    """Further credit to a viable borrower (strategy 6); needs the rating threshold and a second person."""
+               reason: Optional[str] = typer.Option(None, "--reason"),
+               rate: Optional[str] = typer.Option(None, "--rate", help="Annual rate fraction, e.g. 0.0657 (default: the old loan's)."),
+               maturity: Optional[str] = typer.Option(None, "--maturity", help="Due date (default: limits.revitalization_term days after --on)."),
+               key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
+    """Further credit to a viable borrower (strategy 6), booked as loan LOAN-R<n>; needs the rating threshold and a second person."""
     from services import escalations
 
     res = jsonable(perform(db, escalations.revitalize, loan_id, credit=amount(credit, "--credit"), on=day(on, "--on"), by=by,
-                           approved_by=approved_by, reason=reason, key=key))
-    typer.echo(f"{loan_id}: {res['from']} → {res['to']}: further credit {res['credit']}, approved by {res['approved_by']}")
+                           approved_by=approved_by, reason=reason, rate=rate_fraction(rate, "--rate"),
+                           maturity=day(maturity, "--maturity"), key=key))
+    typer.echo(f"{loan_id}: {res['from']} → {res['to']}: further credit {res['credit']} booked as {res['credit_loan_id']} "
+               f"at {res['rate']} due {res['maturity_on']}, approved by {res['approved_by']}")
 
 
 @app.command()

@@ -22,7 +22,7 @@ from machines.policy import load_policy
 from models.domain.errors import ClassificationBetterThanFloor
 from models.store import UnitOfWork
 from models.tables import Action, Loan
-from services import case_view, cases, judgement, reporting
+from services import case_view, cases, escalations, judgement, reporting
 from services.importing import import_paths
 from services.operators import ApprovalRefused
 from services.views import balances_as_of
@@ -207,3 +207,44 @@ def test_the_classify_form_records_a_judgement_once_under_its_key_rule_3(db_url,
     with UnitOfWork(db_url) as uow:
         assert len(uow.session.scalars(select(Action).where(Action.kind == "classification")).all()) == 1
     assert show(db_url, "L-1")["classification"] == "loss"
+
+
+# --- rule 5: the revitalization credit is a loan ----------------------------------------------------
+
+
+def test_a_revitalization_credit_is_booked_as_a_restructured_loan_of_its_own_rule_5(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1", "maturity_on": "2008-01-31", "credit_rating": "A"}])
+    run(db_url, date(2008, 7, 1), date(2008, 7, 10))  # 161 days past due: substandard, in internal review
+    with UnitOfWork(db_url) as uow:
+        done = escalations.revitalize(uow, "L-1", credit=D("50000"), on=date(2008, 7, 10), by="E-01", approved_by="M-01")
+    # defaults: the old loan's rate, due limits.revitalization_term (365) days after the credit
+    assert (done.to, done.credit_loan_id, done.rate, done.maturity_on) == ("revitalization", "L-1-R1", "0.072", date(2009, 7, 10))
+    credit = stored(db_url, "L-1-R1")
+    assert (credit.parent_loan_id, credit.principal_fen, credit.outstanding_principal_fen, credit.disbursed_on) == (
+        "L-1", 5_000_000, 5_000_000, date(2008, 7, 10))
+    run(db_url, date(2008, 7, 11))
+    case = show(db_url, "L-1-R1")
+    assert (case["state"], case["dpd"], case["classification"]) == ("performing", 0, "substandard")  # the old debt is an NPL
+    assert case["restructured"] == {"on": "2008-07-10", "observation_from": "2009-07-10", "observation_until": "2010-07-10",
+                                    "floor": "substandard"}
+    with UnitOfWork(db_url) as uow:
+        cases.pay(uow, "L-1-R1", D("1000"), on=date(2008, 7, 11), by="E-01")
+        report, _ = reporting.build_report(uow.session, load_policy(), date(2008, 7, 11))
+    assert report["revitalization_credit"] == {"loans": 1, "given": "50000.00", "recovered": "1000.00",
+                                               "outstanding_principal": "49010.00"}  # 10.00 of a day's interest first
+
+    run(db_url, date(2008, 7, 12), date(2009, 7, 11))  # unpaid at its maturity: the revitalization failed
+    assert stored(db_url, "L-1-R1").state == "overdue"  # its own clock
+    parent = stored(db_url, "L-1")
+    assert (parent.state, parent.awaiting_approval) == ("revitalization", "sue")
+
+
+def test_revitalize_takes_a_rate_and_a_maturity_and_numbers_each_credit_rule_5(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1", "maturity_on": "2008-01-31", "credit_rating": "A"}])
+    run(db_url, date(2008, 7, 1), date(2008, 7, 10))
+    result = CliRunner().invoke(app, ["revitalize", "L-1", "--credit", "20000", "--on", "2008-07-10", "--by", "E-01",
+                                      "--approved-by", "M-01", "--rate", "0.0531", "--maturity", "2009-01-10", "--db", db_url])
+    assert result.exit_code == 0, result.stderr
+    assert "L-1-R1" in result.stdout
+    credit = stored(db_url, "L-1-R1")
+    assert (credit.rate_ppm, credit.maturity_on) == (53_100, date(2009, 1, 10))
