@@ -38,7 +38,7 @@ from services.case_common import (
     touch,
 )
 from services.operation_keys import finish, idempotent
-from services.restructuring import non_performing_on, restructure
+from services.restructuring import non_performing_on, record_missed_installment, restructure
 from services.views import CaseLoader, balances_as_of, days_past_due_on, guarantee_of
 
 # --- results --------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def escalate(
         raise CaseRefused(f"{source} → {to}: a case never moves back down the ladder")
     approval = approval_for(by, approved_by)
     kwargs: dict[str, Any] = {"on": on, "by": by, "reason": reason, "approval": approval}
-    if event in ("press", "break_plan"):
+    if event in ("press", "break_plan", "plan_lapsed"):
         loader = CaseLoader(s, [loan])
         kwargs["guarantees"] = [guarantee_of(g, loan) for g in loader.guarantors.get(loan_id, [])]
     if event == "revitalize":
@@ -191,8 +191,11 @@ def escalate(
         kwargs["viable_product"] = loan.product in policy.revitalization_products
     machine = bind(s, loan)
     machine.fire(event, **kwargs)
-    if event == "break_plan":
+    if event in ("break_plan", "plan_lapsed"):
+        missed = s.execute(select(func.min(PlanLine.due_on)).join(Plan, Plan.id == PlanLine.plan_id).where(
+            Plan.loan_id == loan_id, Plan.status == "active", PlanLine.paid_fen < PlanLine.amount_fen, PlanLine.due_on < on)).scalar()
         _end_plan(s, loan, on, "broken")
+        record_missed_installment(s, loan, missed, policy)  # issue 15 rule 1: a missed installment restarts observation
     if loan.awaiting_approval and (loan.awaiting_approval == event or event in ("sue",)):
         loan.awaiting_approval = loan.awaiting_reason = None
         loan.urgent = False

@@ -248,3 +248,20 @@ def test_revitalize_takes_a_rate_and_a_maturity_and_numbers_each_credit_rule_5(d
     assert "L-1-R1" in result.stdout
     credit = stored(db_url, "L-1-R1")
     assert (credit.rate_ppm, credit.maturity_on) == (53_100, date(2009, 1, 10))
+
+
+# --- rule 6: a broken plan leaves installment ---------------------------------------------------------
+
+
+def test_an_officer_may_end_a_plan_back_to_visit_and_a_missed_installment_restarts_the_observation_rule_6(db_url, tmp_path):
+    load(db_url, tmp_path, [{"loan_id": "L-1", "maturity_on": "2008-01-31"}])
+    run(db_url, date(2008, 7, 1), date(2008, 7, 10))
+    with UnitOfWork(db_url) as uow:
+        cases.plan(uow, "L-1", monthly=D("10000"), first_due=date(2008, 8, 15), on=date(2008, 7, 10), by="E-01")
+    run(db_url, date(2008, 7, 11), date(2008, 8, 20))  # the first installment is 5 days late, inside the grace
+    with UnitOfWork(db_url) as uow:
+        moved = escalations.escalate(uow, "L-1", to="visit", reason="stopped paying", by="E-01", on=date(2008, 8, 20))
+    assert (moved.from_state, moved.to, moved.event) == ("installment", "visit", "plan_lapsed")
+    case = show(db_url, "L-1")
+    assert case["restructured"] == {"on": "2008-07-10", "observation_from": "2008-08-15", "observation_until": "2009-08-15",
+                                    "floor": "doubtful"}  # substandard before, one worse after the miss
