@@ -257,6 +257,8 @@ def oldest_due_expression() -> Any:
     # interest and principal were paid, penalty left): nothing is past due (issue 15 rule 2)
     return case((Loan.accrual_stopped.is_(True), oldest_line),
                 (and_(Loan.outstanding_principal_fen == 0, Loan.interest_fen == 0), None),
+                # a broken restructuring agreement: from its first missed installment (issue 15 rule 6)
+                (and_(Loan.restructured_on.is_not(None), Loan.overdue_since >= Loan.restructured_on), Loan.overdue_since),
                 else_=func.coalesce(Loan.overdue_since, Loan.maturity_on))
 
 

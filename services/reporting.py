@@ -86,6 +86,7 @@ def loans_frame(session: Session, as_of: date | None, policy: Policy) -> pd.Data
             Loan.loan_id, Loan.state, Loan.closed_reason, Loan.classification, Loan.outstanding_principal_fen,
             Loan.overdue_principal_fen, Loan.interest_fen, Loan.penalty_fen, Loan.costs_fen, Loan.rate_ppm, Loan.maturity_on,
             Loan.overdue_since, Loan.accrued_to, Loan.accrual_stopped, Loan.origin, Loan.assigned_to, Loan.product,
+            Loan.restructured_on,
         )
     ).all()
     oldest_line = dict(session.execute(

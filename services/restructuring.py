@@ -69,12 +69,18 @@ def restructured_detail(loan: Any, as_of: date | None) -> dict[str, Any] | None:
 
 
 def record_missed_installment(s: Session, loan: Any, missed_on: date | None, policy: Policy) -> bool:
-    """An installment due on ``missed_on`` went unpaid (the plan broke on it): restart the
-    observation and lower the floor if it fell inside the observation (Art. 20). ``loan`` is an
+    """An installment due on ``missed_on`` went unpaid (the plan broke on it): days past due run
+    from it, and the observation restarts one category worse if it fell inside it (Art. 20). ``loan`` is an
     ORM ``Loan`` (written by its session) or the daily run's plain row (written here, apart from
     the columns the run writes back). Returns whether the observation restarted."""
     if missed_on is None:
         return False
+    # days past due run from the first missed installment (issue 15 rule 6): the agreement replaced
+    # the due dates before it (views.days_past_due_on, daily_sql.oldest_due_expression)
+    loan.overdue_since = missed_on
+    if not isinstance(loan, Loan):
+        s.execute(update(Loan).where(Loan.loan_id == loan.loan_id).values(overdue_since=missed_on)
+                  .execution_options(synchronize_session=False))
     plan_id = s.execute(select(Plan.id).where(Plan.loan_id == loan.loan_id).order_by(Plan.id.desc()).limit(1)).scalar()
     dates = list(s.scalars(select(PlanLine.due_on).where(PlanLine.plan_id == plan_id))) if plan_id is not None else []
     if not missed_during_observation(loan, missed_on, dates or [missed_on], policy):

@@ -82,6 +82,7 @@ def test_a_missed_installment_during_observation_restarts_it_one_category_worse_
     assert case["restructured"] == {
         "on": "2008-07-10", "observation_from": "2008-09-15", "observation_until": "2009-09-15", "floor": "substandard"}
     assert case["classification"] == "substandard"  # the DPD floor alone would be special mention
+    assert case["dpd"] == 16  # rule 6: from the first missed installment (2008-09-15), not from maturity (2008-06-30)
 
 
 def test_the_demo_installment_loan_ends_substandard_and_in_observation_rule_1(db_url, tmp_path):
@@ -265,3 +266,4 @@ def test_an_officer_may_end_a_plan_back_to_visit_and_a_missed_installment_restar
     case = show(db_url, "L-1")
     assert case["restructured"] == {"on": "2008-07-10", "observation_from": "2008-08-15", "observation_until": "2009-08-15",
                                     "floor": "doubtful"}  # substandard before, one worse after the miss
+    assert case["dpd"] == 5  # from the missed installment of 2008-08-15, not from maturity (2008-01-31)
