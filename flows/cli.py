@@ -12,7 +12,7 @@ import json
 import sys
 import traceback
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable, Mapping, NoReturn, Optional, TypeVar
 
@@ -116,6 +116,19 @@ def amount(text: str | None, option: str) -> Decimal | None:
     except ValueError as exc:
         fail(2, f"{option}: {exc}")
     return None
+
+
+def rate_fraction(text: str | None, option: str) -> Decimal | None:
+    """An annual rate written as a fraction (0.0657); the service checks its range."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        fail(2, f"{option}: not a rate fraction such as 0.0657: {text!r}")
+    return value
 
 
 def emit(data: Any) -> None:
@@ -410,13 +423,17 @@ def dispose_asset(loan_id: str, asset: str = typer.Option(..., "--asset"), on: O
 def revitalize(loan_id: str, credit: str = typer.Option(..., "--credit"), on: Optional[str] = typer.Option(None, "--on"),
                by: str = typer.Option(..., "--by"), approved_by: str = typer.Option(..., "--approved-by"),
                reason: Optional[str] = typer.Option(None, "--reason"), otp: Optional[str] = OtpOption,
+               rate: Optional[str] = typer.Option(None, "--rate", help="Annual rate fraction, e.g. 0.0657 (default: the old loan's)."),
+               maturity: Optional[str] = typer.Option(None, "--maturity", help="Due date (default: limits.revitalization_term days after --on)."),
                key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
-    """Further credit to a viable borrower (strategy 6); needs the rating threshold and a second person."""
+    """Further credit to a viable borrower (strategy 6), booked as loan LOAN-R<n>; needs the rating threshold and a second person."""
     from services import escalations
 
     res = jsonable(perform(db, escalations.revitalize, loan_id, credit=amount(credit, "--credit"), on=day(on, "--on"), by=by,
-                           approved_by=approved_by, reason=reason, otp=otp, key=key))
-    typer.echo(f"{loan_id}: {res['from']} → {res['to']}: further credit {res['credit']}, approved by {res['approved_by']}")
+                           approved_by=approved_by, reason=reason, rate=rate_fraction(rate, "--rate"),
+                           maturity=day(maturity, "--maturity"), otp=otp, key=key))
+    typer.echo(f"{loan_id}: {res['from']} → {res['to']}: further credit {res['credit']} booked as {res['credit_loan_id']} "
+               f"at {res['rate']} due {res['maturity_on']}, approved by {res['approved_by']}")
 
 
 @app.command()
@@ -452,6 +469,19 @@ def write_off(loan_id: str, on: Optional[str] = typer.Option(None, "--on"), reas
 
 
 @app.command()
+def classify(loan_id: str, to: str = typer.Option(..., "--to", help="normal, special_mention, substandard, doubtful or loss."),
+             reason: str = typer.Option(..., "--reason"), by: str = typer.Option(..., "--by"),
+             approved_by: str = typer.Option(..., "--approved-by"), otp: Optional[str] = typer.Option(None, "--otp"),
+             on: Optional[str] = typer.Option(None, "--on"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
+    """Staff judgement: classify worse than the floor (never better); needs a second person's approval."""
+    from services import judgement
+
+    res = jsonable(perform(db, judgement.classify, loan_id, to=to, reason=reason, by=by, approved_by=approved_by, otp=otp,
+                           on=day(on, "--on"), key=key))
+    typer.echo(f"{loan_id}: {res['from']} → {res['to']} (floor {res['floor']}), approved by {res['approved_by']}")
+
+
+@app.command()
 def show(loan_id: str, json_out: bool = typer.Option(False, "--json"),
          reveal: bool = typer.Option(False, "--reveal-personal-data", help="Show full id and phone numbers (masked by default)."),
          db: Optional[str] = DbOption) -> None:
@@ -464,7 +494,11 @@ def show(loan_id: str, json_out: bool = typer.Option(False, "--json"),
         return
     b, d = res["balance"], res["deadlines"]
     typer.echo(f"{res['loan_id']}  {res['borrower']['name']}  [{res['state']}{' / ' + res['closed_reason'] if res['closed_reason'] else ''}]")
-    typer.echo(f"  as of {res['as_of']}: {res['classification']}, {res['dpd']} days past due; assigned to {res['assigned_to']}")
+    classified = res["classification"] or f"closed as {res['classification_at_close']}"
+    typer.echo(f"  as of {res['as_of']}: {classified}, {res['dpd']} days past due; assigned to {res['assigned_to']}")
+    if res["restructured"]:
+        r = res["restructured"]
+        typer.echo(f"  restructured {r['on']}: observed {r['observation_from']} to {r['observation_until']}, floor {r['floor']}")
     typer.echo(f"  balance {b['total']} = principal {b['principal']} + interest {b['interest']} + penalty {b['penalty']} + costs {b['costs']}")
     typer.echo(f"  state deadline {d['state_deadline']}; limitation ends {d['limitation_end']}; enforcement apply by {d['enforcement_apply_by']}")
     for g in d["guarantees"]:

@@ -514,5 +514,35 @@ def dispose_asset(
                     by=by, key=key)
 
 
+@flow(name="classify", flow_run_name="{loan_id}: classify {to} by {by}")
+def classify_loan(
+    loan_id: str,
+    to: Literal["normal", "special_mention", "substandard", "doubtful", "loss"],
+    reason: str,
+    by: str,
+    approved_by: str,
+    otp: str | None = None,
+    on: date | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """Staff judgement on a loan's classification: worse than its floor only, never better
+    (refused naming the floor); a second person approves.
+
+    Args:
+        loan_id: the loan, e.g. L-0001
+        to: the category staff judge the loan to be in
+        reason: why (kept in the case's actions)
+        by: your operator id
+        approved_by: the approving manager's operator id (not yours)
+        otp: the approver's one-time password, if enrolled
+        on: date of the judgement (default: the last date the daily run covered)
+        key: idempotency key (default: this run's id, so a Retry records nothing twice)
+    """
+    from services import judgement
+
+    return _operate(f"classified {to}", judgement.classify, loan_id, to=to, reason=reason, by=by,
+                    approved_by=approved_by, otp=otp, on=on, key=key)
+
+
 EVENT_FLOWS = (record_payment, record_visit, record_demand, record_filing, record_cost, sign_installment_plan, record_judgment,
-               record_enforcement, take_asset, dispose_asset)
+               record_enforcement, take_asset, dispose_asset, classify_loan)

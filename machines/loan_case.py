@@ -108,6 +108,10 @@ class LoanCase(StateMachine):
     sue = s.litigation.from_(*_from(*_AFTER_DUE, but=CaseState.litigation), validators="require_approval")
     sign_plan = s.installment.from_(*_from(*_AFTER_DUE, but=CaseState.installment), validators="require_plan")
     break_plan = s.guarantor_pressure.from_(s.installment, validators="require_liable_guarantor")
+    # issue 15 rule 6: a broken plan with no guarantor still liable goes back to visit (the rung
+    # the agreement interrupted; dispatch leaves only overdue and internal review), where it
+    # awaits an approved suit: installment is a side track, so it needs a move of its own.
+    plan_lapsed = s.visit.from_(s.installment)
     revitalize = s.revitalization.from_(s.internal_review, s.visit, s.guarantor_pressure, validators="require_revitalization_terms")
     settle = s.closed.from_(*_from(*OPEN_STATES), validators="require_zero_balance")
     write_off = s.closed.from_(*_from(*_AFTER_DUE), validators="require_approval")
@@ -233,7 +237,7 @@ def event_for_target(source: str, target: str) -> str:
     """The event that moves a case from ``source`` to ``target`` (manual escalation)."""
     by_target = {
         CaseState.internal_review: "review",
-        CaseState.visit: "dispatch",
+        CaseState.visit: "plan_lapsed" if source == CaseState.installment.value else "dispatch",
         CaseState.guarantor_pressure: "break_plan" if source == CaseState.installment.value else "press",
         CaseState.litigation: "sue",
         CaseState.installment: "sign_plan",

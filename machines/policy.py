@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from models.domain.errors import BadInput
+from models.domain.interest import validate_uplift
+from models.domain.restructuring import check_policy as check_observation_policy
 from models.domain.vocabulary import CREDIT_RATINGS, PRODUCTS, RATE_SCALE
 
 DEFAULTS_PATH = Path(__file__).with_name("policy.toml")
@@ -115,6 +117,9 @@ class Policy:
     bounds: Bounds = field(default_factory=lambda: Bounds())
     feed: Feed = Feed()
     action_bounds: ActionBounds = ActionBounds()
+    # issue 15: the observation of a restructured asset (2023 measures Art. 20: ≥ 2 periods, ≥ 12 months)
+    observation_min_periods: int = 2
+    observation_min_months: int = 12
 
     def limit(self, name: str) -> int:
         return self.limits[name]
@@ -174,6 +179,13 @@ def validate(data: dict[str, Any]) -> Policy:
         uplift = None
     if uplift is None or not uplift.is_finite() or not (Decimal(0) <= uplift <= Decimal(1)):
         raise PolicyError(f"policy: money.penalty_uplift must be a decimal string between 0 and 1, got {uplift_text!r}")
+    validate_uplift(uplift)  # PBoC 2003 notice: 30–50% on overdue loans (PenaltyUpliftOutOfRange)
+    restructuring = data["restructuring"]
+    periods, min_months = restructuring["min_periods"], restructuring["min_months"]
+    for key, value in (("min_periods", periods), ("min_months", min_months)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise PolicyError(f"policy: restructuring.{key} must be a whole number, got {value!r}")
+    check_observation_policy(periods, min_months)  # ObservationBelowStatute under Art. 20's minima
     return Policy(
         bounds=_bounds(data["bounds"]),
         limits=_days(data["limits"], "limits"),
@@ -185,6 +197,8 @@ def validate(data: dict[str, Any]) -> Policy:
         approvals=_approvals(data["approvals"]),
         feed=_feed(data["feed"]),
         action_bounds=_action_bounds(data["bounds"]),
+        observation_min_periods=periods,
+        observation_min_months=min_months,
     )
 
 

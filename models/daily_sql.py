@@ -266,7 +266,13 @@ def oldest_due_expression() -> Any:
         .where(Plan.loan_id == Loan.loan_id, Plan.status == "active", PlanLine.paid_fen < PlanLine.amount_fen)
         .scalar_subquery()
     )
-    return case((Loan.accrual_stopped.is_(True), oldest_line), else_=func.coalesce(Loan.overdue_since, Loan.maturity_on))
+    # every principal and interest amount paid (e.g. a bullet loan past maturity whose overdue
+    # interest and principal were paid, penalty left): nothing is past due (issue 15 rule 2)
+    return case((Loan.accrual_stopped.is_(True), oldest_line),
+                (and_(Loan.outstanding_principal_fen == 0, Loan.interest_fen == 0), None),
+                # a broken restructuring agreement: from its first missed installment (issue 15 rule 6)
+                (and_(Loan.restructured_on.is_not(None), Loan.overdue_since >= Loan.restructured_on), Loan.overdue_since),
+                else_=func.coalesce(Loan.overdue_since, Loan.maturity_on))
 
 
 def dpd_expression(dialect: str, day: date) -> Any:
@@ -284,7 +290,13 @@ def classification_expression(dialect: str, day: date) -> Any:
         *((oldest <= add_days(day, -bound), rank) for rank, bound in FLOOR_BOUNDS),
         else_=0,
     )
-    observation = case((and_(Loan.observation_until.is_not(None), Loan.observation_until >= day), OBSERVATION_FLOOR), else_=0)
+    # a restructured asset from its restructuring to the end of observation: its stored floor
+    # (substandard if non-performing before, else special mention, one worse after a missed
+    # installment: models.domain.restructuring, issue 15 rule 1); rows from before 0012: substandard
+    restructured_floor = case(*((Loan.restructured_floor == name, rank) for name, rank in STAFF_RANK.items()),
+                              else_=OBSERVATION_FLOOR)
+    observation = case((and_(Loan.observation_until.is_not(None), Loan.observation_until >= day,
+                             func.coalesce(Loan.restructured_on, Loan.observation_until) <= day), restructured_floor), else_=0)
     staff = case(*((Loan.staff_classification == name, rank) for name, rank in STAFF_RANK.items()), else_=0)
     rank = _greatest(dialect, floor, observation, staff)
     return case(*((rank == i, name) for i, name in enumerate(CATEGORIES)), else_=CATEGORIES[0])
@@ -316,6 +328,9 @@ def classify(session: Session, dialect: str, day: date, *where: Any) -> int:
     """Set the classification on ``day`` of the open loans matching ``where``; only rows that
     change are written. Returns how many changed."""
     classification = classification_expression(dialect, day)
+    # a case closed since (by the run or a payment): it keeps the category it had while open (issue 15 rule 8)
+    session.execute(update(Loan).where(Loan.state == CLOSED, Loan.classification_at_close.is_(None), *where)
+                    .values(classification_at_close=Loan.classification).execution_options(synchronize_session=False))
     stmt = update(Loan).where(Loan.state != CLOSED, Loan.classification != classification, *where)
     return session.execute(stmt.values(classification=classification).execution_options(synchronize_session=False)).rowcount
 

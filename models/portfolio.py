@@ -227,20 +227,29 @@ def by_state(loans: pd.DataFrame) -> pd.DataFrame:
 
 
 def by_classification(loans: pd.DataFrame) -> pd.DataFrame:
-    """[classification, count, balance_fen] over open loans, best category first, zeros included."""
+    """[classification, count, balance_fen, principal_fen, interest_fen] over open loans, best
+    category first, zeros included. Amounts by classification are principal (issue 15 rule 7);
+    interest receivable in its own column; the total balance is kept for the old readers."""
     loans = _require(loans, ("state", "classification", "balance_fen"), "loans")
     open_ = _open_loans(loans)
-    return _tally(open_["classification"], open_["balance_fen"], CATEGORIES, "classification")
+    table = _tally(open_["classification"], open_["balance_fen"], CATEGORIES, "classification")
+    codes = _codes(open_["classification"], CATEGORIES, "classification")
+    for column in ("principal_fen", "interest_fen"):
+        amounts = open_[column] if column in open_ else pd.Series(0, index=open_.index, dtype="int64")
+        table[column] = _tally_codes(codes, amounts, CATEGORIES, "classification", column)[column]
+    return table
 
 
 def npl_ratio(loans: pd.DataFrame) -> Decimal:
-    """Balance of substandard + doubtful + loss over the balance of all open loans (0.0001).
+    """Principal of substandard + doubtful + loss loans over the principal of all open loans
+    (0.0001; issue 15 rule 7: interest receivable counts in neither sum; the 2023 measures Art. 6
+    name the three categories together as non-performing).
 
-    ``Decimal("0")`` for an empty book or a book whose open balance is zero.
+    ``Decimal("0")`` for an empty book or a book whose open loans owe no principal.
     """
     table = by_classification(loans)
-    total = int(table["balance_fen"].sum())
-    npl = int(table.loc[table["classification"].isin(NON_PERFORMING), "balance_fen"].sum())
+    total = int(table["principal_fen"].sum())
+    npl = int(table.loc[table["classification"].isin(NON_PERFORMING), "principal_fen"].sum())
     return _ratio(npl, total)
 
 

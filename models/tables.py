@@ -86,7 +86,14 @@ class Loan(Base):
     classification: Mapped[str] = mapped_column(String(16), default="normal")
     staff_classification: Mapped[str | None] = mapped_column(String(16))
     restructured_on: Mapped[date | None] = mapped_column(Date)
-    observation_until: Mapped[date | None] = mapped_column(Date)  # restructured NPL: ≥ substandard
+    observation_until: Mapped[date | None] = mapped_column(Date)  # restructured: ≥ restructured_floor
+    # issue 15 (migration 0012): the restructured asset's observation start and floor
+    observation_from: Mapped[date | None] = mapped_column(Date)
+    restructured_floor: Mapped[str | None] = mapped_column(String(16))
+    classification_at_close: Mapped[str | None] = mapped_column(String(16))
+    compound_fen: Mapped[int] = mapped_column(Money, default=0, server_default=text("0"))
+    delayed_fen: Mapped[int] = mapped_column(Money, default=0, server_default=text("0"))
+    parent_loan_id: Mapped[str | None] = mapped_column(String(64))  # a revitalization credit's loan
     limitation_start: Mapped[date | None] = mapped_column(Date)  # last interrupting event
     sued_on: Mapped[date | None] = mapped_column(Date)
     awaiting_approval: Mapped[str | None] = mapped_column(String(24))  # event the run wanted

@@ -241,6 +241,7 @@ def release_officer_if_done(session: Session, loan: LoanRecord) -> None:
 
 def close(session: Session, loan: Loan, machine: LoanCase, event: str, on: date, **kwargs: Any) -> None:
     machine.fire(event, on=on, **kwargs)
+    loan.classification_at_close = loan.classification_at_close or loan.classification  # issue 15 rule 8
     loan.awaiting_approval = None
     loan.awaiting_reason = None
     loan.urgent = False

@@ -26,6 +26,7 @@ from models.domain.money import from_fen
 from models.store import UnitOfWork, get_loan, last_run_date
 from models.tables import Action, Borrower, Collateral, History, Payment
 from services.case_common import AS_FROM, Balance, money_or_none, policy_or_default
+from services.restructuring import restructured_detail
 from services.views import CaseLoader, balances_as_of, days_past_due_on
 
 
@@ -127,6 +128,17 @@ class ActionDetail:
 
 
 @dataclass(frozen=True)
+class RestructuredDetail:
+    """A restructured asset (2023 measures Arts. 17, 20): agreed ``on``, its (last restarted)
+    observation period, and the ``floor`` it sets while the observation runs (null after)."""
+
+    on: date
+    observation_from: date
+    observation_until: date
+    floor: str | None
+
+
+@dataclass(frozen=True)
 class Deadline:
     on: date
     what: str
@@ -161,6 +173,10 @@ class CaseDetail:
     actions: tuple[ActionDetail, ...]  # oldest first
     # every legal clock with its status from the recorded acts (CONTRACT.md `clocks`)
     clocks: tuple[dict[str, Any], ...] = ()
+    # issue 15: a closed case has no classification (null) but the one it had at close; a
+    # restructured asset's observation period and floor (null when never restructured)
+    classification_at_close: str | None = None
+    restructured: RestructuredDetail | None = None
 
 
 def next_deadline(case: CaseDetail) -> Deadline | None:
@@ -216,7 +232,7 @@ def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal:
         loan_id=loan.loan_id,
         state=loan.state,
         closed_reason=loan.closed_reason,
-        classification=loan.classification,
+        classification=None if closed else loan.classification,
         dpd=days_past_due_on(loan, as_of, view.oldest_unpaid_line_due) if not closed else 0,
         as_of=as_of,
         balance=Balance.of(owed),
@@ -254,6 +270,8 @@ def show(uow: UnitOfWork, loan_id: str, *, policy: Policy | None = None, reveal:
         payments=payments_of(s, loan_id),
         actions=actions_of(s, loan_id, history),
         clocks=tuple(c.as_dict() for c in legal) + tuple(asset_clock(a, day) for a in taken),
+        classification_at_close=(loan.classification_at_close or loan.classification) if closed else None,
+        restructured=RestructuredDetail(**r) if (r := restructured_detail(loan, as_of)) else None,
     )
 
 

@@ -196,6 +196,11 @@ def apply_payment(
     loan.outstanding_principal_fen = after.principal
     loan.overdue_principal_fen = max(0, min(loan.overdue_principal_fen - alloc.principal, after.principal))
     loan.interest_fen, loan.penalty_fen, loan.costs_fen = after.interest, after.penalty, after.costs
+    if loan.overdue_principal_fen == 0 and after.interest == 0:
+        # every overdue amount paid: days past due count from the oldest amount still unpaid
+        # (DOMAIN.md §3; issue 15 rule 2), so from maturity if it has passed with principal
+        # unpaid, else nothing is past due (principal and interest all paid → 0: views.days_past_due_on)
+        loan.overdue_since = None
     loan.accrued_to = max(loan.accrued_to, on)
     loan.last_payment_on = max(loan.last_payment_on or on, on)
     if kind == "borrower":  # a part payment is the debtor's consent: it interrupts limitation

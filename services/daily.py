@@ -43,6 +43,7 @@ from models.store import UnitOfWork, last_run_date
 from models.domain.errors import ConcurrentUpdate
 from models.tables import Loan, Officer
 from services.cases import release_officer_if_done
+from services.restructuring import record_missed_installment
 from services.views import CaseLoader
 
 __all__ = [
@@ -255,6 +256,8 @@ def _process_chunk_once(
                 loan.state, loan.state_entered_on = moves[-1][2], day  # as the database will hold it
                 plan = replace(plan, steps=[step for step in plan.steps if not step.event])  # the rest, per case
             apply_plan(s, loan, view, plan, day, loader, result, machine_for, actions)
+            if plan.plan_broken:  # a missed installment restarts a restructured asset's observation (issue 15 rule 1)
+                record_missed_installment(s, loan, view.oldest_unpaid_line_due, policy)
         except SQLAlchemyError:
             raise  # the database, not the case: the run fails and is run again
         except Exception as exc:  # noqa: BLE001 - any rule's failure is this case's alone

@@ -86,6 +86,7 @@ def loans_frame(session: Session, as_of: date | None, policy: Policy) -> pd.Data
             Loan.loan_id, Loan.state, Loan.closed_reason, Loan.classification, Loan.outstanding_principal_fen,
             Loan.overdue_principal_fen, Loan.interest_fen, Loan.penalty_fen, Loan.costs_fen, Loan.rate_ppm, Loan.maturity_on,
             Loan.overdue_since, Loan.accrued_to, Loan.accrual_stopped, Loan.origin, Loan.assigned_to, Loan.product,
+            Loan.restructured_on,
         )
     ).all()
     oldest_line = dict(session.execute(
@@ -189,13 +190,17 @@ def build_report(session: Session, policy: Policy, as_of: date | None = None) ->
         "as_of": as_of.isoformat() if as_of else None,
         "loans": int(len(open_loans)),
         "by_state": {r["state"]: {"count": int(r["count"]), "balance": fmt(int(r["balance_fen"]))} for r in tables["by_state"].to_dict("records")},
-        "by_classification": {r["classification"]: {"count": int(r["count"]), "balance": fmt(int(r["balance_fen"]))} for r in tables["by_classification"].to_dict("records")},
+        "by_classification": {r["classification"]: {"count": int(r["count"]), "balance": fmt(int(r["balance_fen"])),
+                                                     "principal": fmt(int(r["principal_fen"])),
+                                                     "interest_receivable": fmt(int(r["interest_fen"]))}
+                              for r in tables["by_classification"].to_dict("records")},
         "npl_ratio": str(portfolio.npl_ratio(loans)),
         "recovered": {
             "total": fmt(recovered_total),
             "by_strategy": {r["strategy"]: fmt(int(r["amount_fen"])) for r in tables["recoveries_by_strategy"].to_dict("records")},
             "by_payer": {r["payer"]: fmt(int(r["amount_fen"])) for r in tables["recoveries_by_payer"].to_dict("records")},
         },
+        "revitalization_credit": revitalization_credit(session, as_of),
         "deadlines_at_risk": risks,
         "suspended_officers": suspended,
         "balance_total": fmt(int(open_loans["balance_fen"].sum()) if not open_loans.empty else 0),
@@ -208,6 +213,20 @@ def build_report(session: Session, policy: Policy, as_of: date | None = None) ->
         report["migration"] = {"from": month_ends[-2].isoformat(), "to": month_ends[-1].isoformat(),
                                "matrix": json_safe(tables["migration"])}
     return report, tables
+
+
+def revitalization_credit(session: Session, as_of: date | None) -> dict[str, Any]:
+    """Revitalization credit booked as loans (issue 15 rule 5): how many, how much was given,
+    how much recovered on them (payments to ``as_of``) and how much principal is outstanding."""
+    credits = session.execute(select(func.count(), func.coalesce(func.sum(Loan.principal_fen), 0),
+                                     func.coalesce(func.sum(Loan.outstanding_principal_fen), 0))
+                              .where(Loan.parent_loan_id.is_not(None))).one()
+    paid = select(func.coalesce(func.sum(Payment.amount_fen), 0)).join(Loan, Loan.loan_id == Payment.loan_id).where(
+        Loan.parent_loan_id.is_not(None))
+    if as_of is not None:
+        paid = paid.where(Payment.paid_on <= as_of)
+    return {"loans": int(credits[0]), "given": fmt(int(credits[1])), "recovered": fmt(int(session.execute(paid).scalar_one())),
+            "outstanding_principal": fmt(int(credits[2]))}
 
 
 def json_safe(frame: pd.DataFrame) -> list[dict[str, Any]]:

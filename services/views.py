@@ -50,7 +50,18 @@ def days_past_due_on(loan: LoanRecord, day: date | None, oldest_unpaid_line: dat
         return 0
     if loan.accrual_stopped:  # an installment agreement runs: its lines are what falls due
         return days_past_due(day, oldest_unpaid_line if oldest_unpaid_line and oldest_unpaid_line < day else None)
+    if loan.outstanding_principal_fen == 0 and loan.interest_fen == 0:  # every amount due paid (issue 15 rule 2)
+        return 0
+    if restructured_due(loan):  # a broken agreement: from its first missed installment (issue 15 rule 6)
+        return days_past_due(day, loan.overdue_since if loan.overdue_since < day else None)
     return days_past_due(day, oldest_unpaid_due(loan.maturity_on, loan.overdue_since, day))
+
+
+def restructured_due(loan: LoanRecord) -> bool:
+    """Whether the loan's overdue date is an installment missed under a restructuring agreement,
+    which replaced the due dates before it (maturity included) for days past due."""
+    restructured_on = getattr(loan, "restructured_on", None)
+    return restructured_on is not None and loan.overdue_since is not None and loan.overdue_since >= restructured_on
 
 
 def first_past_due(loan: LoanRecord) -> date:

@@ -1,6 +1,7 @@
 """An installment agreement (strategy 5, DOMAIN.md §2): an installment unpaid
-``limits.installment_grace`` days past its due date breaks the plan; the case goes to guarantor
-pressure if a guarantor is still liable, else it awaits an approved suit.
+``limits.installment_grace`` days past its due date breaks the plan; the case leaves installment
+(issue 15 rule 6): to guarantor pressure if a guarantor is still liable, else back to visit,
+where it awaits an approved suit.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from models.domain.dates import add_days
 
 NAME = "installment"
 BASIS = "policy limits.installment_grace"
-EVENTS = ("break_plan",)
+EVENTS = ("break_plan", "plan_lapsed")
 CLOCKS: tuple[str, ...] = ()
 
 
@@ -34,6 +35,7 @@ def apply(view: CaseView, day: date, policy: Policy, plan: DayPlan) -> CaseView:
     view = replace(view, plan_active=False)
     if liable(view, day):
         return move(view, day, plan, NAME, "break_plan", "installment plan broken")
+    view = move(view, day, plan, NAME, "plan_lapsed", "installment plan broken and no guarantor is liable")
     await_approval(plan, NAME, "sue", "installment plan broken and no guarantor is liable")
     return view
 

@@ -151,6 +151,11 @@ def restructured(
     return Restructured(on=on, observation_from=start, observation_until=until, floor=floor)
 
 
+def check_policy(min_periods: int, min_months: int) -> None:
+    """Refuse a policy observation shorter than Art. 20's minima (ObservationBelowStatute)."""
+    _check_policy(min_periods, min_months)
+
+
 def _check_policy(min_periods: int, min_months: int) -> None:
     if min_periods < STATUTORY_MIN_PERIODS:
         raise ObservationBelowStatute(

@@ -354,6 +354,8 @@ RETRIED_OPERATIONS: list[tuple[str, dict[str, Any], str]] = [
     ("record-cost/ops", {"loan_id": "L-OPS-3", "amount": "300.00", "what": "court fee", "by": "E-01"}, "| cost | 300.00 |"),
     ("sign-installment-plan/ops", {"loan_id": "L-OPS-3", "monthly": "5000.00",
                                    "first_due": (AS_OF + timedelta(days=30)).isoformat(), "by": "E-01"}, "| to | installment |"),
+    ("classify/ops", {"loan_id": "L-OPS-3", "to": "loss", "reason": "borrower absconded", "by": "E-01", "approved_by": "M-01"},
+     "| to | loss |"),
     ("manual-escalation/ops", {"loan_id": "L-OPS-1", "to": "litigation", "reason": "no payment", "requested_by": "E-01",
                                "answer": {"decision": "approve", "approver": "M-01", "comment": ""}}, "| to | litigation |"),
     ("record-filing/ops", {"loan_id": "L-OPS-1", "on": AS_OF.isoformat(), "court": "District Court", "case_no": "(2008) 7",

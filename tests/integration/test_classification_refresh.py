@@ -19,7 +19,7 @@ START = date(2008, 1, 1)
 
 def book(url: str, tmp_path, n: int = 80) -> None:
     """Loans falling due across two years; some overdue on an installment before maturity, some
-    under a running installment plan, some restructured (observation floor), some classified
+    under a running installment plan, some restructured (their stored observation floor), some classified
     worse by staff."""
     rnd = random.Random(11)
     loans = []
@@ -42,9 +42,11 @@ def book(url: str, tmp_path, n: int = 80) -> None:
                 s.add(PlanLine(plan_id=plan.id, seq=k + 1, due_on=first + timedelta(days=30 * k), amount_fen=100,
                                paid_fen=100 if k < 3 else 0))
             s.execute(update(Loan).where(Loan.loan_id == loan_id).values(accrual_stopped=True, state="installment"))
-        for i in range(3, n, 9):
+        floors = [None, "special_mention", "substandard", "doubtful"]  # None: a row from before migration 0012
+        for k, i in enumerate(range(3, n, 9)):
             s.execute(update(Loan).where(Loan.loan_id == f"L-{i:03d}").values(
-                restructured_on=START, observation_until=START + timedelta(days=rnd.randrange(30, 500))))
+                restructured_on=START, observation_until=START + timedelta(days=rnd.randrange(30, 500)),
+                restructured_floor=floors[k % len(floors)]))
         for i in range(4, n, 11):
             s.execute(update(Loan).where(Loan.loan_id == f"L-{i:03d}").values(staff_classification="doubtful"))
         uow.commit()
@@ -69,8 +71,8 @@ def expected(url: str, day: date) -> dict[str, str]:
                 oldest = oldest_unpaid_due(loan.maturity_on, loan.overdue_since, day)
             category = classify(days_past_due(day, oldest), as_of=day,
                                 staff=Category(loan.staff_classification) if loan.staff_classification else None)
-            if loan.observation_until is not None and loan.observation_until >= day:
-                category = max(category, Category.substandard, key=lambda c: c.rank)
+            if loan.observation_until is not None and loan.observation_until >= day:  # the restructured floor (issue 15 rule 1)
+                category = max(category, Category(loan.restructured_floor or "substandard"), key=lambda c: c.rank)
             out[loan.loan_id] = category.value
     return out
 

@@ -160,9 +160,12 @@ def assert_contract_shape(doc: dict) -> None:
     assert doc["state"] in STATES
     if doc["state"] == "closed":
         assert doc["closed_reason"] in CLOSED_REASONS
+        # issue 15 rule 8: a closed case has no classification, only the one it had at close
+        assert doc["classification"] is None and doc["classification_at_close"] in CATEGORIES
     else:
         assert doc["closed_reason"] is None
-    assert doc["classification"] in CATEGORIES
+        assert doc["classification"] in CATEGORIES and doc["classification_at_close"] is None
+    assert doc["restructured"] is None or set(doc["restructured"]) == {"on", "observation_from", "observation_until", "floor"}
     assert isinstance(doc["dpd"], int) and doc["dpd"] >= 0
     assert ISO_DATE.match(doc["as_of"])
     balance = doc["balance"]

@@ -260,7 +260,9 @@ def test_a_plan_signs_the_balance_into_monthly_lines_and_a_broken_plan_escalates
     assert history(db_url, "L-JOINT")[-1] == (
         "installment", "guarantor_pressure", "break_plan", date(2008, 8, 31), "system", None)
     alone = loan_row(db_url, "L-ALONE")
-    assert (alone.state, alone.awaiting_approval) == ("installment", "sue")  # no guarantor: litigation needs approval
+    # issue 15 rule 6: no guarantor liable → back to visit, where litigation awaits approval
+    assert (alone.state, alone.awaiting_approval) == ("visit", "sue")
+    assert history(db_url, "L-ALONE")[-1] == ("installment", "visit", "plan_lapsed", date(2008, 8, 31), "system", None)
     with UnitOfWork(db_url) as uow:
         status = dict(uow.session.execute(select(Plan.loan_id, Plan.status)).all())
         broken = uow.session.scalars(select(Action).where(Action.kind == "plan_broken").order_by(Action.loan_id)).all()

@@ -58,6 +58,7 @@ EXPECTED_EDGES: dict[tuple[CaseState, str], CaseState] = {
     **{(s, "sue"): S.litigation for s in AFTER_DUE_OPEN if s is not S.litigation},
     **{(s, "sign_plan"): S.installment for s in AFTER_DUE_OPEN if s is not S.installment},
     (S.installment, "break_plan"): S.guarantor_pressure,
+    (S.installment, "plan_lapsed"): S.visit,  # issue 15 rule 6: a broken plan without a liable guarantor
     **{(s, "revitalize"): S.revitalization for s in (S.internal_review, S.visit, S.guarantor_pressure)},
     **{(s, "settle"): S.closed for s in (S.performing, *AFTER_DUE_OPEN)},
     **{(s, "write_off"): S.closed for s in AFTER_DUE_OPEN},

@@ -121,3 +121,33 @@ def test_a_bound_may_be_overridden_and_a_toml_date_is_accepted(policy_file):
     assert (bounds.earliest_date, bounds.max_amount_fen) == (date(1950, 1, 1), 50_050)
     with pytest.raises(PolicyError, match="bounds.earliest_date"):
         load_policy(policy_file("[bounds]\nearliest_date = 1950-01-01T00:00:00\n"))
+
+
+# --- issue 15: observation of restructured assets, penalty uplift bounds ---------------------------
+
+
+def test_an_observation_shorter_than_two_periods_or_a_year_is_refused_at_load(tmp_path):
+    from models.domain.errors import ObservationBelowStatute
+
+    for body in ("[restructuring]\nmin_periods = 1\n", "[restructuring]\nmin_months = 6\n"):
+        path = tmp_path / "p.toml"
+        path.write_text(body, encoding="utf-8")
+        with pytest.raises(ObservationBelowStatute, match="Art. 20"):
+            load_policy(path)
+    path = tmp_path / "longer.toml"
+    path.write_text("[restructuring]\nmin_periods = 3\nmin_months = 18\n", encoding="utf-8")
+    longer = load_policy(path)
+    assert (longer.observation_min_periods, longer.observation_min_months) == (3, 18)
+
+
+def test_a_penalty_uplift_outside_30_to_50_percent_is_refused_at_load(tmp_path):
+    from models.domain.errors import PenaltyUpliftOutOfRange
+
+    for uplift in ("0.2", "0.6"):
+        path = tmp_path / "p.toml"
+        path.write_text(f'[money]\npenalty_uplift = "{uplift}"\n', encoding="utf-8")
+        with pytest.raises(PenaltyUpliftOutOfRange):
+            load_policy(path)
+    path = tmp_path / "ok.toml"
+    path.write_text('[money]\npenalty_uplift = "0.3"\n', encoding="utf-8")
+    assert str(load_policy(path).penalty_uplift) == "0.3"

@@ -128,8 +128,26 @@ def test_by_state_refuses_an_unknown_state() -> None:
 )
 def test_by_classification_counts_open_loans_best_category_first(book: pd.DataFrame, expected: list[tuple]) -> None:
     result = by_classification(book)
-    assert list(result.columns) == ["classification", "count", "balance_fen"]
-    assert rows(result) == expected
+    assert list(result.columns) == ["classification", "count", "balance_fen", "principal_fen", "interest_fen"]
+    assert rows(result[["classification", "count", "balance_fen"]]) == expected
+
+
+def test_by_classification_sums_principal_and_interest_receivable_apart_rule_7() -> None:
+    book = loans(("L-1", "visit", "doubtful", 300, 0, "external", None), ("L-2", "overdue", "normal", 0, 0, "external", None))
+    book["principal_fen"] = [1_000, 3_000]
+    book["interest_fen"] = [700, 20]
+    book["balance_fen"] = [1_700, 3_020]
+    result = by_classification(book).set_index("classification")
+    assert (int(result.loc["doubtful", "principal_fen"]), int(result.loc["doubtful", "interest_fen"])) == (1_000, 700)
+    assert (int(result.loc["normal", "principal_fen"]), int(result.loc["normal", "interest_fen"])) == (3_000, 20)
+
+
+def test_npl_ratio_counts_principal_only_not_interest_receivable_rule_7() -> None:
+    book = loans(("L-1", "visit", "doubtful", 300, 0, "external", None), ("L-2", "overdue", "normal", 0, 0, "external", None))
+    book["principal_fen"] = [1_000, 3_000]
+    book["interest_fen"] = [3_000, 0]
+    book["balance_fen"] = [4_000, 3_000]  # by balance the ratio would be 4/7
+    assert npl_ratio(book) == Decimal("0.2500")
 
 
 @pytest.mark.parametrize(
@@ -175,7 +193,7 @@ def test_by_classification_counts_open_loans_best_category_first(book: pd.DataFr
         pytest.param(loans(("L-1", "visit", "loss", 400, 0, "external", None)), Decimal("0"), id="zero-balance"),
     ],
 )
-def test_npl_ratio_is_npl_balance_over_open_balance(book: pd.DataFrame, expected: Decimal) -> None:
+def test_npl_ratio_is_npl_principal_over_open_principal(book: pd.DataFrame, expected: Decimal) -> None:
     result = npl_ratio(book)
     assert isinstance(result, Decimal)
     assert result == expected

@@ -127,7 +127,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 EXPECTED_HEADERS = {
     "by_state": ["state", "count", "balance"],
-    "by_classification": ["classification", "count", "balance"],
+    "by_classification": ["classification", "count", "balance", "principal", "interest"],  # issue 15 rule 7: principal and interest apart
     "aging": ["bucket", "count", "balance"],
     "recovered": ["strategy", "count", "amount", "borrower", "guarantor", "court"],
     "recovered by month": ["month", "count", "amount", "early", "visit", "guarantor", "court", "installment", "revitalization"],
