@@ -37,6 +37,8 @@ demo-feed: $(STAMP)
 ## or stops with one line saying what is missing and how to fix it.
 test: $(TEST_STAMP)
 	scripts/setup-test-env
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 ## The benchmark on SQLite, then on PostgreSQL (scratch databases on $(NPL_BENCH_PG)'s server), then one table.

@@ -170,7 +170,7 @@ class LoanCase(StateMachine):
             raise CaseRefused(f"{event}: not allowed from state {self.model.state}") from None
 
 
-EVENTS = tuple(e.id for e in LoanCase.events)
+EVENTS = tuple(e.id for e in LoanCase.events)  # type: ignore[attr-defined]  # a list on the class, typed as the instance method
 # Every declared move, read from the machine itself: (source state, event) → target state.
 TRANSITIONS: dict[tuple[str, str], str] = {
     (t.source.value, str(event)): t.target.value for state in LoanCase.states for t in state.transitions for event in t.events

@@ -414,14 +414,14 @@ def metrics(scratch: Scratch, d1: date, d2: date, policy: Policy, risks_by_week:
         officer = dict(s.execute(select(Loan.loan_id, Loan.assigned_to)).all())
         hist = s.execute(select(History.loan_id, History.to_state, History.event, History.on).order_by(History.id)).all()
         fell_due = {}
-        for loan_id, to_state, ev, on in hist:
+        for loan_id, _to_state, ev, on in hist:
             if ev == "fall_due" and loan_id not in fell_due:
                 fell_due[loan_id] = on
         entered: Counter[str] = Counter()
         days_to: dict[str, list[int]] = defaultdict(list)
         seen: set[tuple[str, str]] = set()
         tasks: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-        for loan_id, to_state, ev, on in hist:
+        for loan_id, to_state, _ev, on in hist:
             if not d1 < on <= d2:
                 continue
             entered[to_state] += 1
@@ -450,7 +450,7 @@ def metrics(scratch: Scratch, d1: date, d2: date, policy: Policy, risks_by_week:
     per_week = []
     for w in weeks:
         row = {"week": w, "letters": 0, "visits": 0, "approvals": 0}
-        for (off, week), c in tasks.items():
+        for (_officer, week), c in tasks.items():
             if week == w:
                 for k in ("letters", "visits", "approvals"):
                     row[k] += c[k]

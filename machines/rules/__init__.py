@@ -57,4 +57,4 @@ BY_CLOCK = {clock: rule for rule in ALL for clock in rule.CLOCKS}
 def basis_of(name: str, view: CaseView) -> str:
     """The statute article or policy key behind rule ``name`` for a case like ``view``."""
     rule = BY_NAME[name]
-    return rule.basis(view) if hasattr(rule, "basis") else rule.BASIS
+    return str(rule.basis(view) if hasattr(rule, "basis") else rule.BASIS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from models.domain import law
 from models.domain.dates import add_days
@@ -138,9 +138,9 @@ class Clock:
     status: ClockStatus
     target: str | None = None  # the guarantor's name, or the judgment id
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         st = self.status
-        out: dict = {"clock": self.clock, "party": self.party, "status": st.status.value,
+        out: dict[str, Any] = {"clock": self.clock, "party": self.party, "status": st.status.value,
                      "end": st.end.isoformat() if st.end else None}
         if st.status is Status.live:
             out["days_left"] = st.days_left

@@ -76,7 +76,7 @@ class PenaltyUpliftOutOfRange(RuleViolation):
 
 def _below(value: object, bound: object) -> bool:
     try:
-        return value < bound  # type: ignore[operator]
+        return bool(value < bound)  # type: ignore[operator]
     except TypeError:  # pragma: no cover - both are Decimals in practice
         return False
 

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 from models.domain.dates import add_days
 from models.domain.errors import PenaltyUpliftOutOfRange
-from models.domain.money import RATE_SCALE
+from models.domain.vocabulary import RATE_SCALE
 
 DAY_BASIS = 360
 DEFAULT_UPLIFT = Decimal("0.5")

@@ -40,7 +40,7 @@ async def artifacts_of(flow_run_id: str) -> dict[str, object]:
 def test_daily_flow_catches_up_in_one_run_and_publishes_summary_worklist_and_deadlines(prefect_server, tmp_path):
     from flows.daily import daily_collection
 
-    url = demo_db(tmp_path)
+    demo_db(tmp_path)
     state = daily_collection(as_of=date(2008, 6, 1), through=date(2009, 2, 1), return_state=True)
     run = state.result()
     assert run["dates_run"] == 246 and not run["already_done"]
@@ -74,7 +74,7 @@ def test_a_run_moving_more_cases_than_it_reports_counts_them_all_and_lists_the_m
 
     many = [{"loan_id": f"L-{i:04d}", "maturity_on": "2008-06-30"} for i in range(KEEP + 100)]
     # a general guarantee ends 2008-07-31 (six months after maturity): at risk from 2008-07-01
-    load(url := f"sqlite:///{tmp_path / 'npl.db'}", tmp_path,
+    load(f"sqlite:///{tmp_path / 'npl.db'}", tmp_path,
          many + [{"loan_id": "L-GEN", "maturity_on": "2008-01-31", "disbursed_on": "2007-01-01"}],
          [{"loan_id": "L-GEN", "guarantor_name": "Li", "guarantee_type": "general"}])
     state = daily_collection(as_of=date(2008, 7, 1), return_state=True)
@@ -90,7 +90,7 @@ def test_a_run_moving_more_cases_than_it_reports_counts_them_all_and_lists_the_m
 def test_a_progress_callback_given_around_a_flow_run_hears_each_date_up_to_the_last(prefect_server, tmp_path):
     from flows.daily import daily_collection, reporting_progress
 
-    url = demo_db(tmp_path)
+    demo_db(tmp_path)
     heard: list[tuple[date, date]] = []
     with reporting_progress(lambda reached, last: heard.append((reached, last))):
         daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), publish=False)
