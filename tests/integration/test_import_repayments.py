@@ -121,7 +121,7 @@ def test_bad_repayment_rows_are_rejected_with_line_column_and_reason_and_the_goo
 ) -> None:
     book(db_url, tmp_path)
     with UnitOfWork(db_url) as uow:
-        owed_l3 = cases.show(uow, "L-3")["balance"]["total"]
+        owed_l3 = str(cases.show(uow, "L-3").balance.total)
     file = repayments(tmp_path / "repayments.csv", [
         {"loan_id": "L-1", "paid_on": "2008-07-10", "amount": "100.00", "reference": "OK-1", "payer": ""},       # 2
         {"loan_id": "L-9", "paid_on": "2008-07-10", "amount": "100.00", "reference": "R-2", "payer": ""},        # 3
@@ -176,7 +176,7 @@ def test_a_deduction_is_booked_as_the_borrowers_money_and_interrupts_limitation(
 def test_a_payment_that_pays_a_case_off_closes_it_in_the_history(db_url: str, tmp_path: Path) -> None:
     book(db_url, tmp_path)
     with UnitOfWork(db_url) as uow:
-        owed = cases.show(uow, "L-3")["balance"]["total"]
+        owed = str(cases.show(uow, "L-3").balance.total)
     import_paths(db_url, [repayments(tmp_path / "r.csv", [
         {"loan_id": "L-3", "paid_on": "2008-07-10", "amount": owed, "reference": "X-1"},
     ])])
