@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ class Policy:
     observation_months: int
     penalty_uplift: Decimal
     approvals: Approvals = Approvals()
+    letters: dict[str, int] = field(default_factory=lambda: {"pay_within_days": 15})  # [letters]
 
     def limit(self, name: str) -> int:
         return self.limits[name]
@@ -115,6 +116,7 @@ def validate(data: dict[str, Any]) -> Policy:
         observation_months=months,
         penalty_uplift=uplift,
         approvals=_approvals(data["approvals"]),
+        letters=_days(data["letters"], "letters"),
     )
 
 

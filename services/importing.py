@@ -28,6 +28,7 @@ from services import cases
 
 __all__ = ["ImportReport", "ImportedFile", "Rejected", "import_in", "import_paths", "repayment_booker"]
 
+RECORDED_BY_MAIL_ROOM = "mail-room"  # legal_acts.recorded_by of what a deliveries file records
 RECORDED_BY = "core-banking"  # payments.recorded_by and history.by of what a repayments file books
 
 
@@ -47,7 +48,10 @@ def import_in(
     """Import into an open unit of work, committing once; ``before_commit`` runs inside the
     transaction with the finished report (the feed records the file there)."""
     booker = repayment_booker(policy or load_policy())
-    return import_files(uow, list(paths), services={"repayments": booker}, before_commit=before_commit)
+    from services.letters import delivery_booker
+
+    return import_files(uow, list(paths), services={"repayments": booker, "deliveries": delivery_booker(RECORDED_BY_MAIL_ROOM)},
+                        before_commit=before_commit)
 
 
 def repayment_booker(policy: Policy) -> Callable[[Session, Repayment], tuple[str, str] | None]:

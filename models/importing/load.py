@@ -14,7 +14,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from models.importing import collateral, guarantors, loans, repayments
+from models.importing import collateral, deliveries, guarantors, loans, repayments
 from models.importing.files import inspect_all
 from models.importing.loaders import Kind, Loading
 from models.importing.rejects import Rejects
@@ -23,7 +23,7 @@ from models.importing.upsert import Store
 from models.store import CLASSIFICATION_MARK, UnitOfWork, forget_mark
 
 # every kind of file, in the order files are loaded; a new kind is one module and one line here
-KINDS: tuple[Kind, ...] = (loans.KIND, guarantors.KIND, collateral.KIND, repayments.KIND)
+KINDS: tuple[Kind, ...] = (loans.KIND, guarantors.KIND, collateral.KIND, repayments.KIND, deliveries.KIND)
 
 
 def import_files(
