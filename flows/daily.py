@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.events import emit_event
 
+from flows.letters import letters_due
 from machines.policy import load_policy
 from models.store import UnitOfWork, database_url
 from services import daily, reporting, worklist
@@ -173,5 +174,6 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
         risks = publish_day(url, date.fromisoformat(run["through"]), sample)
         run["deadlines_at_risk"] = risks
         _emit(run, risks)
+        letters_due(url, date.fromisoformat(run["through"]))  # the demand letters due (issue 14), listed on the run page
     return run
 

@@ -44,6 +44,7 @@ from models.store import UnitOfWork, last_run_date
 from models.tables import Borrower, DemandLetter, Guarantor, Loan
 from services.acts import add_act
 from services.case_common import Balance, policy_or_default, require_operator, touch
+from services.operation_keys import finish, idempotent
 from services.views import balances_as_of
 from services.worklist import legal_deadlines
 
@@ -74,8 +75,12 @@ class Served:
     tracking: str | None
 
 
+LETTERS_DIR_ENV = "NPL_LETTERS_DIR"
+
+
 def default_out_dir(as_of: date) -> Path:
-    return Path("var") / "letters" / as_of.isoformat()
+    """``$NPL_LETTERS_DIR/<date>/``, default ``./var/letters/<date>/``."""
+    return Path(os.environ.get(LETTERS_DIR_ENV) or Path("var") / "letters") / as_of.isoformat()
 
 
 def letter_prefix(as_of: date) -> str:
@@ -177,11 +182,12 @@ def serve_in(s: Session, letter_no: str, *, on: date, method: str | None, tracki
     return Served(letter_no, letter.loan_id, letter.party, on, method, tracking)
 
 
+@idempotent("letter_served")
 def served(uow: UnitOfWork, letter_no: str, *, on: date, method: str, tracking: str | None = None, by: str) -> Served:
-    """``npl served``: record the service of one letter (``serve_in``) and commit."""
-    result = serve_in(uow.session, letter_no, on=on, method=method, tracking=tracking, by=by)
-    uow.commit()
-    return result
+    """``npl served`` and ``record-service/ops``: record the service of one letter
+    (``serve_in``) and commit; under a ``key`` (the flow run's id) a retry returns what the
+    first try recorded (the key is kept with the letter number)."""
+    return finish(uow, serve_in(uow.session, letter_no, on=on, method=method, tracking=tracking, by=by))
 
 
 def delivery_booker(by: str) -> Callable[[Session, object], tuple[str, str] | None]:

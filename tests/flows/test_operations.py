@@ -231,7 +231,8 @@ def served_names() -> set[str]:
 
 
 def test_serve_registers_every_operations_deployment(ops_runner: Any) -> None:
-    expected = {"daily-collection/scheduled", "manual-escalation/ops", "portfolio-report/ops"} | {
+    expected = {"daily-collection/scheduled", "manual-escalation/ops", "portfolio-report/ops", "demand-letters/ops",
+                "record-service/ops"} | {
         f"{f.name}/ops" for f in operations.EVENT_FLOWS
     }
     assert served_names() == expected
