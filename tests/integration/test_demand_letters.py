@@ -150,3 +150,17 @@ def test_cli_letters_and_served(due, tmp_path):
     assert ok.stdout.strip() == "NPL-20081130-0001: served on Li of L-1 on 2008-11-30 (mail); demand recorded"
     assert npl("served", "NPL-20081130-0001", "--on", "2008-11-30", "--method", "mail", "--by", "E-01", "--db", due).returncode == 1
     assert acts(due) == 1
+
+
+def test_cli_import_of_a_deliveries_file_records_the_known_letters_and_exits_2_naming_the_unknown_one(due, tmp_path):
+    with UnitOfWork(due) as uow:
+        letters.generate(uow, DAY, tmp_path / "out")
+    path = write_csv(tmp_path / "deliveries.csv", [
+        {"letter_no": "NPL-20081130-0042", "delivered_on": "2008-11-30"},
+        {"letter_no": "NPL-20081130-0002", "delivered_on": "2008-11-30"},
+    ])
+    done = npl("import", str(path), "--db", due)
+    assert done.returncode == 2
+    assert "imported: 1 deliveries" in done.stdout
+    assert f"rejected: {path}:2: column letter_no: no letter numbered 'NPL-20081130-0042'" in done.stderr
+    assert [r.served_on for r in rows(due)] == [None, DAY]
