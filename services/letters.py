@@ -155,8 +155,10 @@ def _letter(s: Session, loan: Loan, party: str, letter_no: str, as_of: date, pay
 
 def serve_in(s: Session, letter_no: str, *, on: date, method: str | None, tracking: str | None, by: str) -> Served:
     """Record in the open transaction that letter ``letter_no`` was served on ``on``: a demand
-    act (SPC limitation rules 2020 Art. 8: a demand counts from the day the document reaches the
-    party — signed for, arrived, published) carrying the letter number and the tracking number
+    act (SPC limitation rules 2020 Art. 8: a demand interrupts limitation from the day the
+    document reaches the party — in_person: signed, sealed or thumb-printed, Art. 8(1); mail,
+    electronic: the letter or data message arrived, Art. 8(2); announcement: published, Art.
+    8(4)) carrying the letter number and the tracking number
     as evidence. Refused, changing nothing: an unknown letter (NotFound), a date before the
     letter was generated or after the last business date run, a letter already served."""
     by = require_operator(by)
