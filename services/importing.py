@@ -25,6 +25,7 @@ from models.importing.repayments import Repayment
 from models.store import UnitOfWork
 from models.tables import Payment
 from services import cases
+from services.case_common import require_open
 
 __all__ = ["ImportReport", "ImportedFile", "Rejected", "import_in", "import_paths", "repayment_booker"]
 
@@ -64,7 +65,7 @@ def repayment_booker(policy: Policy) -> Callable[[Session, Repayment], tuple[str
         except NotFound:
             return "loan_id", f"unknown loan_id {shown(row.loan_id)} (not on file)"
         try:
-            cases.require_open(loan)
+            require_open(loan)
         except RuleViolation as refused:
             return "loan_id", str(refused)
         try:
