@@ -164,3 +164,14 @@ def test_cli_import_of_a_deliveries_file_records_the_known_letters_and_exits_2_n
     assert "imported: 1 deliveries" in done.stdout
     assert f"rejected: {path}:2: column letter_no: no letter numbered 'NPL-20081130-0042'" in done.stderr
     assert [r.served_on for r in rows(due)] == [None, DAY]
+
+
+def test_the_branch_code_name_and_address_come_from_the_environment(due, tmp_path, monkeypatch):
+    monkeypatch.setenv("NPL_BRANCH_CODE", "GZ01")
+    monkeypatch.setenv("NPL_BRANCH_NAME", "广州农商银行天河支行")
+    monkeypatch.setenv("NPL_BRANCH_ADDRESS", "广州市天河路1号")
+    with UnitOfWork(due) as uow:
+        batch = letters.generate(uow, DAY, tmp_path)
+    assert batch.letters == ("GZ01-20081130-0001", "GZ01-20081130-0002")
+    text = pdf_text(batch.pdfs[1]).replace(" ", "")
+    assert "广州农商银行天河支行" in text and "广州市天河路1号" in text and "Zhang" in text
