@@ -14,7 +14,7 @@ against that server (waiting up to ``$NPL_PREFECT_WAIT_S`` seconds for it to ans
 - ``manual-escalation/ops``       manual moves, approvals by a second person in the UI
 - ``record-payment/ops``, ``record-visit/ops``, ``record-demand/ops``, ``record-filing/ops``, ``record-cost/ops``,
   ``sign-installment-plan/ops``, ``record-judgment/ops``, ``record-enforcement/ops``,
-  ``take-asset/ops``, ``dispose-asset/ops``
+  ``take-asset/ops``, ``dispose-asset/ops``, ``demand-letters/ops``, ``record-service/ops``
 - ``portfolio-report/ops``        also run by the automation on ``npl.deadline.at_risk``
 
 and creates (or updates) the automations in ``AUTOMATIONS``. While it serves its local server, it
@@ -116,6 +116,9 @@ def build_deployments() -> list[Any]:
             concurrency_limit=daily_concurrency(),  # a burst of triggers makes one report
         ))
     deployments += [f.to_deployment(OPS, tags=["npl", "report"], entrypoint_type=module_path) for f in [_optional_flow("flows.replay", "policy_replay")] if f]  # policy-replay/ops
+    from flows.letters import demand_letters, record_service  # issue 14: demand letters and their service
+
+    deployments += [f.to_deployment(OPS, tags=["npl", "ops"], entrypoint_type=module_path) for f in (demand_letters, record_service)]
     return deployments
 
 

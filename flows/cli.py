@@ -156,6 +156,8 @@ def import_(paths: list[Path] = typer.Argument(..., help="CSV files: loans, guar
         typer.echo(f"imported: {report.repayments} repayments ({report.already_booked} already booked, skipped)")
     if any(f.kind == "operators" for f in report.files):
         typer.echo(f"imported: {report.operators} operators")
+    if any(f.kind == "deliveries" for f in report.files):
+        typer.echo(f"imported: {report.deliveries} deliveries (letters recorded as served)")
     for r in report.rejected:
         typer.echo(f"rejected: {r.file}:{r.line}: column {r.column}: {r.reason}", err=True)
     for f in report.rejects_files:
@@ -765,6 +767,37 @@ def db_grant(role: str = typer.Argument(..., metavar="ROLE", help="The role the 
     res = run(go)
     typer.echo(f"role {res.role}{' created' if res.created else ''}: SELECT, INSERT, UPDATE on {len(res.working)} tables; "
                f"SELECT, INSERT only on {', '.join(res.append_only)}")
+
+
+@app.command("letters")
+def letters_(as_of: str = typer.Option(..., "--as-of", help="The business date whose demand tasks get letters."),
+             out: Optional[Path] = typer.Option(None, "--out", help="Where the PDFs and the register go (default ./var/letters/DATE/)."),
+             db: Optional[str] = DbOption) -> None:
+    """Generate the demand letters due on --as-of (one per send_demand task and party not already
+    sent a letter still unserved): a PDF each and the batch register (xlsx + CSV)."""
+    from services import letters
+
+    batch = perform(db, letters.generate, day(as_of, "--as-of"), out)
+    if not batch.letters:
+        typer.echo(f"{batch.as_of}: no new demand letter due")
+        return
+    for number, path in zip(batch.letters, batch.pdfs):
+        typer.echo(f"{number}  {path}")
+    typer.echo(f"register: {batch.register_xlsx} {batch.register_csv}")
+
+
+@app.command("served")
+def served_(letter_no: str = typer.Argument(..., metavar="LETTER_NO"),
+            on: str = typer.Option(..., "--on", help="The day the letter reached the party (signed for, arrived, published)."),
+            method: str = typer.Option(..., "--method", help="in_person, mail, electronic or announcement."),
+            tracking: Optional[str] = typer.Option(None, "--tracking", help="The mail tracking or receipt number."),
+            by: str = typer.Option(..., "--by"), db: Optional[str] = DbOption) -> None:
+    """Record that a demand letter was served: a demand act with the letter's number as evidence."""
+    from services import letters
+
+    res = perform(db, letters.served, letter_no, on=day(on, "--on"), method=method, tracking=tracking, by=by,
+                  flags={"letter_no": "LETTER_NO"})
+    typer.echo(f"{res.letter_no}: served on {res.party} of {res.loan_id} on {res.on} ({res.method}); demand recorded")
 
 
 def main() -> None:

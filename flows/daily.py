@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.events import emit_event
 
+from flows.letters import letters_due
 from machines.policy import load_policy
 from flows.prefect_env import flow_database_url
 from models.store import UnitOfWork
@@ -265,5 +266,6 @@ def daily_collection(as_of: date | None = None, through: date | None = None, pub
         risks = publish_day(date.fromisoformat(run["through"]), sample)
         run["deadlines_at_risk"] = risks
         _emit(run, risks)
+        letters_due(url, date.fromisoformat(run["through"]))  # the demand letters due (issue 14), listed on the run page
     return run
 

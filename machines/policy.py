@@ -120,6 +120,7 @@ class Policy:
     # issue 15: the observation of a restructured asset (2023 measures Art. 20: ≥ 2 periods, ≥ 12 months)
     observation_min_periods: int = 2
     observation_min_months: int = 12
+    letters: dict[str, int] = field(default_factory=lambda: {"pay_within_days": 15})  # [letters]
 
     def limit(self, name: str) -> int:
         return self.limits[name]
@@ -199,6 +200,7 @@ def validate(data: dict[str, Any]) -> Policy:
         action_bounds=_action_bounds(data["bounds"]),
         observation_min_periods=periods,
         observation_min_months=min_months,
+        letters=_days(data["letters"], "letters"),
     )
 
 

@@ -377,3 +377,25 @@ class LegalAct(Base):
     letter_no: Mapped[str | None] = mapped_column(String(64))
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_on: Mapped[date] = mapped_column(Date)
+
+
+class DemandLetter(Base):
+    """A demand letter generated for a ``send_demand`` task (issue 14 part 5): who it is to
+    (``party``: ``borrower`` or the guarantor's name; ``kind`` borrower | guarantor), the amount
+    it states, where its PDF is, and — once the mail room confirms it — when and how it was
+    served (the demand act in ``legal_acts`` carries the same ``letter_no``)."""
+
+    __tablename__ = "letters"
+    letter_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    party: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    issued_on: Mapped[date] = mapped_column(Date, index=True)
+    pay_by: Mapped[date] = mapped_column(Date)
+    total_fen: Mapped[int] = mapped_column(Money)
+    method_planned: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(Text)
+    served_on: Mapped[date | None] = mapped_column(Date)
+    served_method: Mapped[str | None] = mapped_column(String(16))
+    tracking: Mapped[str | None] = mapped_column(Text)
+    served_by: Mapped[str | None] = mapped_column(String(64))

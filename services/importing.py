@@ -29,6 +29,7 @@ from services.case_common import require_open
 
 __all__ = ["ImportReport", "ImportedFile", "Rejected", "import_in", "import_paths", "repayment_booker"]
 
+RECORDED_BY_MAIL_ROOM = "mail-room"  # legal_acts.recorded_by of what a deliveries file records
 RECORDED_BY = "core-banking"  # payments.recorded_by and history.by of what a repayments file books
 
 
@@ -49,8 +50,11 @@ def import_in(
     transaction with the finished report (the feed records the file there)."""
     policy = policy or load_policy()
     booker = repayment_booker(policy)
+    from services.letters import delivery_booker
+
     return import_files(uow, list(paths), before_commit=before_commit, bounds=import_bounds(policy), services={
-        "repayments": booker, "operators": lambda rows: operators.upsert_operators(uow, rows)})
+        "repayments": booker, "deliveries": delivery_booker(RECORDED_BY_MAIL_ROOM),
+        "operators": lambda rows: operators.upsert_operators(uow, rows)})
 
 
 def import_bounds(policy: Policy) -> ImportBounds:

@@ -77,3 +77,10 @@ def sqlite_db(sqlite_url: str) -> str:
     """An empty, migrated SQLite database (for tests that need only the embedded default)."""
     _empty(sqlite_url)
     return sqlite_url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _letters_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The daily flow writes the demand letters due (issue 14) to $NPL_LETTERS_DIR, default
+    ./var/letters: keep the tests' letters in a temp directory (subprocesses inherit it)."""
+    os.environ.setdefault("NPL_LETTERS_DIR", str(tmp_path_factory.mktemp("letters")))

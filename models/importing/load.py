@@ -14,7 +14,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from models.importing import collateral, guarantors, loans, operators, repayments
+from models.importing import collateral, deliveries, guarantors, loans, operators, repayments
 from models.importing.fields import DEFAULT_BOUNDS, ImportBounds
 from models.importing.files import inspect_all
 from models.importing.loaders import Kind, Loading
@@ -24,7 +24,7 @@ from models.importing.upsert import Store
 from models.store import CLASSIFICATION_MARK, UnitOfWork, forget_mark
 
 # every kind of file, in the order files are loaded; a new kind is one module and one line here
-KINDS: tuple[Kind, ...] = (loans.KIND, guarantors.KIND, collateral.KIND, repayments.KIND, operators.KIND)
+KINDS: tuple[Kind, ...] = (loans.KIND, guarantors.KIND, collateral.KIND, repayments.KIND, deliveries.KIND, operators.KIND)
 
 
 def import_files(

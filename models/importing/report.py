@@ -37,6 +37,7 @@ class ImportReport:
     collateral: int = 0
     repayments: int = 0
     operators: int = 0  # operator register rows added or updated
+    deliveries: int = 0  # demand letters recorded as served (issue 14)
     already_booked: int = 0  # repayments whose reference was booked before: skipped, not applied twice
     rejected: list[Rejected] = field(default_factory=list)
     rejects_files: list[str] = field(default_factory=list)

@@ -250,7 +250,8 @@ def served_names() -> set[str]:
 
 
 def test_serve_registers_every_operations_deployment(ops_runner: Any) -> None:
-    expected = {"daily-collection/scheduled", "manual-escalation/ops", "portfolio-report/ops", "policy-replay/ops", "ingest-export/ops"} | {
+    expected = {"daily-collection/scheduled", "manual-escalation/ops", "portfolio-report/ops", "policy-replay/ops", "ingest-export/ops",
+                "demand-letters/ops", "record-service/ops"} | {
         f"{f.name}/ops" for f in operations.EVENT_FLOWS
     }
     assert served_names() == expected
