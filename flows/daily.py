@@ -20,8 +20,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.events import emit_event
 
+from flows import approvals, publishing, run_names
 from machines.policy import load_policy
-from models.store import UnitOfWork, database_url
+from models.store import UnitOfWork, database_url, last_run_date
 from services import daily, reporting, worklist
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -73,10 +74,13 @@ def publish_day(db_url: str, through: date, run: dict[str, Any]) -> list[dict[st
         risks = worklist.deadlines_at_risk(uow.session, through, policy)
         per_officer = worklist.worklist_summary(uow.session, through, policy, risks)
         urgent = worklist.worklist(uow.session, through, policy, tasks=worklist.URGENT_TASKS, risks=risks, most=URGENT_ROWS)
+        everything = worklist.worklist(uow.session, through, policy, risks=risks)
     urgent.sort(key=lambda i: (i["task"] != worklist.QUARANTINED, not i["urgent"], i["due"] or "9999-12-31",
                                worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
-    markdown = reporting.summary_markdown(through, summary, run, risks)
-    create_markdown_artifact(key="daily-summary", markdown=quarantined_first(markdown, run),
+    officers = publishing.publish_officer_worklists(everything, through)
+    markdown = publishing.with_section(quarantined_first(reporting.summary_markdown(through, summary, run, risks), run),
+                                       publishing.my_work_markdown(officers))
+    create_markdown_artifact(key="daily-summary", markdown=markdown,
                              description=f"Daily collection summary {through}")
     create_table_artifact(key="daily-worklist", table=per_officer or [{"officer": "-", **dict.fromkeys(worklist.SUMMARY_COLUMNS, 0)}],
                           description=f"Work per officer on {through} (`npl worklist --as-of {through}` lists every item)")
@@ -154,7 +158,7 @@ def _flow_run_id() -> str | None:
         return None
 
 
-@flow(name="daily-collection", log_prints=False)
+@flow(name="daily-collection", flow_run_name=run_names.daily_name, log_prints=False)
 def daily_collection(as_of: date | None = None, through: date | None = None, db_url: str | None = None, publish: bool = True) -> dict[str, Any]:
     """Advance every case on each business date up to ``through`` (default ``as_of``, default today
     in the branch's time zone); a date already completed changes nothing."""
@@ -168,8 +172,16 @@ def daily_collection(as_of: date | None = None, through: date | None = None, db_
         logger.info("ran %d business dates (%d with events) to %s: %d transitions", run["dates_run"], run["event_dates"],
                     run["through"], run["counts"]["transitions"])
     if publish:
-        sample = {k: (v[:SAMPLE] if isinstance(v, list) else v) for k, v in run.items()}
-        risks = publish_day(url, date.fromisoformat(run["through"]), sample)
+        through_day = date.fromisoformat(run["through"])
+        with UnitOfWork(url) as uow:
+            last = last_run_date(uow.session)
+        if publishing.is_past(through_day, last):  # today's book under that date's label would be false
+            logger.info(publishing.publish_past_date_note(through_day, last))
+            risks = []
+        else:
+            sample = {k: (v[:SAMPLE] if isinstance(v, list) else v) for k, v in run.items()}
+            risks = publish_day(url, through_day, sample)
+            run["approval_requests"] = approvals.after_daily_run(db_url, through_day)
         run["deadlines_at_risk"] = risks
         _emit(run, risks)
     return run

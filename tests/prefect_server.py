@@ -58,6 +58,8 @@ class TestRunner:
     process: subprocess.Popen[bytes]
     log: Path
     db_url: str
+    files_url: str = ""  # the runner's read-only reports server
+    reports_dir: Path | None = None
 
 
 class _Session:
@@ -83,11 +85,19 @@ class _Session:
         env.update(
             PREFECT_API_URL=self.server.api_url, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
             PREFECT_RUNNER_POLL_FREQUENCY="1", NPL_DATABASE_URL=self.runner_db_url, PYTHONUNBUFFERED="1",
+            NPL_FILES_PORT=str(self.files_port), NPL_REPORTS_DIR=str(self.base / "reports"),
         )
         self.runner = subprocess.Popen(  # noqa: S603 - fixed command; waits for the server itself
             [sys.executable, "-m", "deployments.serve"], cwd=ROOT, env=env, stdout=runner_log,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
+
+    @property
+    def files_port(self) -> int:
+        """The runner's read-only reports server (deployments/files.py): a free port of its own."""
+        if not hasattr(self, "_files_port"):
+            self._files_port = free_port()
+        return self._files_port
 
     @property
     def runner_db_url(self) -> str:
@@ -105,7 +115,7 @@ class _Session:
         assert self.runner is not None and self.base is not None
         log = self.base / "ops-runner.log"
         wait_for_deployment("manual-escalation/ops", 120, self.runner, log)
-        return TestRunner(self.runner, log, self.runner_db_url)
+        return TestRunner(self.runner, log, self.runner_db_url, f"http://127.0.0.1:{self.files_port}", self.base / "reports")
 
     def shutdown(self, keep_logs: bool) -> None:
         if self.base is None:

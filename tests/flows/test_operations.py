@@ -169,11 +169,11 @@ def test_the_requester_cannot_approve_their_own_escalation(escalations: dict[str
     assert (run["after"]["state"], run["after"]["history"]) == (run["before"]["state"], run["before"]["history"])
 
 
-def test_a_rejected_escalation_completes_as_rejected_and_changes_nothing(escalations: dict[str, Any]) -> None:
+def test_a_rejected_escalation_fails_as_rejected_and_changes_nothing(escalations: dict[str, Any]) -> None:
     run = escalations["L-OPS-3"]
     assert run["paused"].state.type == StateType.PAUSED
     final = run["final"].state
-    assert (final.type, final.name) == (StateType.COMPLETED, "Rejected")
+    assert (final.type, final.name) == (StateType.FAILED, "Rejected")  # red in the UI: the move was refused
     assert "E-02" in final.message and "try the guarantor first" in final.message
     assert (run["after"]["state"], run["after"]["history"]) == (run["before"]["state"], run["before"]["history"])
     assert events_for("L-OPS-3", operations.EVENT_CASE_ESCALATED, timeout=1) == []
@@ -230,7 +230,8 @@ def served_names() -> set[str]:
 
 
 def test_serve_registers_every_operations_deployment(ops_runner: Any) -> None:
-    expected = {"daily-collection/scheduled", "manual-escalation/ops", "portfolio-report/ops"} | {
+    expected = {"daily-collection/scheduled", "manual-escalation/ops", "portfolio-report/ops", "case-lookup/ops",
+                "pending-approvals/ops"} | {
         f"{f.name}/ops" for f in operations.EVENT_FLOWS
     }
     assert served_names() == expected
