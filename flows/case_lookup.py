@@ -7,6 +7,7 @@ the events the daily run will bring next (``npl explain``, services.explain). No
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import Field
@@ -43,12 +44,20 @@ def _clock_rows(case: dict[str, Any]) -> list[list[Any]]:
         return [[c.get("clock") or c.get("name") or c.get("kind"), c.get("ends") or c.get("date") or c.get("end"),
                  c.get("status"), c.get("detail") or c.get("basis")] for c in clocks]
     d = case["deadlines"]
-    rows: list[list[Any]] = [["state_deadline", d["state_deadline"], None, None], ["limitation", d["limitation_end"], None, None]]
-    rows += [[f"guarantee {g['guarantor']} ({g['type']})", g["period_end"],
-              f"demanded {g['demanded_on']}" if g["demanded_on"] else None, None] for g in d["guarantees"]]
+    rows: list[list[Any]] = [["state_deadline", d["state_deadline"], None], ["limitation", d["limitation_end"], None]]
+    rows += [[f"guarantee {g['guarantor']} ({g['type']})", g["period_end"], f"demanded {g['demanded_on']}" if g["demanded_on"] else None]
+             for g in d["guarantees"]]
     if d["enforcement_apply_by"]:
-        rows.append(["enforcement", d["enforcement_apply_by"], None, None])
-    return [r for r in rows if r[1]]
+        rows.append(["enforcement", d["enforcement_apply_by"], None])
+    return [[name, ends, _status(ends, case["as_of"]), detail] for name, ends, detail in rows if ends]
+
+
+def _status(ends: str, as_of: str | None) -> str | None:
+    """How a clock stands on the case's date: passed, or the days left."""
+    if not as_of:
+        return None
+    left = (date.fromisoformat(ends) - date.fromisoformat(as_of)).days
+    return t("clock.passed") if left < 0 else t("clock.days_left", days=left)
 
 
 def case_markdown(case: dict[str, Any], coming: dict[str, Any] | None) -> str:

@@ -78,8 +78,8 @@ def publish_day(db_url: str, through: date, run: dict[str, Any]) -> list[dict[st
     urgent.sort(key=lambda i: (i["task"] != worklist.QUARANTINED, not i["urgent"], i["due"] or "9999-12-31",
                                worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
     officers = publishing.publish_officer_worklists(everything, through)
-    markdown = publishing.with_section(quarantined_first(reporting.summary_markdown(through, summary, run, risks), run),
-                                       publishing.my_work_markdown(officers))
+    markdown = quarantined_first(publishing.with_section(reporting.summary_markdown(through, summary, run, risks),
+                                                         publishing.my_work_markdown(officers)), run)
     create_markdown_artifact(key="daily-summary", markdown=markdown,
                              description=f"Daily collection summary {through}")
     create_table_artifact(key="daily-worklist", table=per_officer or [{"officer": "-", **dict.fromkeys(worklist.SUMMARY_COLUMNS, 0)}],

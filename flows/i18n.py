@@ -87,6 +87,8 @@ LABELS: dict[str, dict[str, str]] = {
     "case.clock": {"zh": "时限", "en": "clock"},
     "case.ends": {"zh": "届满日", "en": "ends"},
     "case.status": {"zh": "状况", "en": "status"},
+    "clock.passed": {"zh": "已过期", "en": "passed"},
+    "clock.days_left": {"zh": "剩余 {days} 天", "en": "{days} days left"},
     "case.history": {"zh": "状态历史", "en": "History"},
     "case.actions": {"zh": "催收行动", "en": "Actions"},
     "case.next_events": {"zh": "接下来将发生", "en": "Coming events"},

@@ -2,7 +2,8 @@
 
 The services raise ``NplError`` subclasses (``RuleViolation``, ``BadInput``, ``NotFound``) for a
 request the rules refuse; Prefect's engine logs any exception a flow raises with its traceback
-("Encountered exception during execution") and a parameter that does not validate as pydantic's
+("Encountered exception during execution"; a parameter that does not validate, as "Engine
+execution exited with unexpected exception") and a parameter that does not validate as pydantic's
 several-line report. ``install()`` adds a filter to the flow-run logger that writes those records
 as one line (the refusal's own message; the validation errors joined with "; "); any other
 exception keeps its traceback — a bug must stay visible.
@@ -11,6 +12,8 @@ exception keeps its traceback — a bug must stay visible.
 from __future__ import annotations
 
 import logging
+
+from prefect.exceptions import ParameterTypeError
 
 from models.domain.errors import NplError
 
@@ -24,7 +27,7 @@ def one_line(text: object) -> str:
 class OneLineRefusals(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, NplError):
+        if isinstance(exc, (NplError, ParameterTypeError)):
             record.msg, record.args = "refused: %s", (one_line(exc),)
             record.exc_info = record.exc_text = None
         elif isinstance(record.args, tuple) and record.args and record.args[0] == VALIDATION:
@@ -36,7 +39,9 @@ _FILTER = OneLineRefusals()
 
 
 def install() -> None:
-    """Idempotent: the filter is added once to the logger Prefect's flow engine writes through."""
-    logger = logging.getLogger("prefect.flow_runs")
-    if _FILTER not in logger.filters:
-        logger.addFilter(_FILTER)
+    """Idempotent: the filter is added once to each logger Prefect's flow engine writes through
+    (``prefect.flow_runs`` in a run; ``prefect.engine`` before the run's context exists)."""
+    for name in ("prefect.flow_runs", "prefect.engine"):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
