@@ -114,7 +114,8 @@ class _Session:
         self.server_ready()
         assert self.runner is not None and self.base is not None
         log = self.base / "ops-runner.log"
-        wait_for_deployment("manual-escalation/ops", 120, self.runner, log)
+        for name in ("manual-escalation/ops", "portfolio-report/ops"):  # the first and the last registered
+            wait_for_deployment(name, 120, self.runner, log)
         return TestRunner(self.runner, log, self.runner_db_url, f"http://127.0.0.1:{self.files_port}", self.base / "reports")
 
     def shutdown(self, keep_logs: bool) -> None:
