@@ -78,6 +78,7 @@ def publish_day(db_url: str, through: date, run: dict[str, Any]) -> list[dict[st
     urgent.sort(key=lambda i: (i["task"] != worklist.QUARANTINED, not i["urgent"], i["due"] or "9999-12-31",
                                worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
     officers = publishing.publish_officer_worklists(everything, through)
+    publishing.publish_worklist_workbook(everything, through)
     markdown = quarantined_first(publishing.with_section(reporting.summary_markdown(through, summary, run, risks),
                                                          publishing.my_work_markdown(officers)), run)
     create_markdown_artifact(key="daily-summary", markdown=markdown,

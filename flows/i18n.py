@@ -42,6 +42,7 @@ LABELS: dict[str, dict[str, str]] = {
                            "en": "Open your officer id for every item of your work today (most urgent first)."},
     "daily.no_work": {"zh": "今日无待办事项", "en": "nothing to do today"},
     "worklist.title": {"zh": "{officer} 的工作清单 {date}", "en": "Work of {officer} on {date}"},
+    "worklist.workbook": {"zh": "工作清单 {date}", "en": "Worklist {date}"},
     "col.loan": {"zh": "贷款", "en": "loan"},
     "col.task": {"zh": "任务", "en": "task"},
     "col.detail": {"zh": "说明", "en": "detail"},

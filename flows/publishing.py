@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from flows.i18n import t, task_label
 from services import worklist
@@ -83,3 +84,32 @@ def publish_past_date_note(through: date, last_completed: date) -> str:
     note = t("daily.past_date_note", date=through, last=last_completed)
     create_markdown_artifact(markdown=note, description=note)  # unkeyed: on this run's page only
     return note
+
+
+def write_worklist_workbook(items: list[dict[str, Any]], on: date, folder: Path) -> Path:
+    """The day's worklist as a workbook in ``folder`` (a print-ready sheet per officer, most urgent
+    first, headers in the chosen language): ``worklist-<date>.xlsx``."""
+    import pandas as pd
+
+    from models.spreadsheets import write_worklist_xlsx
+
+    rows = [{t("col.officer"): officer, **row} for officer, mine in by_officer(items).items() for row in officer_rows(mine)]
+    columns = [t("col.officer"), t("col.loan"), t("col.task"), t("col.detail"), t("col.due"), t("col.urgent")]
+    return write_worklist_xlsx(folder / f"worklist-{on.isoformat()}.xlsx", pd.DataFrame(rows, columns=columns),
+                               officer_column=t("col.officer"), title=t("worklist.workbook", date=on))
+
+
+def publish_worklist_workbook(items: list[dict[str, Any]], on: date) -> str | None:
+    """In a served run (``make serve``: the file server serves the reports folder), the workbook
+    and a ``worklist-workbook`` link artifact to it; elsewhere (``npl daily``) nothing — ``npl
+    worklist --xlsx`` writes one where you ask."""
+    from prefect.runtime import deployment
+
+    from deployments.files import reports_dir, url_of
+
+    if not deployment.id:
+        return None
+    path = write_worklist_workbook(items, on, reports_dir())
+    link = url_of(path)
+    create_link_artifact(key="worklist-workbook", link=link, link_text=path.name, description=t("worklist.workbook", date=on))
+    return link

@@ -222,3 +222,14 @@ def test_the_work_group_robot_hears_of_approvals_deadlines_and_broken_promises(p
     assert all(m["msgtype"] == "text" and "L-BOT" in m["text"]["content"] for m in Receiver.received)
     contents = " ".join(m["text"]["content"] for m in Receiver.received)
     assert "approval needed" in contents and "promise broken" in contents
+
+
+def test_the_served_daily_run_links_the_worklist_workbook_on_the_file_server(ops_runner: Any, tmp_path: Path) -> None:
+    url = small_book(tmp_path)
+    done = run_deployment("daily-collection/scheduled", parameters={"as_of": "2008-10-01", "db_url": url}, timeout=240)
+    assert done.state.type == StateType.COMPLETED, done.state.message
+    assert done.name == "每日催收 2008-10-01"
+    link = f"{ops_runner.files_url}/worklist-2008-10-01.xlsx"
+    assert str(asyncio.run(artifacts_of(str(done.id)))["worklist-workbook"]) == f"[worklist-2008-10-01.xlsx]({link})"
+    with urllib.request.urlopen(link, timeout=10) as response:
+        assert response.read(2) == b"PK"

@@ -50,3 +50,18 @@ def test_only_a_date_before_the_last_completed_one_is_past() -> None:
     assert publishing.is_past(date(2008, 7, 15), date(2008, 7, 31))
     assert not publishing.is_past(date(2008, 7, 31), date(2008, 7, 31))
     assert not publishing.is_past(date(2008, 7, 31), None)
+
+
+def test_the_worklist_workbook_has_a_sheet_per_officer_most_urgent_first(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl
+
+    monkeypatch.setenv("NPL_LANG", "en")
+    path = publishing.write_worklist_workbook(
+        [item("L-1", "visit"), item("L-2", "deadline_at_risk", True, "2009-03-01"), item("L-3", "visit", officer="E-02")],
+        date(2008, 11, 30), tmp_path)
+    assert path.name == "worklist-2008-11-30.xlsx"
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["E-01", "E-02"]
+    rows = list(book["E-01"].iter_rows(values_only=True))
+    assert rows[0] == ("officer", "loan", "task", "detail", "due", "urgent")
+    assert [r[1] for r in rows[1:]] == ["L-2", "L-1"]
