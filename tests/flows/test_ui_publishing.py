@@ -39,10 +39,11 @@ def english(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NPL_LANG", "en")
 
 
-def small_book(tmp_path: Path) -> str:
-    """Two loans past due since 2008-06-30, both awaiting approval to sue by 2008-09-30."""
+def small_book(tmp_path: Path, prefix: str = "L-A") -> str:
+    """Two loans past due since 2008-06-30, both awaiting approval to sue by 2008-09-30 (requests
+    are open across the session's books: a test counting them has loans of its own ``prefix``)."""
     url = f"sqlite:///{tmp_path / 'npl.db'}"
-    load(url, tmp_path, BOOK)
+    load(url, tmp_path, [{**loan, "loan_id": loan["loan_id"].replace("L-A", prefix)} for loan in BOOK])
     run(url, date(2008, 7, 1), date(2008, 9, 30))
     return url
 
@@ -112,28 +113,28 @@ def test_the_case_page_shows_summary_balance_clocks_history_actions_and_coming_e
 def test_the_daily_run_asks_for_its_approvals_once_in_the_officers_queue_and_a_rejection_is_red(
     ops_runner: Any, tmp_path: Path,
 ) -> None:
-    url = small_book(tmp_path)
+    url = small_book(tmp_path, prefix="L-B")
     first = daily_collection(as_of=date(2008, 10, 1), db_url=url)
-    assert sorted((m["loan_id"], m["to"]) for m in first["approval_requests"]) == [("L-A1", "litigation"), ("L-A2", "litigation")]
+    assert sorted((m["loan_id"], m["to"]) for m in first["approval_requests"]) == [("L-B1", "litigation"), ("L-B2", "litigation")]
     again = daily_collection(as_of=date(2008, 10, 2), db_url=url)
     assert again["approval_requests"] == []  # one open request per loan and target
     made = {m["loan_id"]: m["flow_run_id"] for m in first["approval_requests"]}
     paused = {loan: wait_for(run_id, lambda r: is_paused(r) or is_final(r)) for loan, run_id in made.items()}
     assert all(r.state.type == StateType.PAUSED for r in paused.values()), [r.state for r in paused.values()]
-    assert paused["L-A1"].name == "L-A1 → litigation（每日批处理申请）"  # named by the runner, in Chinese
+    assert paused["L-B1"].name == "L-B1 → litigation（每日批处理申请）"  # named by the runner, in Chinese
 
     pending = {r.loan_id: r for r in approvals.open_requests() if str(r.flow_run_id) in made.values()}
-    assert set(pending) == {"L-A1", "L-A2"}
+    assert set(pending) == {"L-B1", "L-B2"}
     markdown = approvals.pending_markdown(list(pending.values()), datetime.now(timezone.utc))
-    assert f"(/runs/flow-run/{made['L-A1']})" in markdown and "| daily-run |" in markdown
+    assert f"(/runs/flow-run/{made['L-B1']})" in markdown and "| daily-run |" in markdown
 
-    resume_flow_run(paused["L-A2"].id, run_input={"decision": "reject", "approver": "E-02", "comment": "negotiate first"})
-    final = wait_for(paused["L-A2"].id, is_final)
+    resume_flow_run(paused["L-B2"].id, run_input={"decision": "reject", "approver": "E-02", "comment": "negotiate first"})
+    final = wait_for(paused["L-B2"].id, is_final)
     assert (final.state.type, final.state.name) == (StateType.FAILED, "Rejected")
     with UnitOfWork(url) as uow:
-        rejected = [a for a in case_view.show(uow, "L-A2").actions if a.kind == "approval_rejected"]
+        rejected = [a for a in case_view.show(uow, "L-B2").actions if a.kind == "approval_rejected"]
     assert [(a.by, a.target) for a in rejected] == [("E-02", "litigation")]
-    resume_flow_run(paused["L-A1"].id, run_input={"decision": "reject", "approver": "E-02", "comment": ""})  # leave no waiter
+    resume_flow_run(paused["L-B1"].id, run_input={"decision": "reject", "approver": "E-02", "comment": ""})  # leave no waiter
 
 
 def test_a_request_waiting_longer_than_the_policy_allows_emits_a_stale_event(prefect_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
