@@ -16,6 +16,12 @@ against that server (waiting up to ``$NPL_PREFECT_WAIT_S`` seconds for it to ans
   ``sign-installment-plan/ops``, ``record-judgment/ops``, ``record-enforcement/ops``,
   ``take-asset/ops``, ``dispose-asset/ops``, ``demand-letters/ops``, ``record-service/ops``
 - ``portfolio-report/ops``        also run by the automation on ``npl.deadline.at_risk``
+- ``case-lookup/ops``             one case on one page (flows/case_lookup.py)
+- ``pending-approvals/ops``       the approval inbox refreshed (flows/approvals.py)
+
+It also serves the reports folder read-only over HTTP on loopback (flows/files.py;
+``$NPL_FILES_HOST``/``$NPL_FILES_PORT``, default 127.0.0.1:4280, ``off`` to disable) and, when a
+webhook block exists (``$NPL_WEBHOOK_URL``), the notification automations in ``NOTIFY``.
 
 and creates (or updates) the automations in ``AUTOMATIONS``. While it serves its local server, it
 leaves that server's API URL in ``server.json`` under its home, so that ``npl daily`` and ``npl report`` reuse this
@@ -109,6 +115,14 @@ def build_deployments() -> list[Any]:
             OPS, description="Ingest the nightly feed's inbox (or a folder in it, or named files of it) by hand.",
             tags=["npl", "ops", "feed"], entrypoint_type=module_path,
         ))
+    from flows.approvals import pending_approvals
+    from flows.case_lookup import case_lookup
+    from flows.i18n import t
+
+    deployments.append(case_lookup.to_deployment(OPS, description=t("form.case_lookup"), tags=["npl", "ops"],
+                                                 entrypoint_type=module_path))
+    deployments.append(pending_approvals.to_deployment(OPS, description=t("approvals.description"), tags=["npl", "ops"],
+                                                       entrypoint_type=module_path))
     report = _optional_flow("flows.reports", "portfolio_report")
     if report is not None:
         deployments.append(report.to_deployment(
@@ -177,6 +191,76 @@ def ensure_automations(deployment_ids: dict[str, UUID]) -> dict[str, UUID]:
     return ensured
 
 
+# --- notifications -----------------------------------------------------------------------------------
+
+# The work group's robot hears of these (a JSON POST {"msgtype": "text", "text": {"content": …}}):
+# the webhook is a Prefect block (CustomWebhookNotificationBlock) named WEBHOOK_BLOCK, created from
+# $NPL_WEBHOOK_URL when set, else as configured in the UI (Blocks); no block, no notifications.
+WEBHOOK_BLOCK = "npl-work-group"
+NOTIFY = {
+    "npl-notify-approval-needed": ("npl.approval.needed", "notify.approval_needed"),
+    "npl-notify-deadline-at-risk": ("npl.deadline.at_risk", "notify.deadline_at_risk"),
+    "npl-notify-promise-broken": ("npl.promise.broken", "notify.promise_broken"),
+}
+
+
+def ensure_webhook_block(url: str | None = None) -> UUID | None:
+    """The work group's webhook block: (re)written from ``url`` (default ``$NPL_WEBHOOK_URL``) when
+    given, else the one already saved, else None."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    url = url or os.environ.get("NPL_WEBHOOK_URL")
+    if url:
+        block = CustomWebhookNotificationBlock(
+            name="npl", url=url, method="POST", json_data={"msgtype": "text", "text": {"content": "{{body}}"}},
+        )
+        return block.save(WEBHOOK_BLOCK, overwrite=True)
+    try:
+        return CustomWebhookNotificationBlock.load(WEBHOOK_BLOCK)._block_document_id
+    except ValueError:  # no such block
+        return None
+
+
+def notification_spec(name: str, block_id: UUID) -> Any:
+    from prefect.events.actions import SendNotification
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+
+    from flows.i18n import t
+
+    event, label = NOTIFY[name]
+    body = t(label) + ": {{ event.resource.id | replace('npl.loan.', '') }} {{ event.payload | tojson }}"
+    return AutomationCore(
+        name=name, description=f"On {event}, tell the work group through the {WEBHOOK_BLOCK} webhook block.",
+        trigger=EventTrigger(expect={event}, match={"prefect.resource.id": "npl.*"}, posture=Posture.Reactive, threshold=1,
+                             within=timedelta(0)),
+        actions=[SendNotification(block_document_id=block_id, subject=event, body=body)],
+    )
+
+
+def ensure_notifications(block_id: UUID | None = None) -> dict[str, UUID]:
+    """One automation per NOTIFY entry, created or updated in place; none without a webhook block."""
+    from prefect.client.orchestration import get_client
+
+    block_id = block_id or ensure_webhook_block()
+    if block_id is None:
+        logger.warning("no %s webhook block (set NPL_WEBHOOK_URL): no notifications", WEBHOOK_BLOCK)
+        return {}
+    ensured: dict[str, UUID] = {}
+    with get_client(sync_client=True) as client:
+        for name in NOTIFY:
+            spec = notification_spec(name, block_id)
+            existing = client.read_automations_by_name(name)
+            if existing:
+                keep, *duplicates = existing
+                client.update_automation(keep.id, spec)
+                for extra in duplicates:
+                    client.delete_automation(extra.id)
+                ensured[name] = keep.id
+            else:
+                ensured[name] = client.create_automation(spec)
+    return ensured
+
+
 # --- main --------------------------------------------------------------------------------------------
 
 
@@ -188,11 +272,26 @@ def serve_all(limit: int | None = None) -> None:
     runner = Runner(name="npl-ops", pause_on_shutdown=True, limit=limit)
     ids = {full_name(d): runner.add_deployment(d) for d in build_deployments()}
     ensure_automations(ids)
+    ensure_notifications()
+    from flows import files
+
+    files_server = None
+    if os.environ.get("NPL_FILES_PORT", "") != "off":
+        try:
+            files_server = files.start()
+        except OSError as exc:  # the port is taken: the flows still run, the links do not answer
+            logger.warning("reports folder not served: %s", exc)
+    if files_server is not None:
+        host, port = files_server.server_address[:2]
+        print(f"reports folder {files.reports_dir()} served read-only at http://{host}:{port}/", flush=True)
     print("serving " + ", ".join(sorted(ids)), flush=True)
     try:
         asyncio.run(runner.start())
     except (KeyboardInterrupt, TerminationSignal):
         logger.info("shutting down")
+    finally:
+        if files_server is not None:
+            files_server.shutdown()
 
 
 AUTH_ENV = "NPL_PREFECT_AUTH"

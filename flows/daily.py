@@ -21,10 +21,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.events import emit_event
 
+from flows import approvals, publishing, run_names
 from flows.letters import letters_due
-from machines.policy import load_policy
 from flows.prefect_env import flow_database_url
-from models.store import UnitOfWork
+from machines.policy import load_policy
+from models.store import UnitOfWork, last_run_date
 from services import daily, feed, reporting, worklist
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -135,12 +136,16 @@ def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
         risks = worklist.deadlines_at_risk(uow.session, through, policy)
         per_officer = worklist.worklist_summary(uow.session, through, policy, risks)
         urgent = worklist.worklist(uow.session, through, policy, tasks=worklist.URGENT_TASKS, risks=risks, most=URGENT_ROWS)
+        everything = worklist.worklist(uow.session, through, policy, risks=risks)
     urgent.sort(key=lambda i: (i["task"] != worklist.QUARANTINED, not i["urgent"], i["due"] or "9999-12-31",
                                worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
+    officers = publishing.publish_officer_worklists(everything, through)
+    publishing.publish_worklist_workbook(everything, through)
     markdown = reporting.summary_markdown(through, summary, run, risks)
     if run.get("feed") is not None:
         markdown = feed.with_section(markdown, feed.markdown(run["feed"]))
-    create_markdown_artifact(key="daily-summary", markdown=quarantined_first(markdown, run),
+    markdown = quarantined_first(publishing.with_section(markdown, publishing.my_work_markdown(officers)), run)
+    create_markdown_artifact(key="daily-summary", markdown=markdown,
                              description=f"Daily collection summary {through}")
     create_table_artifact(key="daily-worklist", table=per_officer or [{"officer": "-", **dict.fromkeys(worklist.SUMMARY_COLUMNS, 0)}],
                           description=f"Work per officer on {through} (`npl worklist --as-of {through}` lists every item)")
@@ -235,7 +240,7 @@ def _flow_run_id() -> str | None:
         return None
 
 
-@flow(name="daily-collection", log_prints=False, task_runner=task_runner_from_env())
+@flow(name="daily-collection", flow_run_name=run_names.daily_name, log_prints=False, task_runner=task_runner_from_env())
 def daily_collection(as_of: date | None = None, through: date | None = None, publish: bool = True,
                      wait_for_export: bool = False) -> dict[str, Any]:
     """Ingest the night's export waiting in the inbox, then advance every case on each business
@@ -262,10 +267,18 @@ def daily_collection(as_of: date | None = None, through: date | None = None, pub
         logger.info("ran %d business dates (%d with events) to %s: %d transitions", run["dates_run"], run["event_dates"],
                     run["through"], run["counts"]["transitions"])
     if publish:
-        sample = {k: (v[:SAMPLE] if isinstance(v, list) else v) for k, v in run.items()}
-        risks = publish_day(date.fromisoformat(run["through"]), sample)
+        through_day = date.fromisoformat(run["through"])
+        with UnitOfWork(url) as uow:
+            last = last_run_date(uow.session)
+        if publishing.is_past(through_day, last):  # today's book under that date's label would be false
+            logger.info(publishing.publish_past_date_note(through_day, last))
+            risks = []
+        else:
+            sample = {k: (v[:SAMPLE] if isinstance(v, list) else v) for k, v in run.items()}
+            risks = publish_day(through_day, sample)
+            run["approval_requests"] = approvals.after_daily_run(url, through_day)
         run["deadlines_at_risk"] = risks
         _emit(run, risks)
-        letters_due(url, date.fromisoformat(run["through"]))  # the demand letters due (issue 14), listed on the run page
+        letters_due(date.fromisoformat(run["through"]))  # the demand letters due (issue 14), listed on the run page
     return run
 

@@ -15,8 +15,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, TaskRunContext
 
+from flows.prefect_env import flow_database_url
 from flows.present import jsonable
-from models.store import database_url
 from flows.run_page import publish
 from models.store import UnitOfWork
 from services import letters
@@ -31,9 +31,9 @@ def batch_markdown(batch: letters.Batch) -> str:
     return "\n".join(lines)
 
 
-def _generate(db_url: str | None, as_of: date, out_dir: str | None) -> dict[str, Any]:
-    with UnitOfWork(database_url(db_url)) as uow:
-        batch = letters.generate(uow, as_of, out_dir or None)
+def _generate(as_of: date) -> dict[str, Any]:
+    with UnitOfWork(flow_database_url()) as uow:
+        batch = letters.generate(uow, as_of, None)  # into $NPL_LETTERS_DIR/<date>/: no path from a form
     if FlowRunContext.get() is not None or TaskRunContext.get() is not None:  # a run page to list them on
         create_markdown_artifact(key="demand-letters", markdown=batch_markdown(batch),
                                  description=f"demand letters generated for {as_of}")
@@ -43,21 +43,20 @@ def _generate(db_url: str | None, as_of: date, out_dir: str | None) -> dict[str,
 
 
 @task(cache_policy=NO_CACHE)
-def letters_due(db_url: str | None, day: date) -> dict[str, Any]:
+def letters_due(day: date) -> dict[str, Any]:
     """The daily flow's step: the letters due on ``day`` (into ``$NPL_LETTERS_DIR/<date>/``)."""
-    return _generate(db_url, day, None)
+    return _generate(day)
 
 
 @flow(name="demand-letters", flow_run_name="demand letters {as_of}")
-def demand_letters(as_of: date, out_dir: str | None = None, db_url: str | None = None) -> dict[str, Any]:
-    """Generate the demand letters due on a business date: a PDF each and the batch register.
+def demand_letters(as_of: date) -> dict[str, Any]:
+    """Generate the demand letters due on a business date: a PDF each and the batch register,
+    into the served process's letters folder ($NPL_LETTERS_DIR/<date>/, else ./var/letters/<date>/).
 
     Args:
         as_of: the business date (already run) whose send_demand tasks get letters
-        out_dir: where the files go (default: $NPL_LETTERS_DIR/<date>/, else ./var/letters/<date>/)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
-    return _generate(db_url, as_of, out_dir)
+    return _generate(as_of)
 
 
 @flow(name="record-service", flow_run_name="{letter_no}: served {on}")
@@ -68,7 +67,6 @@ def record_service(
     by: str,
     tracking: str | None = None,
     key: str | None = None,
-    db_url: str | None = None,
 ) -> dict[str, Any]:
     """Record that a demand letter was served: a demand act with the letter's number as evidence.
 
@@ -79,11 +77,10 @@ def record_service(
         by: your operator id
         tracking: the mail tracking or receipt number
         key: idempotency key (default: this run's id, so a Retry records nothing twice)
-        db_url: database URL; leave empty to use the server's NPL_DATABASE_URL
     """
     from flows.operations import _already_recorded, _operation_key
 
-    url = database_url(db_url)
+    url = flow_database_url()
     key = _operation_key(key)
     again = _already_recorded(url, key)
     with UnitOfWork(url) as uow:

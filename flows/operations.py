@@ -20,8 +20,10 @@ history. Outcomes:
   normalized: ``Ｅ-01`` is ``E-01``) does not count: it is logged and the run suspends again,
   waiting for a second person. Any other refusal (not a manager, a wrong code) fails the run;
   nothing changes.
-- reject → nothing changes; the run ends Completed in a state named "Rejected" whose message
-  says who rejected it and why (it is a decision, not an error or an abort, hence not Cancelled).
+- reject → nothing changes; the run ends Failed in a state named "Rejected" whose message
+  says who rejected it and why. Red, not green: the request did not get what it asked for, and a
+  manager scanning the runs list must not read a rejected litigation as done; not Cancelled
+  (grey), which in Prefect means a run stopped before anyone decided.
 - no answer within ``NPL_APPROVAL_TIMEOUT_HOURS`` (default 168) → the run fails; nothing changes.
 
 No flow takes the database as a parameter (Prefect keeps parameters and shows them to anyone who
@@ -37,15 +39,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Callable, Literal
 
-from pydantic import Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 from prefect.events import emit_event
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
-from prefect.states import Completed, State
+from prefect.states import Failed, State
 
+from flows import run_names
+from flows.i18n import amount_error
 from flows.prefect_env import flow_database_url
 from flows.present import jsonable
 from flows.run_page import publish
@@ -57,8 +61,9 @@ from services import acts, case_view, cases, escalations, operation_keys
 # Amounts are typed as decimal text ("1000.00") in the UI form; the flow receives a Decimal.
 Amount = Annotated[
     Decimal,
+    BeforeValidator(amount_error),  # a wrong amount is explained in words (flows/i18n.py), not by a pattern
     Field(gt=0, max_digits=15, decimal_places=2),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["1000.00"]}),
+    WithJsonSchema({"type": "string", "examples": ["1000.00"]}),
 ]
 
 EscalationTarget = Literal[
@@ -153,7 +158,7 @@ def _decided(db_url: str | None, loan_id: str, decided: Any) -> dict[str, Any] |
     result = jsonable(decided)
     if isinstance(decided, escalations.Rejected):
         publish(db_url, f"request to move to {decided.to} rejected by {decided.rejected_by}", loan_id, result, True)
-        return Completed(name="Rejected", message=f"rejected by {decided.rejected_by}; case unchanged (recorded earlier)",
+        return Failed(name="Rejected", message=f"rejected by {decided.rejected_by}; case unchanged (recorded earlier)",
                          data={**result, "decision": "reject", "approver": decided.rejected_by})
     publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, True)
     return result
@@ -195,7 +200,8 @@ def _second_persons_answer(loan_id: str, to: str, reason: str, requested_by: str
 
 @flow(
     name="manual-escalation",
-    flow_run_name="{loan_id} → {to} by {requested_by}",
+    flow_run_name=run_names.escalation_name,
+    on_failure=[run_names.name_failed_run],
     persist_result=True,  # a suspended run is re-executed after its resume
 )
 def manual_escalation(
@@ -252,7 +258,7 @@ def manual_escalation(
             result = {"loan_id": loan_id, "to": to, "decision": "reject", "approver": answer.approver,
                       "comment": answer.comment, "state": case["state"]}
             publish(db_url, f"request to move to {to} rejected by {rejected.rejected_by}", loan_id, jsonable(rejected), False)
-            return Completed(name="Rejected", message=f"rejected by {answer.approver}{comment}; case unchanged", data=result)
+            return Failed(name="Rejected", message=f"rejected by {answer.approver}{comment}; case unchanged", data=result)
         approved_by, otp = answer.approver, answer.otp.strip() or None
         reason = f"{reason} — approved by {answer.approver}{comment}"
 
@@ -277,7 +283,7 @@ def manual_escalation(
 # --- case events ----------------------------------------------------------------------------------
 
 
-@flow(name="record-payment", flow_run_name="{loan_id}: payment {amount}")
+@flow(name="record-payment", flow_run_name=run_names.operation("payment"), on_failure=[run_names.name_failed_run])
 def record_payment(
     loan_id: str,
     amount: Amount,
@@ -300,7 +306,7 @@ def record_payment(
     return _operate(f"payment {amount} by {payer}", cases.pay, loan_id, amount, on=on, payer=payer, by=by, key=key)
 
 
-@flow(name="record-visit", flow_run_name="{loan_id}: visit {outcome}")
+@flow(name="record-visit", flow_run_name=run_names.operation("visit"), on_failure=[run_names.name_failed_run])
 def record_visit(
     loan_id: str,
     outcome: Literal["contacted", "promise", "refused", "not_found"],
@@ -327,7 +333,7 @@ def record_visit(
                     promise_date=promise_date, employer=employer, by=by, key=key)
 
 
-@flow(name="record-demand", flow_run_name="{loan_id}: demand")
+@flow(name="record-demand", flow_run_name=run_names.operation("demand"), on_failure=[run_names.name_failed_run])
 def record_demand(
     loan_id: str,
     on: date | None = None,
@@ -377,7 +383,7 @@ def record_filing(
                     by=by, key=key)
 
 
-@flow(name="record-cost", flow_run_name="{loan_id}: cost {amount}")
+@flow(name="record-cost", flow_run_name=run_names.operation("cost"), on_failure=[run_names.name_failed_run])
 def record_cost(
     loan_id: str,
     amount: Amount,
@@ -400,7 +406,7 @@ def record_cost(
     return _operate(f"cost {amount} ({what})", cases.cost, loan_id, amount, what=what, on=on, by=by, key=key)
 
 
-@flow(name="sign-installment-plan", flow_run_name="{loan_id}: plan {monthly}/month")
+@flow(name="sign-installment-plan", flow_run_name=run_names.operation("plan"), on_failure=[run_names.name_failed_run])
 def sign_installment_plan(
     loan_id: str,
     monthly: Amount,
@@ -423,7 +429,7 @@ def sign_installment_plan(
                     on=on, by=by, key=key)
 
 
-@flow(name="record-judgment", flow_run_name="{loan_id}: judgment {amount}")
+@flow(name="record-judgment", flow_run_name=run_names.operation("judgment"), on_failure=[run_names.name_failed_run])
 def record_judgment(
     loan_id: str,
     amount: Amount,
@@ -446,7 +452,7 @@ def record_judgment(
                     key=key)
 
 
-@flow(name="record-enforcement", flow_run_name="{loan_id}: enforcement application")
+@flow(name="record-enforcement", flow_run_name=run_names.operation("enforcement"), on_failure=[run_names.name_failed_run])
 def record_enforcement(
     loan_id: str,
     on: date | None = None,
@@ -464,7 +470,7 @@ def record_enforcement(
     return _operate("enforcement application", cases.enforce, loan_id, on=on, by=by, key=key)
 
 
-@flow(name="take-asset", flow_run_name="{loan_id}: {asset} taken at {value}")
+@flow(name="take-asset", flow_run_name=run_names.operation("take_asset"), on_failure=[run_names.name_failed_run])
 def take_asset(
     loan_id: str,
     asset: str,
@@ -491,7 +497,7 @@ def take_asset(
                     payer=payer, by=by, key=key)
 
 
-@flow(name="dispose-asset", flow_run_name="{loan_id}: {asset} disposed of")
+@flow(name="dispose-asset", flow_run_name=run_names.operation("dispose_asset"), on_failure=[run_names.name_failed_run])
 def dispose_asset(
     loan_id: str,
     asset: str,

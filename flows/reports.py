@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.i18n import amount, t
+from flows.run_names import report_name
 from machines.policy import load_policy
 from flows.prefect_env import flow_database_url
 from models.store import UnitOfWork
@@ -43,10 +44,42 @@ def write_files(tables: dict[str, Any], xlsx: str) -> list[str]:
     return [str(path), *chart_files.values()]
 
 
-@flow(name="portfolio-report")
+def report_markdown(report: dict[str, Any], links: list[tuple[str, str]]) -> str:
+    """The report as staff read it: the headline figures, cases and balance by state and by
+    classification (amounts with thousands separators), and the links to the files."""
+    lines = [f"# {t('report.title', date=report['as_of'])}", "",
+             f"| | {t('col.value')} |", "|---|---:|",
+             f"| {t('report.loans')} | {report['loans']} |",
+             f"| {t('report.balance')} | {amount(report['balance_total'])} |",
+             f"| {t('report.npl_ratio')} | {report['npl_ratio']} |",
+             f"| {t('report.recovered')} | {amount(report['recovered']['total'])} |"]
+    for key, title in (("by_state", "report.by_state"), ("by_classification", "report.by_classification")):
+        lines += ["", f"## {t(title)}", "", f"| | {t('col.cases')} | {t('report.balance')} |", "|---|---:|---:|"]
+        lines += [f"| {name} | {v['count']} | {amount(v['balance'])} |" for name, v in (report.get(key) or {}).items()]
+    if links:
+        lines += ["", f"## {t('report.files')}", "", t("report.files_hint"), ""]
+        lines += [f"- [{name}]({url})" for name, url in links]
+    return "\n".join(lines) + "\n"
+
+
+def publish_files(files: list[str]) -> list[tuple[str, str]]:
+    """A link artifact to the workbook (and the charts in the report's markdown), for files in the
+    served reports folder; files written elsewhere are not served and get no link."""
+    from flows.files import reports_dir, url_of
+
+    links = [(Path(f).name, url_of(Path(f))) for f in files if reports_dir() in Path(f).resolve().parents]
+    if links:
+        create_link_artifact(key="report-workbook", link=links[0][1], link_text=links[0][0], description=t("report.files"))
+    return links
+
+
+@flow(name="portfolio-report", flow_run_name=report_name)
 def portfolio_report(as_of: date | None = None, xlsx: str | None = None) -> dict[str, Any]:
-    """The portfolio report as of a business date (default: the last one run); the database is the
-    environment's (``flows.prefect_env.flow_database_url``), never a parameter."""
+    """The portfolio report as of a business date (default: the last one run). The database is the
+    environment's (``flows.prefect_env.flow_database_url``), never a parameter. Run from the UI
+    (a deployment), the workbook and charts always go to the served reports folder, whatever
+    ``xlsx`` says: a form names no path on the server; ``xlsx`` is the command line's ``--xlsx``."""
+    from flows.files import reports_dir
     from services.reporting import money_records
 
     url = flow_database_url()
@@ -55,13 +88,14 @@ def portfolio_report(as_of: date | None = None, xlsx: str | None = None) -> dict
         rows = money_records(tables[key])
         if rows:
             create_table_artifact(key=f"report-{key.replace('_', '-')}", table=rows, description=f"{key} as of {report['as_of']}")
-    create_markdown_artifact(
-        key="portfolio-report",
-        markdown=f"# Portfolio as of {report['as_of']}\n\nOpen loans: {report['loans']}; balance {report['balance_total']}; "
-        f"NPL ratio {report['npl_ratio']}; recovered {report['recovered']['total']}.\n\n```json\n"
-        + json.dumps({k: report[k] for k in ('by_state', 'by_classification', 'recovered')}, indent=1)
-        + "\n```\n",
-    )
+    from prefect.runtime import deployment
+
+    if deployment.id:  # run from the UI: the files go where the file server serves them, nowhere else
+        xlsx = str(reports_dir() / f"portfolio-{report['as_of']}.xlsx")
+    links: list[tuple[str, str]] = []
     if xlsx:
         report["files"] = write_files(tables, xlsx)
+        links = publish_files(report["files"])
+    create_markdown_artifact(key="portfolio-report", markdown=report_markdown(report, links),
+                             description=t("report.title", date=report["as_of"]))
     return report

@@ -30,16 +30,17 @@ class Approvals:
     require_otp: bool = True
     otp_max_failures: int = 5
     otp_lockout_minutes: int = 15
+    stale_days: int = 3  # a request waiting longer emits npl.approval.stale (flows/approvals.py)
 
 
 def _approvals(table: dict[str, Any]) -> Approvals:
     if not isinstance(table["require_otp"], bool):
         raise PolicyError(f"policy: approvals.require_otp must be true or false, got {table['require_otp']!r}")
-    for key in ("otp_max_failures", "otp_lockout_minutes"):
+    for key in ("otp_max_failures", "otp_lockout_minutes", "stale_days"):
         value = table[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise PolicyError(f"policy: approvals.{key} must be a positive whole number, got {value!r}")
-    return Approvals(table["require_otp"], table["otp_max_failures"], table["otp_lockout_minutes"])
+    return Approvals(table["require_otp"], table["otp_max_failures"], table["otp_lockout_minutes"], table["stale_days"])
 
 
 FEED_KINDS = ("loans", "guarantors", "collateral", "repayments")  # the import's file kinds

@@ -66,6 +66,8 @@ class TestRunner:
     process: subprocess.Popen[bytes]
     log: Path
     db_url: str
+    files_url: str = ""  # the runner's read-only reports server
+    reports_dir: Path | None = None
 
 
 class _Session:
@@ -92,11 +94,19 @@ class _Session:
         env.update(
             PREFECT_API_URL=self.server.api_url, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
             PREFECT_RUNNER_POLL_FREQUENCY="1", PYTHONUNBUFFERED="1", NPL_PREFECT_AUTH=AUTH, PREFECT_API_AUTH_STRING=AUTH,
+            NPL_FILES_PORT=str(self.files_port), NPL_REPORTS_DIR=str(self.base / "reports"),
         )
         self.runner = subprocess.Popen(  # noqa: S603 - fixed command; waits for the server itself
             [sys.executable, "-m", "deployments.serve"], cwd=ROOT, env=env, stdout=runner_log,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
+
+    @property
+    def files_port(self) -> int:
+        """The runner's read-only reports server (flows/files.py): a free port of its own."""
+        if not hasattr(self, "_files_port"):
+            self._files_port = free_port()
+        return self._files_port
 
     @property
     def runner_db_url(self) -> str:
@@ -117,7 +127,7 @@ class _Session:
         if not self.database_set:
             serve_database(self.runner_db_url)
             self.database_set = True
-        return TestRunner(self.runner, log, self.runner_db_url)
+        return TestRunner(self.runner, log, self.runner_db_url, f"http://127.0.0.1:{self.files_port}", self.base / "reports")
 
     def shutdown(self, keep_logs: bool) -> None:
         if self.base is None:

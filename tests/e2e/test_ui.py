@@ -2,11 +2,11 @@
 Playwright) against the session's Prefect server and its served deployments:
 
 - find the day's ``daily-collection`` run and read its summary artifact;
+- an officer finds their work for the day in two clicks from the Artifacts page;
 - open the ``manual-escalation/ops`` deployment's run form;
-- answer a suspended escalation in the Resume form, as the second person, and see the case move.
-
-The server runs with basic authentication on (tests/prefect_server.py): every page first logs
-in through the UI's own login form, and a wrong string is refused there.
+- a manager answers, from the one ``pending-approvals`` list, a request the daily run made and an
+  officer's request, in the Resume form, and both cases move;
+- "Retry" on a payment's run page books nothing twice.
 
 Screenshots go to each test's ``tmp_path``; with ``NPL_DOCS_SCREENSHOTS=1`` they are also copied
 to ``docs/ops-*.png`` (refresh them deliberately, not on every run).
@@ -25,6 +25,7 @@ from uuid import UUID
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
@@ -45,7 +46,9 @@ LOANS_CSV = """\
 loan_id,borrower_name,principal,annual_rate,disbursed_on,maturity_on,outstanding_principal,officer_id,product,credit_rating
 L-UI-1,Gao,80000.00,0.0747,2007-06-30,2008-06-30,80000.00,E-01,business,BB
 L-UI-2,Lin,50000.00,0.0612,2007-09-30,2008-09-30,50000.00,E-01,business,BB
+L-UI-3,Wu,60000.00,0.0612,2007-06-30,2008-06-30,60000.00,E-02,business,BB
 """
+FIRST_DAY = date(2008, 7, 1)
 
 
 
@@ -63,8 +66,9 @@ def wait_for(flow_run_id: UUID, state_types: set[StateType], timeout: float = 60
 
 @pytest.fixture(scope="module")
 def branch(ops_runner: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A book imported and run by the daily flow for AS_OF, and an escalation of L-UI-1 to
-    litigation by E-01 waiting for approval."""
+    """A book imported and run by the daily flow from FIRST_DAY to AS_OF, an escalation of L-UI-1 to
+    litigation by E-01 waiting for approval, and the daily run's own request for L-UI-3 (L-UI-1's
+    awaited suit is already asked for by E-01: the run does not ask twice)."""
     folder = tmp_path_factory.mktemp("branch")
     db_url = f"sqlite:///{folder / 'npl.db'}"
     (folder / "loans.csv").write_text(LOANS_CSV, encoding="utf-8")
@@ -75,15 +79,22 @@ def branch(ops_runner: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         parameters={"loan_id": "L-UI-1", "to": "litigation", "reason": "refuses every contact", "requested_by": "E-01",
                     "on": AS_OF.isoformat()},
     )
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("NPL_DATABASE_URL", db_url)
-        daily = daily_collection(as_of=AS_OF, return_state=True)  # meanwhile, in this process
-    assert daily.is_completed(), daily.message
     paused = wait_for(escalation.id, {StateType.PAUSED, StateType.FAILED, StateType.COMPLETED, StateType.CRASHED})
     assert paused.state.type == StateType.PAUSED, paused.state.message
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NPL_DATABASE_URL", db_url)
+        daily = daily_collection(as_of=FIRST_DAY, through=AS_OF, return_state=True)  # in this process
+    assert daily.is_completed(), daily.message
+    [requested] = daily.result()["approval_requests"]
+    assert requested["loan_id"] == "L-UI-3"
+    by_daily = wait_for(UUID(requested["flow_run_id"]), {StateType.PAUSED, StateType.FAILED, StateType.COMPLETED, StateType.CRASHED})
+    assert by_daily.state.type == StateType.PAUSED, by_daily.state.message
     with get_client(sync_client=True) as client:
         daily_run = client.read_flow_run(daily.state_details.flow_run_id)
-    return {"db_url": db_url, "daily": daily_run, "escalation": paused}
+    paid = run_deployment("record-payment/ops", timeout=120, parameters={  # before the browser runs its event loop
+        "loan_id": "L-UI-2", "amount": "1000.00", "by": "E-01"})
+    assert paid.state.type == StateType.COMPLETED, paid.state.message
+    return {"db_url": db_url, "daily": daily_run, "escalation": paused, "by_daily": by_daily, "payment": paid}
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +143,26 @@ def test_the_ui_asks_for_the_auth_string_and_refuses_a_wrong_one(prefect_server:
     expect(page.get_by_role("link", name=branch["daily"].name, exact=True)).to_have_count(0)
 
 
+def click_when_settled(target: Any, tries: int = 6) -> None:
+    """Click an element the UI re-renders while its run's artifacts load (a click on a node
+    detached meanwhile is tried again)."""
+    for _ in range(tries - 1):
+        try:
+            target.click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    target.click()
+
+
+def open_latest(page: Page, ui_url: str, key: str) -> None:
+    """From the Artifacts page, the latest version of an artifact in two clicks: its key, then the
+    newest version on the key's timeline."""
+    page.goto(f"{ui_url}/artifacts")
+    click_when_settled(page.get_by_text(key, exact=True).first)  # click 1
+    page.get_by_role("heading", level=6).first.get_by_role("link").click()  # click 2
+
+
 def screenshot(page: Page, tmp_path: Path, name: str) -> Path:
     path = tmp_path / f"{name}.png"
     page.wait_for_timeout(700)  # let the UI's transitions settle
@@ -144,12 +175,11 @@ def screenshot(page: Page, tmp_path: Path, name: str) -> Path:
 def test_staff_find_the_daily_run_and_read_its_summary(prefect_server: Any, branch: dict[str, Any], page: Page,
                                                         tmp_path: Path) -> None:
     page.goto(f"{prefect_server.ui_url}/runs")
-    page.get_by_role("link", name=branch["daily"].name, exact=True).click()
+    page.get_by_role("link", name=branch["daily"].name, exact=True).click()  # named by its date
     expect(page.get_by_text("daily-collection").first).to_be_visible()
-    page.locator("li.p-tab", has_text="Artifacts").click()
-    page.get_by_text("daily-summary", exact=True).click()
+    open_latest(page, prefect_server.ui_url, "daily-summary")
 
-    summary = page.locator("article.markdown-renderer").last  # the first is the artifact's description
+    summary = page.locator("article.markdown-renderer", has_text="Daily collection —").first
     expect(summary).to_contain_text(f"Daily collection — {AS_OF.isoformat()}")
     expect(summary).to_contain_text("overdue")
     screenshot(page, tmp_path, "ops-daily-summary")
@@ -168,15 +198,20 @@ def test_the_escalation_deployment_shows_its_parameter_form(prefect_server: Any,
     screenshot(page, tmp_path, "ops-run-form")
 
 
-def test_a_second_person_approves_a_suspended_escalation_in_the_resume_form(
+def test_an_officer_finds_their_work_for_the_day_in_two_clicks_from_the_artifacts_page(
     prefect_server: Any, branch: dict[str, Any], page: Page, tmp_path: Path,
 ) -> None:
-    run = branch["escalation"]
-    page.goto(f"{prefect_server.ui_url}/runs/flow-run/{run.id}")
-    expect(page.get_by_text("Suspended").first).to_be_visible()
+    open_latest(page, prefect_server.ui_url, "worklist-e-01")  # the officer's own table
+    table = page.locator("table").first
+    expect(table).to_contain_text("L-UI-1")
+    expect(table).not_to_contain_text("L-UI-3")  # E-02's
+    screenshot(page, tmp_path, "ops-my-work")
+
+
+def approve_in_resume_form(page: Page, approver: str, comment: str) -> None:
     page.get_by_role("button", name="Resume").click()
     form = page.get_by_role("dialog")
-    expect(form.get_by_text("asks to move loan")).to_contain_text("E-01 asks to move loan L-UI-1 from")
+    expect(form.get_by_text("asks to move loan")).to_be_visible()
 
     def field(label: str) -> Any:
         return form.locator(".schema-form-property", has=page.locator(".schema-form-property__label", has_text=label))
@@ -185,10 +220,9 @@ def test_a_second_person_approves_a_suspended_escalation_in_the_resume_form(
     decision.focus()
     page.keyboard.press(" ")  # the select opens from the keyboard inside the modal dialog
     page.get_by_role("option", name="approve").click()
-    field("Approver").locator("textarea").fill("E-02")
-    field("Comment").locator("textarea").fill("approved in the UI")
+    field("Approver").locator("textarea").fill(approver)
+    field("Comment").locator("textarea").fill(comment)
     expect(decision).to_have_text("approve")
-    screenshot(page, tmp_path, "ops-ui")
     form.get_by_text("Resume Flow Run").click()  # leave the last field first: its blur re-renders the form
     submit = form.get_by_role("button", name="Submit")
     expect(submit).to_be_enabled()
@@ -199,10 +233,49 @@ def test_a_second_person_approves_a_suspended_escalation_in_the_resume_form(
         submit.click()
         expect(form).to_be_hidden(timeout=30_000)
 
-    # the runner picks the resumed run up in a new process: slow on a loaded 2-core machine
-    done = wait_for(run.id, {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED}, timeout=240)
-    assert done.state.type == StateType.COMPLETED, done.state.message
+
+def test_a_manager_approves_the_daily_runs_request_and_an_officers_from_one_list(
+    prefect_server: Any, branch: dict[str, Any], page: Page, tmp_path: Path,
+) -> None:
+    for run, approver in ((branch["by_daily"], "E-03"), (branch["escalation"], "E-02")):
+        open_latest(page, prefect_server.ui_url, "pending-approvals")
+        listing = page.locator("article.markdown-renderer", has_text="L-UI-3 → litigation").first
+        expect(listing).to_contain_text("L-UI-3 → litigation")  # both requests on the one list
+        expect(listing).to_contain_text("L-UI-1 → litigation")
+        if run is branch["by_daily"]:
+            screenshot(page, tmp_path, "ops-pending-approvals")
+        href = listing.get_by_role("link", name=run.name).get_attribute("href")  # the UI opens it in a new tab
+        assert href == f"/runs/flow-run/{run.id}"
+        page.goto(prefect_server.ui_url + href)
+        expect(page.get_by_text("Suspended").first).to_be_visible()
+        approve_in_resume_form(page, approver, "approved from the inbox")
+        if run is branch["escalation"]:
+            screenshot(page, tmp_path, "ops-ui")
+
+    # the runner picks the resumed runs up in new processes: slow on a loaded 2-core machine
+    for run in (branch["by_daily"], branch["escalation"]):
+        done = wait_for(run.id, {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED}, timeout=240)
+        assert done.state.type == StateType.COMPLETED, done.state.message
     with UnitOfWork(branch["db_url"]) as uow:
-        last = jsonable(cases.show(uow, "L-UI-1"))["history"][-1]
-    assert (last["to"], last["by"], last["approved_by"]) == ("litigation", "E-01", "E-02")
-    assert last["reason"].endswith("approved by E-02 (approved in the UI)")
+        moved = {loan: jsonable(cases.show(uow, loan))["history"][-1] for loan in ("L-UI-1", "L-UI-3")}
+    assert (moved["L-UI-1"]["to"], moved["L-UI-1"]["by"], moved["L-UI-1"]["approved_by"]) == ("litigation", "E-01", "E-02")
+    assert (moved["L-UI-3"]["to"], moved["L-UI-3"]["by"], moved["L-UI-3"]["approved_by"]) == ("litigation", "daily-run", "E-03")
+    assert moved["L-UI-3"]["reason"].endswith("approved by E-03 (approved from the inbox)")
+
+
+def test_retrying_a_payment_from_its_run_page_books_nothing_twice(
+    prefect_server: Any, branch: dict[str, Any], page: Page, tmp_path: Path,
+) -> None:
+    paid = branch["payment"]
+    page.goto(f"{prefect_server.ui_url}/runs/flow-run/{paid.id}")
+    page.get_by_role("button", name="Retry").click()
+    page.get_by_role("dialog").get_by_role("button", name="Retry").click()
+    deadline = time.monotonic() + 120
+    with get_client(sync_client=True) as client:
+        while client.read_flow_run(paid.id).run_count < 2 or not client.read_flow_run(paid.id).state.is_final():
+            assert time.monotonic() < deadline, "the retried run did not finish"
+            time.sleep(0.5)
+        assert client.read_flow_run(paid.id).state.is_completed()
+    with UnitOfWork(branch["db_url"]) as uow:
+        payments = [p for p in jsonable(cases.show(uow, "L-UI-2"))["payments"] if p["amount"] == "1000.00"]
+    assert len(payments) == 1

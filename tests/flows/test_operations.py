@@ -189,11 +189,11 @@ def test_the_requesters_own_approval_leaves_the_request_waiting_for_a_second_per
     assert (last["to"], last["by"], last["approved_by"]) == ("closed", "E-01", "M-01")
 
 
-def test_a_rejected_escalation_completes_as_rejected_and_changes_nothing(escalations: dict[str, Any]) -> None:
+def test_a_rejected_escalation_fails_as_rejected_and_changes_nothing(escalations: dict[str, Any]) -> None:
     run = escalations["L-OPS-3"]
     assert run["paused"].state.type == StateType.PAUSED
     final = run["final"].state
-    assert (final.type, final.name) == (StateType.COMPLETED, "Rejected")
+    assert (final.type, final.name) == (StateType.FAILED, "Rejected")  # red in the UI: the move was refused
     assert "E-02" in final.message and "try the guarantor first" in final.message
     assert (run["after"]["state"], run["after"]["history"]) == (run["before"]["state"], run["before"]["history"])
     assert events_for("L-OPS-3", operations.EVENT_CASE_ESCALATED, timeout=1) == []
@@ -251,7 +251,7 @@ def served_names() -> set[str]:
 
 def test_serve_registers_every_operations_deployment(ops_runner: Any) -> None:
     expected = {"daily-collection/scheduled", "manual-escalation/ops", "portfolio-report/ops", "policy-replay/ops", "ingest-export/ops",
-                "demand-letters/ops", "record-service/ops"} | {
+                "demand-letters/ops", "record-service/ops", "case-lookup/ops", "pending-approvals/ops"} | {
         f"{f.name}/ops" for f in operations.EVENT_FLOWS
     }
     assert served_names() == expected
@@ -417,7 +417,9 @@ def test_every_operations_deployment_retried_from_the_ui_books_nothing_twice(ops
     retried = set()
     for deployment, parameters, says in RETRIED_OPERATIONS:
         first = _run_to_the_end(deployment, dict(parameters))
-        assert first.state.type == StateType.COMPLETED, (deployment, first.state.message)
+        decided = (StateType.FAILED, "Rejected") if parameters.get("answer", {}).get("decision") == "reject" else None
+        assert first.state.type == StateType.COMPLETED or (first.state.type, first.state.name) == decided, (
+            deployment, first.state.message)  # a rejection is a red "Rejected"
         booked = canonical_dump(db_url)
         [recorded] = _artifacts_of(first.id)
         assert says in recorded and "## The case now" in recorded and "Next deadline" in recorded, recorded

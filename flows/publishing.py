@@ -1,0 +1,115 @@
+"""What the daily run publishes beyond its summary: a worklist table per officer (the "my work
+today" an officer opens from the Artifacts page), the links to them in the summary, and the
+one-line note a run for a past date leaves instead of artifacts labelled as the latest.
+
+A run for a date before the last completed one (``npl daily --as-of`` an old date, a colliding
+schedule) changes nothing (services.daily) and publishes **nothing** under the keyed "latest"
+artifacts (``daily-summary``, ``daily-urgent``, ``worklist-*``…): the book it would read is
+today's, not that date's, so any table would carry a false date. It leaves one unkeyed markdown
+note on its own run page saying so.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+from flows.i18n import t, task_label
+from services import worklist
+
+KEY_PREFIX = "worklist-"
+
+
+def officer_key(officer: str) -> str:
+    """The artifact key of an officer's worklist: ``worklist-`` and the id lower-cased, every run
+    of other characters one hyphen (Prefect keys match ^[a-z0-9-]*$): ``E-01`` → ``worklist-e-01``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", officer.lower()).strip("-") or "x"
+    return KEY_PREFIX + slug
+
+
+def most_urgent_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Quarantined cases, then urgent items, then the earliest due date, then the task's order."""
+    return sorted(items, key=lambda i: (i["task"] != worklist.QUARANTINED, not i["urgent"], i["due"] or "9999-12-31",
+                                        worklist.TASK_ORDER.index(i["task"]), i["loan_id"]))
+
+
+def by_officer(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    per: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        per.setdefault(item["officer"], []).append(item)
+    return {officer: most_urgent_first(rows) for officer, rows in sorted(per.items())}
+
+
+def officer_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An officer's table: loan, task, detail, due, urgent — with the chosen language's headers."""
+    return [{t("col.loan"): i["loan_id"], t("col.task"): task_label(i["task"]), t("col.detail"): i["detail"],
+             t("col.due"): i["due"] or "", t("col.urgent"): t("yes") if i["urgent"] else ""} for i in items]
+
+
+def publish_officer_worklists(items: list[dict[str, Any]], on: date) -> list[tuple[str, str, int]]:
+    """One table artifact per officer with work on ``on``; returns (officer, key, items) of each."""
+    published = []
+    for officer, rows in by_officer(items).items():
+        key = officer_key(officer)
+        create_table_artifact(key=key, table=officer_rows(rows), description=t("worklist.title", officer=officer, date=on))
+        published.append((officer, key, len(rows)))
+    return published
+
+
+def my_work_markdown(published: list[tuple[str, str, int]]) -> str:
+    """The summary's "my work today" section: a link to each officer's table."""
+    lines = [f"## {t('daily.my_work')}", "", t("daily.my_work_hint"), ""]
+    if not published:
+        return "\n".join(lines + [t("daily.no_work"), ""])
+    lines += [f"| {t('col.officer')} | {t('col.items')} |", "|---|---:|"]
+    lines += [f"| [{officer}](/artifacts/key/{key}) | {count} |" for officer, key, count in published]
+    return "\n".join(lines) + "\n"
+
+
+def with_section(markdown: str, section: str) -> str:
+    """``section`` placed right under the markdown's title."""
+    title, _, rest = markdown.partition("\n\n")
+    return f"{title}\n\n{section}\n{rest}"
+
+
+def is_past(through: date, last_completed: date | None) -> bool:
+    return last_completed is not None and through < last_completed
+
+
+def publish_past_date_note(through: date, last_completed: date) -> str:
+    note = t("daily.past_date_note", date=through, last=last_completed)
+    create_markdown_artifact(markdown=note, description=note)  # unkeyed: on this run's page only
+    return note
+
+
+def write_worklist_workbook(items: list[dict[str, Any]], on: date, folder: Path) -> Path:
+    """The day's worklist as a workbook in ``folder`` (a print-ready sheet per officer, most urgent
+    first, headers in the chosen language): ``worklist-<date>.xlsx``."""
+    import pandas as pd
+
+    from models.spreadsheets import write_worklist_xlsx
+
+    rows = [{t("col.officer"): officer, **row} for officer, mine in by_officer(items).items() for row in officer_rows(mine)]
+    columns = [t("col.officer"), t("col.loan"), t("col.task"), t("col.detail"), t("col.due"), t("col.urgent")]
+    return write_worklist_xlsx(folder / f"worklist-{on.isoformat()}.xlsx", pd.DataFrame(rows, columns=columns),
+                               officer_column=t("col.officer"), title=t("worklist.workbook", date=on))
+
+
+def publish_worklist_workbook(items: list[dict[str, Any]], on: date) -> str | None:
+    """In a served run (``make serve``: the file server serves the reports folder), the workbook
+    and a ``worklist-workbook`` link artifact to it; elsewhere (``npl daily``) nothing — ``npl
+    worklist --xlsx`` writes one where you ask."""
+    from prefect.runtime import deployment
+
+    from flows.files import reports_dir, url_of
+
+    if not deployment.id:
+        return None
+    path = write_worklist_workbook(items, on, reports_dir())
+    link = url_of(path)
+    create_link_artifact(key="worklist-workbook", link=link, link_text=path.name, description=t("worklist.workbook", date=on))
+    return link

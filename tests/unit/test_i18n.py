@@ -1,0 +1,84 @@
+"""The one translation table: every label the code uses exists in Chinese and English, no text is
+entered twice, and amounts show with thousands separators."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from flows import i18n
+from services.worklist import TASK_ORDER
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = [*(ROOT / "flows").glob("*.py"), *(ROOT / "deployments").glob("*.py")]
+USES = [
+    re.compile(r"""\bt\(\s*["']([a-z_.]+)["']"""),  # t("case.title", ...)
+    re.compile(r"""\bt\(f?["']([a-z_]+\.[a-z_]+)["']"""),
+    re.compile(r"""["'](notify\.[a-z_]+)["']"""),  # deployments.serve.NOTIFY
+]
+OPERATION = re.compile(r"""operation\(["']([a-z_]+)["']\)""")
+
+
+def labels_in_use() -> set[str]:
+    used: set[str] = {f"task.{task}" for task in TASK_ORDER}  # flows.i18n.task_label
+    for path in SOURCES:
+        text = path.read_text(encoding="utf-8")
+        for pattern in USES:
+            used |= set(pattern.findall(text))
+        used |= {f"run.{key}" for key in OPERATION.findall(text)}
+    return used
+
+
+def test_the_code_uses_labels_and_finds_them_in_the_sources() -> None:
+    used = labels_in_use()
+    assert {"run.daily", "run.payment", "case.title", "daily.my_work", "notify.promise_broken", "task.visit"} <= used
+
+
+def test_every_label_in_use_has_both_languages() -> None:
+    for key in sorted(labels_in_use()):
+        assert key in i18n.LABELS, f"{key} is used but not in flows/i18n.py"
+        for lang in i18n.LANGS:
+            assert i18n.LABELS[key].get(lang, "").strip(), f"{key} has no {lang} text"
+
+
+def test_both_languages_of_a_label_take_the_same_placeholders() -> None:
+    for key, texts in i18n.LABELS.items():
+        assert set(i18n.PLACEHOLDER.findall(texts["zh"])) == set(i18n.PLACEHOLDER.findall(texts["en"])), key
+
+
+def test_no_label_is_entered_twice() -> None:
+    for lang in i18n.LANGS:
+        seen: dict[str, str] = {}
+        for key, texts in i18n.LABELS.items():
+            assert texts[lang] not in seen, f"{key} repeats {seen.get(texts[lang])} in {lang}"
+            seen[texts[lang]] = key
+
+
+def test_the_language_is_chinese_by_default_and_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NPL_LANG", raising=False)
+    assert i18n.t("run.daily", date="2008-11-30") == "每日催收 2008-11-30"
+    monkeypatch.setenv("NPL_LANG", "en")
+    assert i18n.t("run.daily", date="2008-11-30") == "daily 2008-11-30"
+
+
+def test_amounts_show_with_thousands_separators() -> None:
+    assert i18n.amount("1234567.5") == "1,234,567.50"
+    assert i18n.amount(Decimal("999.99")) == "999.99"
+    assert i18n.amount(None) == "—"
+
+
+@pytest.mark.parametrize("text", ["abc", "0", "-5", "1.234", "", "1e400"])
+def test_a_wrong_amount_is_explained_in_words_naming_the_field(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("NPL_LANG", "en")
+    with pytest.raises(ValueError) as refused:
+        i18n.amount_error(text)
+    message = str(refused.value)
+    assert message.startswith("amount: an amount is a positive number of yuan with at most two decimals")
+    assert "^" not in message and "\\d" not in message  # words, not a pattern
+
+
+def test_a_right_amount_is_read_exactly() -> None:
+    assert i18n.amount_error(" 1000.50 ") == Decimal("1000.50")

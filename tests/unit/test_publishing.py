@@ -1,0 +1,67 @@
+"""The daily run's publishing: an officer's worklist key, most urgent first, the summary's links,
+and the rule that a past date publishes nothing as the latest."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from flows import publishing
+
+
+@pytest.mark.parametrize("officer, key", [("E-01", "worklist-e-01"), ("Wang Li", "worklist-wang-li"),
+                                          ("张三", "worklist-x"), ("unassigned", "worklist-unassigned")])
+def test_an_officers_worklist_key_is_normalized_for_prefect(officer: str, key: str) -> None:
+    assert publishing.officer_key(officer) == key
+    assert re.fullmatch(r"[a-z0-9-]*", publishing.officer_key(officer))
+
+
+def item(loan: str, task: str, urgent: bool = False, due: str | None = None, officer: str = "E-01") -> dict[str, object]:
+    return {"officer": officer, "loan_id": loan, "task": task, "detail": "", "due": due, "urgent": urgent}
+
+
+def test_an_officers_items_come_most_urgent_first() -> None:
+    items = [item("L-1", "visit"), item("L-2", "deadline_at_risk", True, "2009-03-01"),
+             item("L-3", "quarantined", True, "2008-12-01"), item("L-4", "deadline_at_risk", True, "2009-01-15"),
+             item("L-5", "send_demand")]
+    assert [i["loan_id"] for i in publishing.most_urgent_first(items)] == ["L-3", "L-4", "L-2", "L-5", "L-1"]
+
+
+def test_items_are_split_per_officer_with_every_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NPL_LANG", "en")
+    per = publishing.by_officer([item("L-1", "visit", officer="E-02"), item("L-2", "visit"), item("L-3", "send_demand", officer="E-02")])
+    assert list(per) == ["E-01", "E-02"] and len(per["E-02"]) == 2
+    [row] = publishing.officer_rows(per["E-01"])
+    assert list(row) == ["loan", "task", "detail", "due", "urgent"]
+
+
+def test_the_summary_links_to_each_officers_worklist(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NPL_LANG", "en")
+    section = publishing.my_work_markdown([("E-01", "worklist-e-01", 3)])
+    assert "## My work today" in section and "| [E-01](/artifacts/key/worklist-e-01) | 3 |" in section
+    merged = publishing.with_section("# Daily collection — 2008-11-30\n\nRan 1 date.\n", section)
+    assert merged.startswith("# Daily collection — 2008-11-30\n\n## My work today")
+    assert merged.rstrip().endswith("Ran 1 date.")
+
+
+def test_only_a_date_before_the_last_completed_one_is_past() -> None:
+    assert publishing.is_past(date(2008, 7, 15), date(2008, 7, 31))
+    assert not publishing.is_past(date(2008, 7, 31), date(2008, 7, 31))
+    assert not publishing.is_past(date(2008, 7, 31), None)
+
+
+def test_the_worklist_workbook_has_a_sheet_per_officer_most_urgent_first(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl
+
+    monkeypatch.setenv("NPL_LANG", "en")
+    path = publishing.write_worklist_workbook(
+        [item("L-1", "visit"), item("L-2", "deadline_at_risk", True, "2009-03-01"), item("L-3", "visit", officer="E-02")],
+        date(2008, 11, 30), tmp_path)
+    assert path.name == "worklist-2008-11-30.xlsx"
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["E-01", "E-02"]
+    rows = list(book["E-01"].iter_rows(values_only=True))
+    assert rows[0] == ("officer", "loan", "task", "detail", "due", "urgent")
+    assert [r[1] for r in rows[1:]] == ["L-2", "L-1"]
