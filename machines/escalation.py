@@ -57,11 +57,23 @@ def next_event_on(v: CaseView, day: date, policy: Policy, plan: DayPlan | None =
 
 
 # --- moves the daily run may fire set-wise ----------------------------------------------------------
-# A move is set-wise when the machine declares it without a guard (no validator, no condition) and
+# A move is set-wise when the machine declares it without a guard (no validator, no condition), it
+# climbs the ladder (from performing onto it, or to a later rung: a move back down — a lapsed plan
+# returning to visit — restarts a restructured asset's observation, which is per-case work), and
 # its only effect on the row is the state and the date it was entered (``LoanCase.after_transition``
 # also sets a closing reason or the date sued for the targets below). Read from the machine, never
 # restated: today fall_due, review and dispatch.
 _SIDE_EFFECT_TARGETS = (CaseState.closed.value, CaseState.litigation.value)
+
+
+def _climbs(source: str, target: str) -> bool:
+    from machines.loan_case import ladder_rank
+
+    to = ladder_rank(target)
+    if to is None:
+        return False
+    frm = ladder_rank(source)
+    return source == CaseState.performing.value if frm is None else to > frm
 
 
 def _unguarded_moves() -> frozenset[str]:
@@ -70,7 +82,8 @@ def _unguarded_moves() -> frozenset[str]:
     by_event: dict[str, bool] = {}
     for state in LoanCase.states:
         for t in state.transitions:
-            plain = not list(t.validators) and not list(t.cond) and t.target.value not in _SIDE_EFFECT_TARGETS
+            plain = (not list(t.validators) and not list(t.cond) and t.target.value not in _SIDE_EFFECT_TARGETS
+                     and _climbs(t.source.value, t.target.value))
             for event in t.events:
                 by_event[str(event)] = by_event.get(str(event), True) and plain
     return frozenset(e for e, plain in by_event.items() if plain)

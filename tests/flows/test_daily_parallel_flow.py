@@ -31,9 +31,10 @@ def _flow(pg_url, tmp_path, monkeypatch, task_runner, workers: int) -> tuple[str
 
     monkeypatch.setattr(daily, "CHUNK", 20)  # the flow's process plans the parts: several per date at this size
     monkeypatch.setenv("NPL_WORKERS", str(workers))
+    monkeypatch.setenv("NPL_DATABASE_URL", pg_url)  # no flow takes a database URL; worker processes inherit it
     _empty(pg_url)
     load(pg_url, tmp_path, *random_book(7, LOANS))
-    state = daily_collection.with_options(task_runner=task_runner)(as_of=RUN_DATE, through=THROUGH, db_url=pg_url,
+    state = daily_collection.with_options(task_runner=task_runner)(as_of=RUN_DATE, through=THROUGH,
                                                                   publish=False, return_state=True)
     run = state.result()
     assert run["cases_judged"] > 100

@@ -195,13 +195,13 @@ def test_a_closed_case_has_no_classification_but_the_one_it_had_at_close_rule_8(
 # --- the Prefect form classify/ops ------------------------------------------------------------------
 
 
-def test_the_classify_form_records_a_judgement_once_under_its_key_rule_3(db_url, tmp_path):
+def test_the_classify_form_records_a_judgement_once_under_its_key_rule_3(db_url, tmp_path, monkeypatch):
     from flows import operations
 
+    monkeypatch.setenv("NPL_DATABASE_URL", db_url)  # no flow takes a database URL
     load(db_url, tmp_path, [{"loan_id": "L-1"}])
     run(db_url, date(2008, 7, 1), date(2008, 7, 10))
-    form = dict(loan_id="L-1", to="loss", reason="borrower absconded", by="E-01", approved_by="M-01", key="k-classify-1",
-                db_url=db_url)
+    form = dict(loan_id="L-1", to="loss", reason="borrower absconded", by="E-01", approved_by="M-01", key="k-classify-1")
     first = operations.classify_loan.fn(**form)
     again = operations.classify_loan.fn(**form)  # a Retry of the run: the same key
     assert first == again and (first["from"], first["to"]) == ("special_mention", "loss")
