@@ -23,6 +23,7 @@ one read. They are deleted when the replay ends.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import sqlite3
 import statistics
@@ -41,7 +42,7 @@ from models.domain.deadlines import limitation_end
 from models.domain.errors import BadInput, RuleViolation
 from models.store import UnitOfWork, database_url, migrate
 from models.tables import (
-    Action, Borrower, Collateral, Guarantor, History, Loan, Officer, Payment, Plan, RunDay,
+    Action, Borrower, Collateral, Guarantor, History, LegalAct, Loan, Officer, Payment, Plan, RunDay,
 )
 from services import daily
 from services.replay_events import RecordedEvent, apply
@@ -61,7 +62,9 @@ LIMITS = [
     "date; no operator act is invented.",
     "The book is rebuilt as first imported: balances are recovered from the recorded payments; interest owed "
     "before a loan's first payment is taken as what that payment settled of it, so balances before it can be "
-    "off (transitions, days and workload do not depend on them).",
+    "off (transitions, days and workload do not depend on them). An overdue date set by an installment missed under an "
+    "agreement is left to the replayed agreement to set again; a revitalization credit's loan is booked again by the "
+    "replayed revitalization, with its recorded amount, rate and maturity.",
     "Loans added by a later import are replayed as if on file from the first business date; re-imported "
     "changes to a loan (new terms, new overdue dates) are replayed as their latest values.",
     "Within one date the source keeps no time of day across tables: acts are applied after that date's run, "
@@ -119,23 +122,30 @@ def read_book(url: str | None) -> Book:
             actions = _rows(conn, Action, Action.on, Action.id)
             plans = _rows(conn, Plan, Plan.id)
             history = _rows(conn, History, History.id)
+            legal = _rows(conn, LegalAct, LegalAct.took_effect_on, LegalAct.id)
             dates = conn.execute(select(RunDay.business_date).order_by(RunDay.business_date)).scalars().all()
             conn.rollback()
     finally:
         engine.dispose()
     return rebuild(borrowers, officers, loans, guarantors, collateral, payments, actions, plans, history,
-                   dates[0] if dates else None, dates[-1] if dates else None)
+                   dates[0] if dates else None, dates[-1] if dates else None, legal)
 
 
 def rebuild(
     borrowers: list[dict[str, Any]], officers: list[dict[str, Any]], loans: list[dict[str, Any]],
     guarantors: list[dict[str, Any]], collateral: list[dict[str, Any]], payments: list[dict[str, Any]],
     actions: list[dict[str, Any]], plans: list[dict[str, Any]], history: list[dict[str, Any]],
-    first_date: date | None, last_date: date | None,
+    first_date: date | None, last_date: date | None, legal: list[dict[str, Any]] | None = None,
 ) -> Book:
     """Pure: the rows as first imported and the recorded acts, from the source's rows."""
     manual = [h for h in history if h["by"] != "system"]
     events: list[RecordedEvent] = []
+    # a revitalization credit is a loan of its own (<LOAN>-R<n>) that the replayed revitalize books
+    # again, with the recorded amount, rate and maturity: it is not seeded as imported
+    credits = {a["target"] for a in actions if a["kind"] == "revitalization_credit" and a["target"]}
+    credit_loans = {row["loan_id"]: row for row in loans if row["loan_id"] in credits and row.get("parent_loan_id")}
+    loans = [row for row in loans if row["loan_id"] not in credit_loans]
+    events += _legal_events(legal or [], actions)
     # assets taken in settlement: their payment is part of the act, not a payment of its own
     taken = [a for a in actions if a["kind"] == "asset_taken"]
     used: set[int] = set()
@@ -169,7 +179,7 @@ def rebuild(
             args |= {"outcome": a["outcome"], "employer": kind == "employer_visit",
                      "promise": (promise["amount_fen"], promise["due_on"]) if promise else None}
             events.append(RecordedEvent(a["on"], "visit", a["loan_id"], a["id"], args))
-        elif kind == "demand":
+        elif kind == "demand" and not legal:  # a source without legal_acts (before issue 14)
             events.append(RecordedEvent(a["on"], "demand", a["loan_id"], a["id"], args | {"guarantor": a["target"]}))
         elif kind == "cost":
             events.append(RecordedEvent(a["on"], "cost", a["loan_id"], a["id"], args | {"amount_fen": a["amount_fen"], "what": a["detail"]}))
@@ -179,8 +189,15 @@ def rebuild(
                 "asset": a["target"] if is_asset else None, "guarantor": None if is_asset else a["target"], "authority": a["detail"]}))
         elif kind == "revitalization_credit":
             h = approvals.get((a["loan_id"], a["on"], "revitalize"), {})
+            credit = credit_loans.get(a["target"])
             events.append(RecordedEvent(a["on"], "revitalize", a["loan_id"], a["id"], args | {
-                "credit_fen": a["amount_fen"], "approved_by": h.get("approved_by"), "reason": h.get("reason")}))
+                "credit_fen": a["amount_fen"], "approved_by": h.get("approved_by"), "reason": h.get("reason"),
+                "rate_ppm": credit["rate_ppm"] if credit else None, "maturity": credit["maturity_on"] if credit else None}))
+        elif kind == "classification":  # recorded by the approver; the detail names who classified and why
+            m = CLASSIFIED.match(a["detail"] or "")
+            if m is not None:
+                events.append(RecordedEvent(a["on"], "classify", a["loan_id"], a["id"], {
+                    "to": a["target"], "by": m["by"], "reason": m["reason"], "approved_by": a["by"]}))
         elif kind == "judgment":
             events.append(RecordedEvent(a["on"], "judgment", a["loan_id"], a["id"], args | {"amount_fen": a["amount_fen"], "perform_by": a["due_on"]}))
         elif kind == "enforcement_application":
@@ -211,6 +228,36 @@ def rebuild(
     )
 
 
+# services.judgement.classify's detail: "{by} classified {before} → {to} (floor {floor}): {reason}; approved by {approver}"
+CLASSIFIED = re.compile(r"^(?P<by>\S+) classified \S+ → \S+ \(floor \S+\): (?P<reason>.*); approved by \S+$", re.S)
+
+
+def _legal_events(legal: list[dict[str, Any]], actions: list[dict[str, Any]]) -> list[RecordedEvent]:
+    """The legal acts (issue 14) as recorded events: a demand recorded by ``npl demand`` (it has
+    its demand action) through the same service, with its method and evidence; an enforcement
+    application through ``enforce`` (from its action, below: it records its act itself); every
+    other act — a served letter's demand, a filing, the ruling ending enforcement, one recorded
+    with ``npl act`` — through ``record_act`` with its fields. Acts derived from payments and
+    plans are not stored: the replayed payments and plans derive them again."""
+    out = []
+    demands = Counter((a["loan_id"], a["on"], a["target"] or "borrower", a["by"]) for a in actions if a["kind"] == "demand" and a["by"] != "system")
+    enforced = Counter((a["loan_id"], a["on"]) for a in actions if a["kind"] == "enforcement_application")
+    for r in legal:
+        on, by = r["took_effect_on"], r["recorded_by"]
+        key = (r["loan_id"], on, r["party"], by)
+        if r["kind"] == "demand" and r["letter_no"] is None and demands[key] > 0:
+            demands[key] -= 1
+            out.append(RecordedEvent(on, "demand", r["loan_id"], r["id"], {
+                "by": by, "guarantor": None if r["party"] == "borrower" else r["party"], "method": r["method"], "tracking": r["evidence"]}))
+            continue
+        if r["kind"] == "enforcement_application" and enforced[(r["loan_id"], on)] > 0:
+            enforced[(r["loan_id"], on)] -= 1
+            continue
+        out.append(RecordedEvent(on, "act", r["loan_id"], r["id"], {
+            "by": by, **{k: r[k] for k in ("kind", "party", "method", "evidence", "court", "case_no", "letter_no")}}))
+    return out
+
+
 def _loans_as_imported(loans: list[dict[str, Any]], payments: list[dict[str, Any]], actions: list[dict[str, Any]],
                        plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by_loan: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -224,8 +271,14 @@ def _loans_as_imported(loans: list[dict[str, Any]], payments: list[dict[str, Any
     for loan in loans:
         row = dict(loan)
         row.update(state="performing", state_entered_on=None, closed_reason=None, classification="normal", restructured_on=None,
-                   observation_until=None, limitation_start=None, sued_on=None, awaiting_approval=None, awaiting_reason=None,
+                   observation_from=None, observation_until=None, restructured_floor=None, staff_classification=None,
+                   classification_at_close=None, limitation_start=None, sued_on=None, awaiting_approval=None, awaiting_reason=None,
                    urgent=False, employer_pressure=False, touched=False, accrual_stopped=False, version=1)
+        agreed = plan_of.get(loan["loan_id"])
+        if agreed is not None and row["overdue_since"] is not None and row["overdue_since"] >= agreed["signed_on"]:
+            # an installment missed under an agreement set it (restructuring.record_missed_installment):
+            # the replayed plan sets it again; the loan's own oldest due date is its maturity
+            row["overdue_since"] = None
         paid = by_loan.get(loan["loan_id"], [])
         if loan["loan_id"] in money_moved or loan["state"] == "closed":
             principal_paid = sum(p["principal_fen"] for p in paid)

@@ -2,8 +2,8 @@
 
 A recorded act (``RecordedEvent``: what an operator or the core system recorded on a case, with
 its date) is applied to a scratch database through the very services that recorded it live
-(``services.cases``), so the replay's cases obey the same machine and checks. The recording
-services are being reshaped (dataclass results, a split module): whatever they return, this
+(``services.cases``, ``services.acts``, ``services.judgement``), so the replay's cases obey the
+same machine and checks. The recording services are being reshaped (dataclass results, a split module): whatever they return, this
 module returns nothing from them; only this module names them.
 
 ``apply`` raises the services' own refusals (RuleViolation, BadInput): the replay counts such an
@@ -21,12 +21,12 @@ from machines.loan_case import UndeclaredMove
 from machines.policy import Policy
 from models.domain.errors import RuleViolation
 from models.store import UnitOfWork, get_loan
-from services import cases
+from services import acts, cases, judgement
 from services.views import balances_as_of
 
 # Acts of one date are applied in this order (the source database keeps no time of day across
 # its tables): moves first, then what is recorded on the case in its new state, money last.
-ORDER = ("move", "plan", "revitalize", "judgment", "enforce", "visit", "demand", "freeze", "cost",
+ORDER = ("move", "plan", "revitalize", "judgment", "enforce", "act", "visit", "demand", "freeze", "classify", "cost",
          "take_asset", "payment", "dispose_asset", "write_off")
 
 
@@ -75,7 +75,14 @@ def apply(uow: UnitOfWork, ev: RecordedEvent, policy: Policy) -> str:
             cases.visit(uow, loan_id, on=on, outcome=a["outcome"], employer=a["employer"], by=a["by"],
                         promise_amount=_fen(promise[0]) if promise else None, promise_date=promise[1] if promise else None)
         elif ev.kind == "demand":
-            cases.demand(uow, loan_id, on=on, guarantor=a.get("guarantor"), by=a["by"])
+            cases.demand(uow, loan_id, on=on, guarantor=a.get("guarantor"), by=a["by"], method=a.get("method") or "in_person",
+                         tracking=a.get("tracking"))
+        elif ev.kind == "act":  # a legal act with its evidence (a served letter's demand, a filing, ...)
+            acts.record_act(uow, loan_id, kind=a["kind"], party=a["party"], on=on, method=a.get("method"), evidence=a.get("evidence"),
+                            court=a.get("court"), case_no=a.get("case_no"), letter_no=a.get("letter_no"), by=a["by"])
+        elif ev.kind == "classify":
+            judgement.classify(uow, loan_id, to=a["to"], reason=a["reason"], by=a["by"], approved_by=a["approved_by"], on=on,
+                               policy=policy)
         elif ev.kind == "cost":
             cases.cost(uow, loan_id, _fen(a["amount_fen"]), what=a["what"], on=on, by=a["by"])
         elif ev.kind == "plan":
@@ -87,8 +94,9 @@ def apply(uow: UnitOfWork, ev: RecordedEvent, policy: Policy) -> str:
             cases.write_off(uow, loan_id, on=on, reason=a["reason"] or "recorded write-off", by=a["by"],
                             approved_by=a.get("approved_by"), policy=policy)
         elif ev.kind == "revitalize":
+            rate = Decimal(a["rate_ppm"]) / 1_000_000 if a.get("rate_ppm") is not None else None
             cases.revitalize(uow, loan_id, credit=_fen(a["credit_fen"]), on=on, by=a["by"], approved_by=a.get("approved_by"),
-                             reason=a.get("reason"), policy=policy)
+                             reason=a.get("reason"), rate=rate, maturity=a.get("maturity"), policy=policy)
         elif ev.kind == "freeze":
             cases.freeze(uow, loan_id, on=on, asset=a.get("asset"), guarantor=a.get("guarantor"), authority=a.get("authority"),
                          by=a["by"])

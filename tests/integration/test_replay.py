@@ -12,11 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from machines.policy import PolicyError, load_policy
 from models.domain.errors import BadInput, RuleViolation
-from models.store import UnitOfWork, dispose_all
+from models.store import UnitOfWork, dispose_all, migrate
 from models.tables import History
 from services import cases
 from services.replay import replay, reproduce
@@ -75,7 +75,10 @@ def test_replaying_the_demo_under_the_policy_in_force_reproduces_its_history_exa
     url = f"sqlite:///{demo_db}"
     want = recorded(url)
     dispose_all()
-    assert len(want) == 28  # every transition of the six cases, operators' and the daily run's
+    # every transition of the six cases, operators' and the daily run's (28), and of L-0006's
+    # revitalization credit booked as loan L-0006-R1 (fall_due, review, dispatch: 3)
+    assert len(want) == 31
+    assert {row[0] for row in want} == {"L-0001", "L-0002", "L-0003", "L-0004", "L-0005", "L-0006", "L-0006-R1"}
     assert reproduce(url) == want
 
 
@@ -104,7 +107,7 @@ def random_book(url: str, tmp: Path, seed: int) -> None:
         if kind == "part":
             cases.pay(uow, loan_id, Decimal(rnd.randrange(100, 5000)), on=on, by="E-9")
         elif kind == "payoff":
-            owed = cases.show(uow, loan_id)["balance"]["total"]
+            owed = cases.show(uow, loan_id).balance.total
             cases.pay(uow, loan_id, Decimal(owed), on=on, by="E-9")
         elif kind == "visit":
             cases.visit(uow, loan_id, on=on, outcome=rnd.choice(["contacted", "refused", "not_found"]), by="E-9")
@@ -141,6 +144,38 @@ def test_replaying_a_random_book_under_the_policy_in_force_reproduces_its_histor
     before = canonical_dump(db_url)
     assert reproduce(db_url, workdir=tmp_path) == want
     assert canonical_dump(db_url) == before  # the source is only read
+
+
+def test_a_replay_under_the_policy_in_force_records_the_same_legal_acts_and_staff_classifications(tmp_path: Path):
+    import sqlite3
+
+    from services import acts, judgement
+
+    url = f"sqlite:///{tmp_path / 'npl.db'}"
+    migrate(create_engine(url))
+    random_book(url, tmp_path, 3)
+    with UnitOfWork(url) as uow:
+        judgement.classify(uow, "L-03", to="loss", reason="the borrower's business closed", by="E-9", approved_by="M-1", on=date(2009, 6, 30))
+    with UnitOfWork(url) as uow:  # a served letter is recorded as its demand act, with the letter's number
+        acts.record_act(uow, "L-05", kind="demand", party="borrower", on=date(2009, 6, 30), method="mail", evidence="EMS123",
+                        letter_no="DL-1", by="E-9")
+    run(url, date(2009, 6, 30), date(2009, 9, 30))
+    dispose_all()
+    want = recorded(url)
+    dispose_all()
+    replay(url, load_policy(), date(2008, 1, 1), date(2009, 9, 30), workdir=tmp_path, keep=tmp_path / "kept")
+    queries = ["SELECT loan_id, party, kind, method, took_effect_on, evidence, court, case_no, letter_no, recorded_by FROM legal_acts ORDER BY 1, 5, 3, 2",
+               "SELECT loan_id, classification, staff_classification, overdue_since FROM loans ORDER BY 1"]
+    source, replayed = (sqlite3.connect(p) for p in (tmp_path / "npl.db", tmp_path / "kept" / "champion.db"))
+    try:
+        for query in queries:
+            assert replayed.execute(query).fetchall() == source.execute(query).fetchall()
+        assert ("L-05", "borrower", "demand", "mail", "2009-06-30", "EMS123", None, None, "DL-1", "E-9") in replayed.execute(queries[0]).fetchall()
+        assert replayed.execute("SELECT staff_classification FROM loans WHERE loan_id = 'L-03'").fetchall() == [("loss",)]
+    finally:
+        source.close()
+        replayed.close()
+    assert recorded(f"sqlite:///{tmp_path / 'kept' / 'champion.db'}") == want
 
 
 # --- the live database is never written -----------------------------------------------------------------
