@@ -213,7 +213,7 @@ def test_an_empty_batch_gives_registers_with_headers_only(tmp_path: Path) -> Non
 
 def test_no_cjk_font_names_the_debian_package_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(letters.FONT_ENV, raising=False)
-    monkeypatch.setattr(letters, "FONT_CANDIDATES", (str(tmp_path / "absent.ttc"),))
+    monkeypatch.setattr("models.letters.render.FONT_CANDIDATES", (str(tmp_path / "absent.ttc"),))  # where font_path reads it
     with pytest.raises(FontNotFound, match="fonts-wqy-zenhei"):
         font_path()
 
