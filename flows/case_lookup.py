@@ -37,19 +37,20 @@ def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def _clock_rows(case: dict[str, Any]) -> list[list[Any]]:
-    """The case's clocks with their status: ``clocks`` when the read model gives them, else the
-    deadlines it always gives (state deadline, guarantee periods, limitation, enforcement)."""
-    clocks = case.get("clocks")
-    if clocks:
-        return [[c.get("clock") or c.get("name") or c.get("kind"), c.get("ends") or c.get("date") or c.get("end"),
-                 c.get("status"), c.get("detail") or c.get("basis")] for c in clocks]
-    d = case["deadlines"]
-    rows: list[list[Any]] = [["state_deadline", d["state_deadline"], None], ["limitation", d["limitation_end"], None]]
-    rows += [[f"guarantee {g['guarantor']} ({g['type']})", g["period_end"], f"demanded {g['demanded_on']}" if g["demanded_on"] else None]
-             for g in d["guarantees"]]
-    if d["enforcement_apply_by"]:
-        rows.append(["enforcement", d["enforcement_apply_by"], None])
-    return [[name, ends, _status(ends, case["as_of"]), detail] for name, ends, detail in rows if ends]
+    """The case's internal time limit, then every legal clock (``show``'s ``clocks``, contract
+    shape: clock, party, status, end, days_left, rule, act) with its status and the rule or the
+    act that decided it."""
+    rows: list[list[Any]] = []
+    limit = case["deadlines"].get("state_deadline")
+    if limit:
+        rows.append(["state_deadline", limit, _status(limit, case["as_of"]), None])
+    for c in case.get("clocks") or []:
+        name = c["clock"] if c.get("party") in (None, "borrower") else f"{c['clock']} ({c['party']})"
+        status = c["status"] + (f" ({t('clock.days_left', days=c['days_left'])})" if c.get("days_left") is not None else "")
+        act = c.get("act")
+        detail = f"{act['kind']} {act['on']}" + (f", {act['evidence']}" if act.get("evidence") else "") if act else c.get("rule")
+        rows.append([name, c.get("end"), status, detail])
+    return rows
 
 
 def _status(ends: str, as_of: str | None) -> str | None:

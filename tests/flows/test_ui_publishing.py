@@ -4,6 +4,8 @@ page, the one approval inbox, run names and one-line refusals, the report's file
 
 from __future__ import annotations
 
+import os
+
 import asyncio
 import json
 import re
@@ -28,6 +30,7 @@ from flows.daily import daily_collection
 from models.store import UnitOfWork
 from services import case_view
 from tests.builders import load, run
+from tests.prefect_server import serve_database
 from tests.flows.test_daily_flow import artifacts_of
 from tests.flows.test_operations import is_final, is_paused, wait_for
 
@@ -37,6 +40,9 @@ BOOK = [{"loan_id": "L-A1", "officer_id": "E-01"}, {"loan_id": "L-A2", "officer_
 @pytest.fixture(autouse=True)
 def english(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NPL_LANG", "en")
+    # no flow takes a database URL: small_book points this process's flows (environment) and the
+    # served runs (the Secret block) at its database; the environment is restored after the test
+    monkeypatch.setenv("NPL_DATABASE_URL", os.environ.get("NPL_DATABASE_URL", ""))
 
 
 def small_book(tmp_path: Path, prefix: str = "L-A") -> str:
@@ -45,6 +51,8 @@ def small_book(tmp_path: Path, prefix: str = "L-A") -> str:
     url = f"sqlite:///{tmp_path / 'npl.db'}"
     load(url, tmp_path, [{**loan, "loan_id": loan["loan_id"].replace("L-A", prefix)} for loan in BOOK])
     run(url, date(2008, 7, 1), date(2008, 9, 30))
+    os.environ["NPL_DATABASE_URL"] = url  # restored by the autouse fixture
+    serve_database(url)
     return url
 
 
@@ -59,8 +67,8 @@ def logs_of(flow_run_id: Any) -> list[str]:
 
 
 def test_the_daily_run_publishes_a_worklist_per_officer_linked_from_the_summary(ops_runner: Any, tmp_path: Path) -> None:
-    url = small_book(tmp_path)
-    state = daily_collection(as_of=date(2008, 10, 1), db_url=url, return_state=True)
+    small_book(tmp_path)
+    state = daily_collection(as_of=date(2008, 10, 1), return_state=True)
     assert flow_run_name(state.state_details.flow_run_id) == "daily 2008-10-01"
     artifacts = asyncio.run(artifacts_of(str(state.state_details.flow_run_id)))
     assert {"worklist-e-01", "worklist-wang-li"} <= set(artifacts)
@@ -72,8 +80,8 @@ def test_the_daily_run_publishes_a_worklist_per_officer_linked_from_the_summary(
 
 
 def test_a_daily_run_for_a_past_date_publishes_nothing_as_latest_but_a_note(prefect_server: Any, tmp_path: Path) -> None:
-    url = small_book(tmp_path)
-    state = daily_collection(as_of=date(2008, 9, 15), db_url=url, return_state=True)
+    small_book(tmp_path)
+    state = daily_collection(as_of=date(2008, 9, 15), return_state=True)
     result = state.result()
     assert result["already_done"] is True
     assert flow_run_name(state.state_details.flow_run_id) == "daily 2008-09-15"
@@ -106,17 +114,19 @@ def test_the_case_page_shows_summary_balance_clocks_history_actions_and_coming_e
         assert section in page
     assert "100,000.00" in page  # principal with thousands separators
     assert "awaiting approval: sue" in page
-    assert "| state_deadline | 2008-08-10 | passed |" in page
-    assert "| limitation | 2011-06-30 | 1003 days left |" in page  # three years from maturity (General Provisions of the Civil Law 2017, Art. 188)
+    assert "| state_deadline | 2008-08-10 | passed |" in page  # the internal time limit
+    # due 2008-06-30, a period that starts before 2017-10-01: two years (GPCL 1986 Art. 135) → 2010-06-30,
+    # 638 days after 2008-09-30 (92 days to 2008-12-31 + 365 + 181)
+    assert "| limitation | 2010-06-30 | live (638 days left) |" in page
 
 
 def test_the_daily_run_asks_for_its_approvals_once_in_the_officers_queue_and_a_rejection_is_red(
     ops_runner: Any, tmp_path: Path,
 ) -> None:
     url = small_book(tmp_path, prefix="L-B")
-    first = daily_collection(as_of=date(2008, 10, 1), db_url=url)
+    first = daily_collection(as_of=date(2008, 10, 1))
     assert sorted((m["loan_id"], m["to"]) for m in first["approval_requests"]) == [("L-B1", "litigation"), ("L-B2", "litigation")]
-    again = daily_collection(as_of=date(2008, 10, 2), db_url=url)
+    again = daily_collection(as_of=date(2008, 10, 2))
     assert again["approval_requests"] == []  # one open request per loan and target
     made = {m["loan_id"]: m["flow_run_id"] for m in first["approval_requests"]}
     paused = {loan: wait_for(run_id, lambda r: is_paused(r) or is_final(r)) for loan, run_id in made.items()}
@@ -151,10 +161,10 @@ def test_a_request_waiting_longer_than_the_policy_allows_emits_a_stale_event(pre
 
 
 def test_a_refused_operation_fails_named_by_its_loan_with_one_line_and_no_traceback(ops_runner: Any, tmp_path: Path) -> None:
-    url = small_book(tmp_path)
+    small_book(tmp_path)
     refused = run_deployment("record-judgment/ops", timeout=0, parameters={
-        "loan_id": "L-A1", "amount": "1000.00", "perform_by": "2008-12-31", "by": "E-01", "db_url": url})
-    bad_amount = run_deployment("record-payment/ops", timeout=0, parameters={"loan_id": "L-A1", "amount": "12,5", "db_url": url})
+        "loan_id": "L-A1", "amount": "1000.00", "perform_by": "2008-12-31", "by": "E-01"})
+    bad_amount = run_deployment("record-payment/ops", timeout=0, parameters={"loan_id": "L-A1", "amount": "12,5"})
     refused, bad_amount = wait_for(refused.id, is_final), wait_for(bad_amount.id, is_final)
     assert refused.state.type == StateType.FAILED and "a judgment is recorded for a case in litigation" in refused.state.message
     assert refused.name == "L-A1：判决 1000.00"  # the runner's language: NPL_LANG unset, Chinese
@@ -169,8 +179,8 @@ def test_a_refused_operation_fails_named_by_its_loan_with_one_line_and_no_traceb
 
 
 def test_the_report_run_publishes_readable_markdown_and_a_link_to_the_served_workbook(ops_runner: Any, tmp_path: Path) -> None:
-    url = small_book(tmp_path)
-    done = run_deployment("portfolio-report/ops", parameters={"as_of": "2008-09-30", "db_url": url}, timeout=240)
+    small_book(tmp_path)
+    done = run_deployment("portfolio-report/ops", parameters={"as_of": "2008-09-30"}, timeout=240)
     assert done.state.type == StateType.COMPLETED, done.state.message
     artifacts = asyncio.run(artifacts_of(str(done.id)))
     report = str(artifacts["portfolio-report"])
@@ -226,8 +236,8 @@ def test_the_work_group_robot_hears_of_approvals_deadlines_and_broken_promises(p
 
 
 def test_the_served_daily_run_links_the_worklist_workbook_on_the_file_server(ops_runner: Any, tmp_path: Path) -> None:
-    url = small_book(tmp_path)
-    done = run_deployment("daily-collection/scheduled", parameters={"as_of": "2008-10-01", "db_url": url}, timeout=240)
+    small_book(tmp_path)
+    done = run_deployment("daily-collection/scheduled", parameters={"as_of": "2008-10-01", "wait_for_export": False}, timeout=240)  # no export wait: not what this test is about
     assert done.state.type == StateType.COMPLETED, done.state.message
     assert done.name == "每日催收 2008-10-01"
     link = f"{ops_runner.files_url}/worklist-2008-10-01.xlsx"
