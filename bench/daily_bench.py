@@ -333,7 +333,7 @@ class PostgresScratch:
             try:
                 self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 self.created.remove(name)
-            except Exception as exc:  # noqa: BLE001 - report and go on dropping the others
+            except Exception as exc:  # report and go on dropping the others
                 print(f"  could not drop scratch database {name}: {exc}", file=sys.stderr)
         self.admin.dispose()
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.daily_bench import generate  # noqa: E402
+from bench.daily_bench import generate
 
 START = date(2025, 11, 2)
 

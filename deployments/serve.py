@@ -64,19 +64,6 @@ logger = logging.getLogger("npl.serve")
 # --- deployments ---------------------------------------------------------------------------------------
 
 
-def _optional_flow(module: str, name: str) -> Any | None:
-    """A flow from a module that may not be written yet (only that module's absence is excused)."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        logger.warning("%s is missing: its deployment is not served", module)
-        return None
-
-
 def daily_concurrency() -> Any:
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
@@ -88,13 +75,20 @@ def build_deployments() -> list[Any]:
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
+    from flows.approvals import pending_approvals
+    from flows.case_lookup import case_lookup
+    from flows.daily import daily_collection
+    from flows.feed import ingest_export
+    from flows.i18n import t
+    from flows.letters import demand_letters, record_service
     from flows.operations import EVENT_FLOWS, manual_escalation
+    from flows.replay import policy_replay
+    from flows.reports import portfolio_report
 
     module_path = EntrypointType.MODULE_PATH  # "flows.operations.manual_escalation": no file paths
-    deployments = []
-    daily = _optional_flow("flows.daily", "daily_collection")
-    if daily is not None:
-        deployments.append(daily.to_deployment(
+    ops = {"tags": ["npl", "ops"], "entrypoint_type": module_path}
+    return [
+        daily_collection.to_deployment(
             "scheduled",
             schedules=[Cron(os.environ.get("NPL_DAILY_CRON", DAILY_CRON), timezone=os.environ.get("NPL_TIMEZONE", TIMEZONE))],
             concurrency_limit=daily_concurrency(),
@@ -102,38 +96,23 @@ def build_deployments() -> list[Any]:
             description="The daily collection run for each business date (catches up missed dates in order).",
             tags=["npl", "daily"],
             entrypoint_type=module_path,
-        ))
-    deployments.append(manual_escalation.to_deployment(
-        OPS, description="Manual escalation; litigation, write-off and revitalization wait for a second person's approval.",
-        tags=["npl", "ops"], entrypoint_type=module_path,
-    ))
-    for event_flow in EVENT_FLOWS:
-        deployments.append(event_flow.to_deployment(OPS, tags=["npl", "ops"], entrypoint_type=module_path))
-    ingest = _optional_flow("flows.feed", "ingest_export")
-    if ingest is not None:
-        deployments.append(ingest.to_deployment(
+        ),
+        manual_escalation.to_deployment(
+            OPS, description="Manual escalation; litigation, write-off and revitalization wait for a second person's approval.", **ops),
+        *(event_flow.to_deployment(OPS, **ops) for event_flow in EVENT_FLOWS),
+        ingest_export.to_deployment(
             OPS, description="Ingest the nightly feed's inbox (or a folder in it, or named files of it) by hand.",
-            tags=["npl", "ops", "feed"], entrypoint_type=module_path,
-        ))
-    from flows.approvals import pending_approvals
-    from flows.case_lookup import case_lookup
-    from flows.i18n import t
-
-    deployments.append(case_lookup.to_deployment(OPS, description=t("form.case_lookup"), tags=["npl", "ops"],
-                                                 entrypoint_type=module_path))
-    deployments.append(pending_approvals.to_deployment(OPS, description=t("approvals.description"), tags=["npl", "ops"],
-                                                       entrypoint_type=module_path))
-    report = _optional_flow("flows.reports", "portfolio_report")
-    if report is not None:
-        deployments.append(report.to_deployment(
+            tags=["npl", "ops", "feed"], entrypoint_type=module_path),
+        case_lookup.to_deployment(OPS, description=t("form.case_lookup"), **ops),
+        pending_approvals.to_deployment(OPS, description=t("approvals.description"), **ops),
+        demand_letters.to_deployment(OPS, **ops),
+        record_service.to_deployment(OPS, **ops),
+        policy_replay.to_deployment(OPS, tags=["npl", "report"], entrypoint_type=module_path),
+        portfolio_report.to_deployment(
             OPS, tags=["npl", "report"], entrypoint_type=module_path,
             concurrency_limit=daily_concurrency(),  # a burst of triggers makes one report
-        ))
-    deployments += [f.to_deployment(OPS, tags=["npl", "report"], entrypoint_type=module_path) for f in [_optional_flow("flows.replay", "policy_replay")] if f]  # policy-replay/ops
-    from flows.letters import demand_letters, record_service  # issue 14: demand letters and their service
-
-    deployments += [f.to_deployment(OPS, tags=["npl", "ops"], entrypoint_type=module_path) for f in (demand_letters, record_service)]
-    return deployments
+        ),
+    ]
 
 
 def full_name(deployment: Any) -> str:

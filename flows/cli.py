@@ -19,7 +19,7 @@ from flows.cli_common import (  # noqa: F401
 
 # Each command module registers its commands on `app` when imported, in this order: the order
 # `npl --help` lists them (the operator and db sub-commands come after the commands).
-from flows import cli_feed, cli_cases, cli_book, cli_admin  # noqa: F401, E402  isort: skip
+from flows import cli_feed, cli_cases, cli_book, cli_admin  # noqa: F401 - imported for the commands they register
 
 
 def main() -> None:

@@ -129,7 +129,7 @@ def emit(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def uow(db: str | None):  # noqa: ANN201
+def uow(db: str | None):
     from models.store import UnitOfWork
 
     return UnitOfWork(db)

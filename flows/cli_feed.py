@@ -116,7 +116,7 @@ def _already_completed(db: str | None, start: date, end: date | None) -> dict[st
             "event_dates": 0, "cases_judged": 0, "counts": dict(nothing.counts), **nothing.items, "deadlines_at_risk": risks}
 
 
-def _progress_bar(start: date, end: date):  # noqa: ANN202
+def _progress_bar(start: date, end: date):
     from rich.progress import Progress
 
     bar = Progress(transient=True)

@@ -210,7 +210,7 @@ def run_daily(
             for f in futures:
                 try:
                     parts.append(f.result())
-                except Exception as exc:  # noqa: BLE001 - a lost worker: the run takes its part over (finish_parts)
+                except Exception as exc:  # a lost worker: the run takes its part over (finish_parts)
                     get_run_logger().warning("a daily worker of %s failed (%s); its part is taken over when its lease ends", day, exc)
         else:
             parts = [work_parts.fn(day, room, db_url)]

@@ -54,7 +54,7 @@ def free_port() -> int:
 
 def is_healthy(api_url: str, timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as response:  # noqa: S310 - local URL
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as response:  # local URL
             return response.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -133,9 +133,9 @@ def launch_local_server(
     env = server_env(home, {"PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(port),
                             "PREFECT_UI_API_URL": api_url, **(extra_env or {})})
     parent = os.getpid()
-    process = subprocess.Popen(  # noqa: S603 - fixed command
+    process = subprocess.Popen(  # fixed command
         command, env=env, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=lambda: _die_with_parent(parent),  # noqa: PLW1509
+        stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=lambda: _die_with_parent(parent),
     )
     return LocalServer(process, api_url, home)
 

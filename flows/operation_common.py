@@ -63,7 +63,7 @@ def loan_resource(loan_id: str) -> dict[str, str]:
 def _flow_run_id() -> uuid.UUID | None:
     try:
         return get_run_context().flow_run.id  # type: ignore[union-attr]
-    except Exception:  # noqa: BLE001 - called outside a run: no id
+    except Exception:  # called outside a run: no id
         return None
 
 

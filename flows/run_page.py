@@ -19,7 +19,7 @@ from services.case_view import CaseDetail, next_deadline
 def in_a_run() -> bool:
     try:
         return get_run_context().flow_run is not None  # type: ignore[union-attr]
-    except Exception:  # noqa: BLE001 - called outside a run
+    except Exception:  # called outside a run
         return False
 
 

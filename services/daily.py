@@ -183,7 +183,7 @@ def _process_chunk_once(
                 record_missed_installment(s, loan, view.oldest_unpaid_line_due, policy)
         except SQLAlchemyError:
             raise  # the database, not the case: the run fails and is run again
-        except Exception as exc:  # noqa: BLE001 - any rule's failure is this case's alone
+        except Exception as exc:  # any rule's failure is this case's alone
             errors[loan.loan_id] = _error_text(exc)
             continue
         result.cases += 1

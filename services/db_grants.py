@@ -87,5 +87,5 @@ def grant(uow: UnitOfWork, role: str) -> Granted:
     return Granted(role, created, working, append_only)
 
 
-def _schema(s) -> str:  # noqa: ANN001 - a Session
+def _schema(s) -> str:  # a Session
     return s.execute(text("SELECT current_schema()")).scalar_one()

@@ -222,7 +222,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def _fernet():  # noqa: ANN202 - cryptography's Fernet
+def _fernet():  # cryptography's Fernet
     from cryptography.fernet import Fernet
 
     key = os.environ.get(SECRET_KEY_ENV, "").strip()
@@ -299,7 +299,7 @@ def _refuse_after_a_write(uow: UnitOfWork) -> None:
         raise RuntimeError("services.operators: check the approval before the unit of work's first write")
 
 
-def _judge(s: Session, op: Operator, code: str | None, at: datetime, rules) -> tuple[str, str | None]:  # noqa: ANN001
+def _judge(s: Session, op: Operator, code: str | None, at: datetime, rules) -> tuple[str, str | None]:
     """(reason recorded, refusal message or None); updates the counter, failures and lockout."""
     import pyotp
     from cryptography.fernet import InvalidToken

@@ -86,8 +86,8 @@ class _Session:
         self.base = Path(tempfile.mkdtemp(prefix="npl-prefect-"))
         home = self.base / "prefect-home"
         port = free_port()
-        server_log = open(self.base / "prefect-server.log", "ab")  # noqa: SIM115 - open while the child runs
-        runner_log = open(self.base / "ops-runner.log", "ab")  # noqa: SIM115
+        server_log = open(self.base / "prefect-server.log", "ab")  # open while the child runs
+        runner_log = open(self.base / "ops-runner.log", "ab")
         self.logs = [server_log, runner_log]
         self.server = launch_local_server(home, port, log=server_log, extra_env=SERVER_ENV)
         env = {k: v for k, v in os.environ.items() if k != "NPL_DATABASE_URL"}  # the Secret block says which
@@ -96,7 +96,7 @@ class _Session:
             PREFECT_RUNNER_POLL_FREQUENCY="1", PYTHONUNBUFFERED="1", NPL_PREFECT_AUTH=AUTH, PREFECT_API_AUTH_STRING=AUTH,
             NPL_FILES_PORT=str(self.files_port), NPL_REPORTS_DIR=str(self.base / "reports"),
         )
-        self.runner = subprocess.Popen(  # noqa: S603 - fixed command; waits for the server itself
+        self.runner = subprocess.Popen(  # fixed command; waits for the server itself
             [sys.executable, "-m", "deployments.serve"], cwd=ROOT, env=env, stdout=runner_log,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )

@@ -196,13 +196,13 @@ def test_the_report_run_publishes_readable_markdown_and_a_link_to_the_served_wor
 class Receiver(BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - the base class's name
+    def do_POST(self) -> None:  # the base class's name
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         Receiver.received.append(json.loads(body))
         self.send_response(200)
         self.end_headers()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

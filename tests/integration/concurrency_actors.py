@@ -24,7 +24,7 @@ WEIGHTS = (40, 18, 15, 24, 3)
 BARRIER_TIMEOUT = 300  # seconds for every actor to have started (imports on a loaded machine)
 
 
-def counting_uow(url: str):  # noqa: ANN201 - the class is built after the child's imports
+def counting_uow(url: str):  # the class is built after the child's imports
     """A UnitOfWork that counts its rollbacks: the services and the daily run roll back only to
     run again after a concurrent change (retry_on_conflict, process_chunk)."""
     from models.store import UnitOfWork
@@ -127,7 +127,7 @@ def actor(url: str, index: int, actions: int, seed: int, loan_ids: list[str], ho
                 out["counts"]["refused"] += 1
             except RuleViolation:
                 out["counts"]["refused"] += 1
-            except Exception:  # noqa: BLE001 - anything else is what the test is looking for
+            except Exception:  # anything else is what the test is looking for
                 out["failures"].append(f"actor {index}, {loan_id}:\n{traceback.format_exc()}")
             else:
                 out["counts"]["done"] += 1
@@ -136,7 +136,7 @@ def actor(url: str, index: int, actions: int, seed: int, loan_ids: list[str], ho
                 out["latencies"].append(time.perf_counter() - began)
         out["elapsed"] = time.perf_counter() - started
         out["counts"]["conflicts_retried"] = uow_class.retries
-    except Exception:  # noqa: BLE001
+    except Exception:
         out["failures"].append(f"actor {index} crashed:\n{traceback.format_exc()}")
         barrier.abort()  # nobody waits for an actor that will not come
     out["counts"] = dict(out["counts"])
@@ -166,7 +166,7 @@ def daily_actor(url: str, first: date, last: date, stop: Any, barrier: Any, resu
             out["counts"]["dates"] += len(result.dates_run)
             out["counts"]["transitions"] += result.count("transitions")
             day += timedelta(days=1)
-    except Exception:  # noqa: BLE001
+    except Exception:
         out["failures"].append(f"daily run crashed on {day}:\n{traceback.format_exc()}")
         barrier.abort()
     finally:

@@ -48,7 +48,7 @@ from models.tables import History, Loan, Payment, RunDay
 from tests.builders import load, run
 from tests.conftest import _empty
 
-import concurrency_actors  # noqa: E402 - beside this file; spawned children import it by this name
+import concurrency_actors  # beside this file; spawned children import it by this name
 
 FULL = bool(os.environ.get("NPL_RELIABILITY_FULL"))
 LOANS = 20_000 if FULL else 2_000
@@ -282,7 +282,7 @@ def test_daily_run_completes_while_an_operator_keeps_paying_a_case_it_is_judging
         try:
             with UnitOfWork(pg_url) as uow:
                 paid.append(cases.pay(uow, "L-007", Decimal("100.00"), by="teller").loan_id)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:  # reported by the test
             errors.append(exc)
 
     def judging(view: Any, day: date, policy: Any) -> Any:

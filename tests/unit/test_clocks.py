@@ -29,7 +29,7 @@ def test_a_clock_is_preserved_or_interrupted_only_by_a_recorded_act_dated_on_or_
 @given(view=views(), day=days(-900, 2500))
 def test_with_no_recorded_act_every_clock_is_live_lapsed_or_not_yet_started(view, day):
     bare = replace(view, acts=())
-    from machines.rules.clocks import guarantee_clock  # noqa: F401 - the guarantees are judged again without acts
+    from machines.rules.clocks import guarantee_clock  # the guarantees are judged again without acts
     from tests.unit.test_rules import GuaranteeFacts
 
     bare = replace(bare, guarantees=tuple(

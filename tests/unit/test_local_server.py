@@ -16,7 +16,7 @@ from flows.local_server import STATE_FILE, clear_state, free_port, running_local
 
 
 class Healthy(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's name
         self.send_response(200 if self.path == "/api/health" else 404)
         self.end_headers()
         self.wfile.write(b"true")
