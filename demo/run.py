@@ -164,7 +164,8 @@ def replay(started: float, *, feed: bool = False) -> None:
         with UnitOfWork(url) as uow:
             case = jsonable(cases.show(uow, loan_id))
         print(f"\n{loan_id} {case['borrower']['name']}: {case['state']}"
-              f"{' (' + case['closed_reason'] + ')' if case['closed_reason'] else ''}, {case['classification']}, "
+              f"{' (' + case['closed_reason'] + ')' if case['closed_reason'] else ''}, "
+              f"{case['classification'] or 'was ' + str(case['classification_at_close']) + ' at close'}, "
               f"balance {case['balance']['total']}")
         for h in case["history"]:
             print(f"  {h['on']}  {h['from']:>18} → {h['to']:<18} {h['event']:<10} by {h['by']}: {h['reason']}")
