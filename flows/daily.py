@@ -277,8 +277,8 @@ def daily_collection(as_of: date | None = None, through: date | None = None, pub
             sample = {k: (v[:SAMPLE] if isinstance(v, list) else v) for k, v in run.items()}
             risks = publish_day(through_day, sample)
             run["approval_requests"] = approvals.after_daily_run(url, through_day)
+            letters_due(through_day)  # the demand letters due (issue 14), listed on the run page
         run["deadlines_at_risk"] = risks
         _emit(run, risks)
-        letters_due(date.fromisoformat(run["through"]))  # the demand letters due (issue 14), listed on the run page
     return run
 

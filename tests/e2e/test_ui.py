@@ -175,7 +175,10 @@ def screenshot(page: Page, tmp_path: Path, name: str) -> Path:
 def test_staff_find_the_daily_run_and_read_its_summary(prefect_server: Any, branch: dict[str, Any], page: Page,
                                                         tmp_path: Path) -> None:
     page.goto(f"{prefect_server.ui_url}/runs")
-    page.get_by_role("link", name=branch["daily"].name, exact=True).click()  # named by its date
+    # named by its date (other tests of the session may have run the same date: pick this run's link)
+    run_link = page.locator(f'a[href="/runs/flow-run/{branch["daily"].id}"]').first
+    expect(run_link).to_have_text(branch["daily"].name)
+    run_link.click()
     expect(page.get_by_text("daily-collection").first).to_be_visible()
     open_latest(page, prefect_server.ui_url, "daily-summary")
 
