@@ -146,6 +146,19 @@ def automation_spec(name: str, deployment_id: UUID) -> Any:
     )
 
 
+def upsert_automation(client: Any, name: str, spec: Any) -> UUID:
+    """Create the automation ``name``, or update it in place (deleting any duplicates a crash
+    left behind): serving twice never makes two."""
+    existing = client.read_automations_by_name(name)
+    if not existing:
+        return client.create_automation(spec)
+    keep, *duplicates = existing
+    client.update_automation(keep.id, spec)
+    for extra in duplicates:
+        client.delete_automation(extra.id)
+    return keep.id
+
+
 def ensure_automations(deployment_ids: dict[str, UUID]) -> dict[str, UUID]:
     """Create each automation whose deployment is served, or update it in place (idempotent:
     one automation per name however often this runs)."""
@@ -157,16 +170,7 @@ def ensure_automations(deployment_ids: dict[str, UUID]) -> dict[str, UUID]:
             if deployment not in deployment_ids:
                 logger.warning("automation %s skipped: %s is not served", name, deployment)
                 continue
-            spec = automation_spec(name, deployment_ids[deployment])
-            existing = client.read_automations_by_name(name)
-            if existing:
-                keep, *duplicates = existing
-                client.update_automation(keep.id, spec)
-                for extra in duplicates:
-                    client.delete_automation(extra.id)
-                ensured[name] = keep.id
-            else:
-                ensured[name] = client.create_automation(spec)
+            ensured[name] = upsert_automation(client, name, automation_spec(name, deployment_ids[deployment]))
     return ensured
 
 
@@ -227,16 +231,7 @@ def ensure_notifications(block_id: UUID | None = None) -> dict[str, UUID]:
     ensured: dict[str, UUID] = {}
     with get_client(sync_client=True) as client:
         for name in NOTIFY:
-            spec = notification_spec(name, block_id)
-            existing = client.read_automations_by_name(name)
-            if existing:
-                keep, *duplicates = existing
-                client.update_automation(keep.id, spec)
-                for extra in duplicates:
-                    client.delete_automation(extra.id)
-                ensured[name] = keep.id
-            else:
-                ensured[name] = client.create_automation(spec)
+            ensured[name] = upsert_automation(client, name, notification_spec(name, block_id))
     return ensured
 
 
