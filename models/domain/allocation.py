@@ -44,18 +44,25 @@ class Allocation:
         return Balances(self.principal, self.interest, self.penalty, self.costs)
 
 
-def allocate(amount_fen: int, owed: Balances, order: tuple[str, ...] = ORDER) -> Allocation:
-    """Apply ``amount_fen`` to ``owed`` in ``order``; the parts and remainder add up exactly."""
+def _take_in_order(amount_fen: int, owed: object, order: tuple[str, ...], names: tuple[str, ...]) -> tuple[dict[str, int], int]:
+    """Take ``amount_fen`` from the components of ``owed`` in ``order`` (each of ``names`` once):
+    the part taken from each and what is left over, which add up to the payment exactly."""
     if amount_fen < 0:
         raise ValueError("a payment cannot be negative")
-    if sorted(order) != sorted(ORDER):
-        raise ValueError(f"allocation order must name each of {ORDER} once")
+    if sorted(order) != sorted(names):
+        raise ValueError(f"allocation order must name each of {names} once")
     left = amount_fen
     parts: dict[str, int] = {}
     for name in order:
         take = min(left, max(getattr(owed, name), 0))
         parts[name] = take
         left -= take
+    return parts, left
+
+
+def allocate(amount_fen: int, owed: Balances, order: tuple[str, ...] = ORDER) -> Allocation:
+    """Apply ``amount_fen`` to ``owed`` in ``order``; the parts and remainder add up exactly."""
+    parts, left = _take_in_order(amount_fen, owed, order, ORDER)
     return Allocation(remainder=left, **parts)
 
 
@@ -109,14 +116,5 @@ def allocate_judgment(
     """Apply ``amount_fen`` to a judgment debt: the judgment's money debt in the Art. 561 order,
     then the doubled delayed-performance interest (SPC 2014 interpretation, Art. 4). Another
     ``order`` only where the parties agreed one; the parts and remainder add up exactly."""
-    if amount_fen < 0:
-        raise ValueError("a payment cannot be negative")
-    if sorted(order) != sorted(JUDGMENT_ORDER):
-        raise ValueError(f"allocation order must name each of {JUDGMENT_ORDER} once")
-    left = amount_fen
-    parts: dict[str, int] = {}
-    for name in order:
-        take = min(left, max(getattr(owed, name), 0))
-        parts[name] = take
-        left -= take
+    parts, left = _take_in_order(amount_fen, owed, order, JUDGMENT_ORDER)
     return JudgmentAllocation(remainder=left, **parts)
