@@ -224,14 +224,33 @@ def rate_field(raw: str) -> int | None:
     return ppm
 
 
+# raw cell → its date, for dates before LATEST_DATE (where date_field and any_date_field agree):
+# a book of a million loans has a few thousand distinct dates, and a lookup is cheaper than a parse
+_DATES: dict[str, date] = {}
+_DATES_KEPT = 100_000
+
+
+def _iso_date(raw: str, value: str) -> date | None:
+    """The ISO date ``value`` (``raw`` trimmed), remembered; None when it is not one."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    if len(_DATES) < _DATES_KEPT:
+        _DATES[raw] = day
+    return day
+
+
 def date_field(raw: str) -> date | None:
     """An ISO ``YYYY-MM-DD`` date before LATEST_DATE (models.domain.dates.parse_date, with a fast path)."""
+    day = _DATES.get(raw)
+    if day is not None:
+        return day
     value = raw.strip()
     if len(value) == 10 and value[4] == "-" and value[7] == "-" and value < "9000":  # the common case
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
+        day = _iso_date(raw, value)
+        if day is not None:
+            return day
     day = any_date_field(raw)
     if day is not None and day >= LATEST_DATE:
         raise Bad(f"date {day} is implausibly far in the future (from {LATEST_DATE} on)")
@@ -241,9 +260,16 @@ def date_field(raw: str) -> date | None:
 def any_date_field(raw: str) -> date | None:
     """An ISO ``YYYY-MM-DD`` date, for a column whose plausibility a named bound checks (a loan's
     maturity: ``bounds.max_term_years`` after its disbursement, itself before LATEST_DATE)."""
+    day = _DATES.get(raw)
+    if day is not None:
+        return day
     value = raw.strip()
     if not value:
         return None
+    if len(value) == 10 and value[4] == "-" and value[7] == "-" and value < "9000":
+        day = _iso_date(raw, value)
+        if day is not None:
+            return day
     if len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
             return date.fromisoformat(value)
@@ -278,11 +304,19 @@ Field = tuple[str, Parser, bool]
 Problems = list[tuple[str, str]]
 
 
+def getter(positions: list[int]) -> Callable[[Any], tuple[Any, ...]]:
+    """itemgetter that answers a tuple even for one position."""
+    if len(positions) == 1:
+        return lambda row, at=positions[0]: (row[at],)
+    return itemgetter(*positions)
+
+
 class RowParser:
     """One file's rows → values in field order (None: blank or absent column) and problems.
 
-    The fast path parses every cell in one C-level map; only a row with a problem is parsed
-    again cell by cell to name every problem.
+    The fast path parses the cells of the columns the file has in one C-level map (a column
+    the header lacks costs nothing: its None is put in place by one itemgetter); only a row
+    with a problem is parsed again cell by cell to name every problem.
     """
 
     def __init__(self, fields: tuple[Field, ...], source: Source):
@@ -292,16 +326,28 @@ class RowParser:
         if any(required for _, _, required in fields[self.required :]):  # pragma: no cover
             raise RuntimeError("required fields must come first")
         absent = len(source.header)  # rows get one blank cell appended: absent columns read it
-        self.pick = itemgetter(*(source.index.get(name, absent) for name in self.names))
+        positions = [source.index.get(name, absent) for name in self.names]
+        self.pick = getter(positions)
+        present = [at for at, position in enumerate(positions) if position != absent]
+        self.present_parsers = [self.parsers[at] for at in present]
+        self.present_pick = getter([positions[at] for at in present])
+        self.padding = [None] * (len(positions) - len(present))
+        # values of the present columns, then the absent ones' Nones → field order
+        slot = {field: k for k, field in enumerate(present)}
+        missing = iter(range(len(present), len(positions)))
+        order = [slot[at] if at in slot else next(missing) for at in range(len(positions))]
+        self.arrange = None if self.padding == [] else getter(order)
 
     def __call__(self, row: list[str]) -> tuple[list[Any], Problems]:
-        row.append("")
-        cells = self.pick(row)
-        del row[-1]
         try:
-            values = list(map(call, self.parsers, cells))
+            values = list(map(call, self.present_parsers, self.present_pick(row)))
         except Bad:
+            row.append("")
+            cells = self.pick(row)
+            del row[-1]
             return self._diagnose(cells)
+        if self.arrange is not None:
+            values = list(self.arrange(values + self.padding))
         if None in values[: self.required]:
             return values, [(name, BLANK) for name, value in zip(self.names, values[: self.required]) if value is None]
         return values, []

@@ -29,6 +29,7 @@ class Source:
     header: list[str]
     index: dict[str, int]  # known column → position
     bom: bool
+    records: int = 0  # non-blank records after the header (what the store plans a bulk load by)
 
     @property
     def rejects_path(self) -> Path:
@@ -69,27 +70,27 @@ def not_utf8(name: str, offset: int, line: int) -> None:
     )
 
 
-def scan(path: Path, name: str) -> tuple[list[str] | None, bool]:
-    """(header, whether a data row follows), reading the whole file through the CSV reader so
-    that a file it cannot parse is refused before anything is written."""
+def scan(path: Path, name: str) -> tuple[list[str] | None, int]:
+    """(header, how many non-blank records follow it), reading the whole file through the CSV
+    reader so that a file it cannot parse is refused before anything is written."""
     header: list[str] | None = None
-    has_data = False
+    records = 0
     last = 0
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         try:
             for row in reader:
-                if not has_data and row and "".join(row).strip():
+                if row and "".join(row).strip():
                     if header is None:
                         header = row
                     else:
-                        has_data = True
+                        records += 1
                 last = reader.line_num
         except csv.Error as error:
             raise BadInput(
                 f"{name}: the record starting on line {last + 1} is not readable as CSV ({error}; an unclosed quote?)"
             ) from None
-    return header, has_data
+    return header, records
 
 
 def inspect_file(given: str | Path, order: int, kinds: Sequence[Kind]) -> Source:
@@ -102,7 +103,7 @@ def inspect_file(given: str | Path, order: int, kinds: Sequence[Kind]) -> Source
         if not path.is_file():
             raise BadInput(f"{name}: not a regular file")
         bom = check_utf8(path, name)
-        header, has_data = scan(path, name)
+        header, records = scan(path, name)
     except OSError as error:
         raise BadInput(f"{name}: cannot read the file ({error.strerror or error})") from None
     if header is None:
@@ -122,7 +123,7 @@ def inspect_file(given: str | Path, order: int, kinds: Sequence[Kind]) -> Source
     if len(matches) > 1:
         raise BadInput(f"{name}: header has the required columns of {' and '.join(k.name for k in matches)}; split the file")
     kind = matches[0]
-    if not has_data:
+    if not records:
         raise BadInput(f"{name}: no data rows (only a header)")
     wanted = set(kind.columns)
     return Source(
@@ -133,6 +134,7 @@ def inspect_file(given: str | Path, order: int, kinds: Sequence[Kind]) -> Source
         header=header,
         index={c: i for c, i in index.items() if c in wanted},
         bom=bom,
+        records=records,
     )
 
 

@@ -53,6 +53,10 @@ def import_files(
     sinks: list[Rejects] = []
     summaries: dict[int, ImportedFile] = {}
     try:
+        incoming: dict[str, int] = {}
+        for source in sources:
+            incoming[source.kind] = incoming.get(source.kind, 0) + source.records
+        store.plan(incoming)  # a large load into a small table: its indexes are rebuilt at the end
         for kind in kinds:
             for source in (s for s in sources if s.kind == kind.name):
                 rejects = Rejects(source, report.rejected)
@@ -63,6 +67,7 @@ def import_files(
                 summaries[source.order] = ImportedFile(
                     source.name, kind.name, imported, rejects.count, loading.already_booked - skipped
                 )
+        store.finish()
         order = {source.name: source.order for source in sources}
         report.rejected.sort(key=lambda rejected: (order[rejected.file], rejected.line))
         report.files = [summaries[i] for i in sorted(summaries)]

@@ -28,6 +28,12 @@ from models.store import UnitOfWork
 from models.tables import Borrower, Collateral, Guarantor, Loan, Officer
 
 SQLITE_CACHE_KIB = 256 * 1024  # SQLite page cache while importing (default: 2 MiB)
+# SQLite bulk load: a table that receives at least BULK_MIN_ROWS rows, and at least BULK_RATIO
+# times the rows it holds, has its secondary indexes dropped and rebuilt (sorted, once) in the
+# import's transaction: cheaper than updating ten indexes row by row (see Store.plan)
+BULK_MIN_ROWS = 20_000
+BULK_RATIO = 2
+BULK_TABLES = ("loans", "guarantors")
 SQLITE_MAX_IDS = 30_000  # bound parameters per statement (SQLite's limit is 32,766 since 3.32)
 
 # the row shapes the kind modules build and the store writes
@@ -346,10 +352,52 @@ class Store:
         self.collateral_status = upsert(_COLLATERAL, COLLATERAL_COLUMNS, assets, _collateral_update(True))
         self.collateral_kept = upsert(_COLLATERAL, COLLATERAL_COLUMNS, assets, _collateral_update(False))
         self._cache_size: int | None = None
+        self._dropped: list[str] = []  # CREATE INDEX statements of the indexes plan() dropped
         if not postgres:  # a large export updates indexes all over a large file: cache more of it
             connection = self.session.connection()
             self._cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
             connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+
+    def plan(self, incoming: dict[str, int]) -> None:
+        """SQLite: the tables of BULK_TABLES that receive ``incoming[table]`` rows, many against
+        what they hold, lose their secondary indexes until :meth:`finish` rebuilds them.
+
+        Profiled at 100,000 loans into an empty database: each loan row updated eleven b-trees
+        (the table, its key and ten indexes), half of SQLite's time in the import. A bulk load
+        writes the rows, then sorts each index once. Atomic: SQLite's DDL is transactional; the
+        DROP and the CREATE are in the import's one transaction (opened here if the driver has
+        not opened it yet), so a failed or killed import leaves every index as it was. Unique
+        indexes stay (the upserts' ON CONFLICT needs them), and so does every lookup by key."""
+        if not self.iso:
+            return
+        connection = self.session.connection()
+        driver = connection.connection.driver_connection
+        for table in BULK_TABLES:
+            rows = incoming.get(table, 0)
+            if rows < BULK_MIN_ROWS:
+                continue
+            held = connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() or 0
+            if rows < BULK_RATIO * held:
+                continue
+            indexes = connection.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL "
+                "ORDER BY name",
+                (table,),
+            ).all()
+            indexes = [(name, sql) for name, sql in indexes if not sql.lstrip().upper().startswith("CREATE UNIQUE")]
+            if not indexes:
+                continue
+            if driver is not None and not driver.in_transaction:  # the sqlite3 module opens one only before DML
+                connection.exec_driver_sql("BEGIN")
+            for name, _ in indexes:
+                connection.exec_driver_sql(f'DROP INDEX "{name}"')
+            self._dropped += [sql for _, sql in indexes]
+
+    def finish(self) -> None:
+        """Rebuild the indexes :meth:`plan` dropped, in the import's transaction."""
+        connection = self.session.connection()
+        while self._dropped:
+            connection.exec_driver_sql(self._dropped.pop(0))
 
     def close(self) -> None:
         """Give the pooled connection back with its own page-cache size."""
