@@ -166,7 +166,7 @@ def pay(
     uow: UnitOfWork, loan_id: str, amount: Decimal, *, on: date | None = None, payer: str = "borrower",
     by: str = "operator", policy: Policy | None = None,
 ) -> PaymentResult:
-    """Record a payment, allocated costs → penalty → interest → principal; close at zero."""
+    """Record a payment, allocated costs → penalty → compound → interest → principal → delayed; close at zero."""
     by = actor(uow, by)
     policy = policy_or_default(policy)
     s = uow.session
@@ -184,8 +184,8 @@ def apply_payment(
     s: Session, loan: Loan, on: date, amount_fen: int, kind: str, guarantor_name: str | None, by: str, policy: Policy,
     reason: str | None = None,
 ) -> PaymentResult:
-    """Apply an amount received on ``on`` to the open case (costs → penalty → interest →
-    principal, plan lines oldest first); close the case at zero. The caller commits."""
+    """Apply an amount received on ``on`` to the open case (costs → penalty → compound →
+    interest → principal → delayed, plan lines oldest first); close the case at zero. The caller commits."""
     loan_id = loan.loan_id
     guarantor = None
     if guarantor_name is not None:
