@@ -73,8 +73,10 @@ def case_markdown(case: dict[str, Any], coming: dict[str, Any] | None) -> str:
     if case.get("awaiting_approval"):
         lines.append("- **" + t("case.awaiting", move=case["awaiting_approval"], reason=_cell(case.get("awaiting_reason"))) + "**")
     lines += ["", f"## {t('case.balance', date=_cell(case['as_of']))}", ""]
-    lines += _table([t("case.principal"), t("case.interest"), t("case.penalty"), t("case.costs"), t("case.total")],
-                    [[amount(b["principal"]), amount(b["interest"]), amount(b["penalty"]), amount(b["costs"]), f"**{amount(b['total'])}**"]])
+    lines += _table([t("case.principal"), t("case.interest"), t("case.penalty"), t("case.compound"), t("case.delayed"), t("case.costs"),
+                     t("case.total")],
+                    [[amount(b["principal"]), amount(b["interest"]), amount(b["penalty"]), amount(b.get("compound", "0.00")), amount(b.get("delayed", "0.00")),
+                      amount(b["costs"]), f"**{amount(b['total'])}**"]])
     lines += ["", f"## {t('case.clocks')}", ""]
     lines += _table([t("case.clock"), t("case.ends"), t("case.status"), t("col.detail")], _clock_rows(case))
     lines += ["", f"## {t('case.history')}", ""]

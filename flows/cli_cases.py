@@ -23,7 +23,7 @@ def pay(loan_id: str, amount_text: str = typer.Argument(..., metavar="AMOUNT"),
         payer: str = typer.Option("borrower", "--payer", help="borrower | guarantor:NAME | court"),
         by: str = typer.Option("operator", "--by", help="Operator recording the payment."),
         json_out: bool = typer.Option(False, "--json"), key: Optional[str] = KeyOption, db: Optional[str] = DbOption) -> None:
-    """Record a payment and print its allocation (costs → penalty → interest → principal)."""
+    """Record a payment and print its allocation (costs → penalty → compound → interest → principal → delayed)."""
     from services import cases
 
     res = jsonable(perform(db, cases.pay, loan_id, amount(amount_text, "AMOUNT"), on=day(on, "--on"), payer=payer, by=by,
@@ -33,7 +33,8 @@ def pay(loan_id: str, amount_text: str = typer.Argument(..., metavar="AMOUNT"),
         return
     a = res["allocation"]
     typer.echo(f"{res['loan_id']}: paid {res['amount']} on {res['paid_on']} by {res['payer']}")
-    typer.echo(f"  costs {a['costs']}  penalty {a['penalty']}  interest {a['interest']}  principal {a['principal']}")
+    typer.echo(f"  costs {a['costs']}  penalty {a['penalty']}  interest {a['interest']}  principal {a['principal']}"
+               f"  compound {a['compound']}  delayed {a['delayed']}")
     typer.echo(f"  balance now {res['balance_after']['total']}; state {res['state']}" + (f" ({res['closed_reason']})" if res["closed_reason"] else ""))
 
 
@@ -250,7 +251,8 @@ def show(loan_id: str, json_out: bool = typer.Option(False, "--json"),
     if res["restructured"]:
         r = res["restructured"]
         typer.echo(f"  restructured {r['on']}: observed {r['observation_from']} to {r['observation_until']}, floor {r['floor']}")
-    typer.echo(f"  balance {b['total']} = principal {b['principal']} + interest {b['interest']} + penalty {b['penalty']} + costs {b['costs']}")
+    typer.echo(f"  balance {b['total']} = principal {b['principal']} + interest {b['interest']} + penalty {b['penalty']} + costs {b['costs']}"
+               f" + compound {b['compound']} + delayed {b['delayed']}")
     typer.echo(f"  state deadline {d['state_deadline']}; limitation ends {d['limitation_end']}; enforcement apply by {d['enforcement_apply_by']}")
     for g in d["guarantees"]:
         typer.echo(f"  guarantor {g['guarantor']} ({g['type']}): period ends {g['period_end']}, demanded {g['demanded_on']}")
@@ -265,7 +267,8 @@ def show(loan_id: str, json_out: bool = typer.Option(False, "--json"),
     for p in res["payments"]:
         a = p["allocation"]
         typer.echo(f"    {p['on']}  {p['amount']} from {p['payer']}: costs {a['costs']}, penalty {a['penalty']}, "
-                   f"interest {a['interest']}, principal {a['principal']}" + (f" (ref {p['reference']})" if p["reference"] else ""))
+                   f"interest {a['interest']}, principal {a['principal']}, compound {a['compound']}, delayed {a['delayed']}"
+                   + (f" (ref {p['reference']})" if p["reference"] else ""))
     if res["actions"]:
         typer.echo("  actions:")
     for act in res["actions"]:

@@ -85,6 +85,8 @@ LABELS: dict[str, dict[str, str]] = {
     "case.interest": {"zh": "利息", "en": "interest"},
     "case.penalty": {"zh": "罚息", "en": "penalty"},
     "case.costs": {"zh": "费用", "en": "costs"},
+    "case.compound": {"zh": "复利", "en": "compound interest"},
+    "case.delayed": {"zh": "迟延履行利息", "en": "delayed-performance interest"},
     "case.total": {"zh": "合计", "en": "total"},
     "case.clocks": {"zh": "法定时限", "en": "Clocks"},
     "case.clock": {"zh": "时限", "en": "clock"},

@@ -163,8 +163,8 @@ def record_payment(
     by: str = "operator",
     key: str | None = None,
 ) -> dict[str, Any]:
-    """Record a payment; it pays costs, then penalty, interest and principal, and closes the
-    case at zero.
+    """Record a payment; it pays costs, then penalty, compound and contractual interest and
+    principal, a judgment's delayed-performance interest last, and closes the case at zero.
 
     Args:
         loan_id: the loan, e.g. L-0001

@@ -43,8 +43,9 @@ def result_markdown(title: str, result: dict[str, Any], case: CaseDetail, again:
     lines += [f"| {name} | {_cell(value)} |" for name, value in result.items() if not isinstance(value, (dict, list))]
     if isinstance(result.get("allocation"), dict):
         parts = result["allocation"]
-        lines += ["", "## Allocation", "", "| costs | penalty | interest | principal |", "|---:|---:|---:|---:|",
-                  f"| {parts['costs']} | {parts['penalty']} | {parts['interest']} | {parts['principal']} |"]
+        lines += ["", "## Allocation", "", "| costs | penalty | compound | interest | principal | delayed |", "|---:|---:|---:|---:|---:|---:|",
+                  f"| {parts['costs']} | {parts['penalty']} | {parts.get('compound', '0.00')} | {parts['interest']} | {parts['principal']} "
+                  f"| {parts.get('delayed', '0.00')} |"]
     if isinstance(result.get("balance_after"), dict):
         lines += ["", f"Balance after the payment on {result.get('paid_on')}: **{result['balance_after']['total']}**"]
     for w in result.get("warnings") or []:
@@ -55,7 +56,7 @@ def result_markdown(title: str, result: dict[str, Any], case: CaseDetail, again:
         "", "## The case now", "",
         f"- **State:** {case.state}" + (f" ({case.closed_reason})" if case.closed_reason else ""),
         f"- **Balance** as of {_cell(shown['as_of'])}: **{b['total']}** = principal {b['principal']} + interest {b['interest']}"
-        f" + penalty {b['penalty']} + costs {b['costs']}",
+        f" + penalty {b['penalty']} + costs {b['costs']} + compound {b.get('compound', '0.00')} + delayed {b.get('delayed', '0.00')}",
         f"- **Next deadline:** {nxt.on.isoformat()} — {nxt.what}" if nxt else "- **Next deadline:** none",
     ]
     if case.awaiting_approval:

@@ -122,6 +122,14 @@ class Policy:
     observation_min_periods: int = 2
     observation_min_months: int = 12
     letters: dict[str, int] = field(default_factory=lambda: {"pay_within_days": 15})  # [letters]
+    # issue 15 rule 4 (PBoC 2003 notice, item 三): compound interest on contractual interest unpaid
+    # when due (on by default), and the uplift of a loan used against its agreed purpose (50–100 %)
+    compound_interest: bool = True
+    misused_penalty_uplift: Decimal = Decimal("1")
+
+    def uplift_for(self, misused: bool) -> Decimal:
+        """The penalty uplift of a loan: the misused-loan uplift when it was used against its purpose."""
+        return self.misused_penalty_uplift if misused else self.penalty_uplift
 
     def limit(self, name: str) -> int:
         return self.limits[name]
@@ -182,6 +190,14 @@ def validate(data: dict[str, Any]) -> Policy:
     if uplift is None or not uplift.is_finite() or not (Decimal(0) <= uplift <= Decimal(1)):
         raise PolicyError(f"policy: money.penalty_uplift must be a decimal string between 0 and 1, got {uplift_text!r}")
     validate_uplift(uplift)  # PBoC 2003 notice: 30–50% on overdue loans (PenaltyUpliftOutOfRange)
+    misused_text = data["money"]["misused_penalty_uplift"]
+    misused = _decimal(misused_text)
+    if misused is None:
+        raise PolicyError(f"policy: money.misused_penalty_uplift must be a decimal string between 0.5 and 1, got {misused_text!r}")
+    validate_uplift(misused, misused=True)  # PBoC 2003 notice: 50–100% on a loan used against its purpose
+    compound = data["money"]["compound"]
+    if not isinstance(compound, bool):
+        raise PolicyError(f"policy: money.compound must be true or false, got {compound!r}")
     restructuring = data["restructuring"]
     periods, min_months = restructuring["min_periods"], restructuring["min_months"]
     for key, value in (("min_periods", periods), ("min_months", min_months)):
@@ -202,6 +218,8 @@ def validate(data: dict[str, Any]) -> Policy:
         observation_min_periods=periods,
         observation_min_months=min_months,
         letters=_days(data["letters"], "letters"),
+        compound_interest=compound,
+        misused_penalty_uplift=misused,
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -93,6 +94,11 @@ class Loan(Base):
     classification_at_close: Mapped[str | None] = mapped_column(String(16))
     compound_fen: Mapped[int] = mapped_column(Money, default=0, server_default=text("0"))
     delayed_fen: Mapped[int] = mapped_column(Money, default=0, server_default=text("0"))
+    # issue 15 (migration 0014): used against its agreed purpose (penalty uplift 50–100 %), and the
+    # latest judgment's money debt still unperformed and its performance date (delayed performance)
+    misused_purpose: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    judgment_debt_fen: Mapped[int] = mapped_column(Money, default=0, server_default=text("0"))
+    judgment_perform_by: Mapped[date | None] = mapped_column(Date)
     parent_loan_id: Mapped[str | None] = mapped_column(String(64))  # a revitalization credit's loan
     limitation_start: Mapped[date | None] = mapped_column(Date)  # last interrupting event
     sued_on: Mapped[date | None] = mapped_column(Date)
@@ -172,6 +178,8 @@ class Payment(Base):
     penalty_fen: Mapped[int] = mapped_column(Money)
     interest_fen: Mapped[int] = mapped_column(Money)
     principal_fen: Mapped[int] = mapped_column(Money)
+    compound_fen: Mapped[int] = mapped_column(Money, default=0, server_default=text("0"))  # migration 0014
+    delayed_fen: Mapped[int] = mapped_column(Money, default=0, server_default=text("0"))
     state_at_payment: Mapped[str] = mapped_column(String(24))
     recorded_by: Mapped[str] = mapped_column(String(64), default="operator")
     # the core system's transaction id of a payment from the nightly feed: booked at most once

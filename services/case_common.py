@@ -101,10 +101,15 @@ class Balance:
     penalty: Decimal
     costs: Decimal
     total: Decimal
+    # issue 15 rule 4: compound interest (PBoC 2003 notice item 三) and the doubled interest for
+    # delayed performance of a judgment (Civil Procedure Law Art. 264); both in ``total``
+    compound: Decimal = Decimal("0.00")
+    delayed: Decimal = Decimal("0.00")
 
     @classmethod
     def of(cls, b: Balances) -> "Balance":
-        return cls(from_fen(b.principal), from_fen(b.interest), from_fen(b.penalty), from_fen(b.costs), from_fen(b.total))
+        return cls(from_fen(b.principal), from_fen(b.interest), from_fen(b.penalty), from_fen(b.costs), from_fen(b.total),
+                   from_fen(b.compound), from_fen(b.delayed))
 
 
 def money_or_none(fen: int | None) -> Decimal | None:

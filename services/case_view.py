@@ -94,6 +94,8 @@ class PaymentParts:
     penalty: Decimal
     interest: Decimal
     principal: Decimal
+    compound: Decimal = Decimal("0.00")
+    delayed: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -295,7 +297,8 @@ def payments_of(s: Session, loan_id: str) -> tuple[PaymentDetail, ...]:
         PaymentDetail(
             on=p.paid_on, amount=from_fen(p.amount_fen),
             payer=f"guarantor:{p.guarantor_name}" if p.payer == "guarantor" else p.payer,
-            allocation=PaymentParts(from_fen(p.costs_fen), from_fen(p.penalty_fen), from_fen(p.interest_fen), from_fen(p.principal_fen)),
+            allocation=PaymentParts(from_fen(p.costs_fen), from_fen(p.penalty_fen), from_fen(p.interest_fen), from_fen(p.principal_fen),
+                                    from_fen(p.compound_fen), from_fen(p.delayed_fen)),
             by=p.recorded_by,
             reference=p.reference,
         )

@@ -60,12 +60,15 @@ from services.views import balances_as_of
 
 @dataclass(frozen=True)
 class Allocation:
-    """How a payment was applied, in yuan: costs → penalty → interest → principal."""
+    """How a payment was applied, in yuan: costs → penalty → compound → interest → principal,
+    then the doubled interest for delayed performance of a judgment (SPC 2014 Art. 4)."""
 
     costs: Decimal
     penalty: Decimal
     interest: Decimal
     principal: Decimal
+    compound: Decimal = Decimal("0.00")
+    delayed: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ def pay(
     uow: UnitOfWork, loan_id: str, amount: Decimal, *, on: date | None = None, payer: str = "borrower",
     by: str = "operator", policy: Policy | None = None,
 ) -> PaymentResult:
-    """Record a payment, allocated costs → penalty → interest → principal; close at zero."""
+    """Record a payment, allocated costs → penalty → compound → interest → principal → delayed; close at zero."""
     by = actor(uow, by)
     policy = policy_or_default(policy)
     s = uow.session
@@ -181,8 +184,8 @@ def apply_payment(
     s: Session, loan: Loan, on: date, amount_fen: int, kind: str, guarantor_name: str | None, by: str, policy: Policy,
     reason: str | None = None,
 ) -> PaymentResult:
-    """Apply an amount received on ``on`` to the open case (costs → penalty → interest →
-    principal, plan lines oldest first); close the case at zero. The caller commits."""
+    """Apply an amount received on ``on`` to the open case (costs → penalty → compound →
+    interest → principal → delayed, plan lines oldest first); close the case at zero. The caller commits."""
     loan_id = loan.loan_id
     guarantor = None
     if guarantor_name is not None:
@@ -190,12 +193,18 @@ def apply_payment(
     owed = balances_as_of(loan, on, policy)
     if amount_fen > owed.total:
         raise RuleViolation(f"overpayment refused: {fmt(amount_fen)} exceeds the balance of {fmt(owed.total)} on {on}")
+    # Art. 561 order, the doubled delayed-performance interest last: allocate_judgment's order
+    # (SPC 2014 interpretation Art. 4), with compound interest a part of its own
     alloc = allocate(amount_fen, owed)
     after = owed.minus(alloc.applied)
     state_at_payment = loan.state
     loan.outstanding_principal_fen = after.principal
     loan.overdue_principal_fen = max(0, min(loan.overdue_principal_fen - alloc.principal, after.principal))
     loan.interest_fen, loan.penalty_fen, loan.costs_fen = after.interest, after.penalty, after.costs
+    loan.compound_fen, loan.delayed_fen = after.compound, after.delayed
+    performed = alloc.applied.total - alloc.delayed  # the part that performs the judgment's money debt
+    if loan.judgment_debt_fen > 0 and performed > 0 and judged_by(s, loan_id, on):
+        loan.judgment_debt_fen = max(0, loan.judgment_debt_fen - performed)
     if loan.overdue_principal_fen == 0 and after.interest == 0:
         # every overdue amount paid: days past due count from the oldest amount still unpaid
         # (DOMAIN.md §3; issue 15 rule 2), so from maturity if it has passed with principal
@@ -212,7 +221,7 @@ def apply_payment(
     s.add(Payment(
         loan_id=loan_id, paid_on=on, amount_fen=amount_fen, payer=kind, guarantor_name=guarantor_name,
         costs_fen=alloc.costs, penalty_fen=alloc.penalty, interest_fen=alloc.interest, principal_fen=alloc.principal,
-        state_at_payment=state_at_payment, recorded_by=by,
+        compound_fen=alloc.compound, delayed_fen=alloc.delayed, state_at_payment=state_at_payment, recorded_by=by,
     ))
     plan_row = s.scalars(select(Plan).where(Plan.loan_id == loan_id, Plan.status == "active")).first()
     if plan_row is not None:
@@ -231,9 +240,17 @@ def apply_payment(
         touch(loan, s, on)
     return PaymentResult(
         loan_id, on, from_fen(amount_fen), kind if kind != "guarantor" else f"guarantor:{guarantor_name}",
-        Allocation(from_fen(alloc.costs), from_fen(alloc.penalty), from_fen(alloc.interest), from_fen(alloc.principal)),
+        Allocation(from_fen(alloc.costs), from_fen(alloc.penalty), from_fen(alloc.interest), from_fen(alloc.principal),
+                   from_fen(alloc.compound), from_fen(alloc.delayed)),
         Balance.of(after), loan.state, loan.closed_reason,
     )
+
+
+def judged_by(s: Session, loan_id: str, on: date) -> bool:
+    """Whether the loan's latest judgment was given on or before ``on``: only a payment from then
+    on performs its money debt (an earlier one, back-dated, was part of what the court judged)."""
+    judged_on = s.execute(select(Judgment.judged_on).where(Judgment.loan_id == loan_id).order_by(Judgment.id.desc()).limit(1)).scalar()
+    return judged_on is not None and judged_on <= on
 
 
 # --- visits, demands, costs -------------------------------------------------------------------------
@@ -468,6 +485,13 @@ def judgment(
         raise RuleViolation(f"the performance date {perform_by} is before the judgment ({on})")
     bounds.perform_by(policy, perform_by, on)
     apply_by = enforcement_apply_by(perform_by)  # computed before anything is written
+    if loan.judgment_perform_by is not None and not loan.accrual_stopped and on > loan.accrued_to:
+        # a later judgment replaces the earlier's measure from its own date: book what accrued to it
+        owed = balances_as_of(loan, on, policy)
+        loan.interest_fen, loan.penalty_fen, loan.compound_fen, loan.delayed_fen = owed.interest, owed.penalty, owed.compound, owed.delayed
+        loan.accrued_to = on
+    # the money debt the judgment determined, unperformed until paid (SPC 2014 interpretation Art. 1)
+    loan.judgment_debt_fen, loan.judgment_perform_by = amount_fen, perform_by
     s.add(Judgment(loan_id=loan_id, judged_on=on, amount_fen=amount_fen, perform_by=perform_by))
     s.add(Action(loan_id=loan_id, kind="judgment", on=on, by=by, amount_fen=amount_fen, due_on=perform_by))
     touch(loan, s, on)

@@ -155,6 +155,7 @@ def plan(
     source = loan.state
     machine.fire("sign_plan", on=on, by=by, reason=f"installment agreement: {fmt(to_fen(monthly))} a month from {first_due}", has_plan=True)
     loan.interest_fen, loan.penalty_fen = owed.interest, owed.penalty
+    loan.compound_fen, loan.delayed_fen = owed.compound, owed.delayed
     loan.accrued_to, loan.accrual_stopped = on, True
     loan.limitation_start = max(loan.limitation_start or on, on)  # the debtor's consent interrupts
     # a restructured asset from the agreement (2023 measures Arts. 17, 20; issue 15 rule 1)
@@ -321,6 +322,7 @@ def write_off(
     source = loan.state
     owed = balances_as_of(loan, on, policy)  # the whole claim on the write-off date stays on record
     loan.interest_fen, loan.penalty_fen = owed.interest, owed.penalty
+    loan.compound_fen, loan.delayed_fen = owed.compound, owed.delayed
     loan.accrued_to = max(loan.accrued_to, on)
     close(s, loan, bind(s, loan), "write_off", on, by=by, reason=reason, approval=approval)
     return finish(uow, WrittenOff(loan_id, source, loan.state, loan.closed_reason, approval.approved_by))

@@ -142,7 +142,7 @@ def _letter(s: Session, loan: Loan, party: str, letter_no: str, as_of: date, pay
     common = dict(letter_no=letter_no, branch_name=branch, branch_address=branch_address, loan_id=loan.loan_id,
                   contract_no=loan.loan_id, disbursed_on=loan.disbursed_on, maturity_on=loan.maturity_on,
                   principal=owed.principal, interest=owed.interest, penalty=owed.penalty, costs=owed.costs,
-                  total=owed.total, pay_by=pay_by, issued_on=as_of, owed_as_of=as_of, method=PLANNED_METHOD)
+                  total=owed.total, compound=owed.compound, delayed=owed.delayed, pay_by=pay_by, issued_on=as_of, owed_as_of=as_of, method=PLANNED_METHOD)
     if party == law.BORROWER:
         return paper.Letter(kind="borrower", recipient_name=borrower.name, recipient_address=borrower.address or NO_ADDRESS,
                             legal_basis=paper.borrower_legal_basis(), **common)

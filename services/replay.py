@@ -273,7 +273,8 @@ def _loans_as_imported(loans: list[dict[str, Any]], payments: list[dict[str, Any
         row.update(state="performing", state_entered_on=None, closed_reason=None, classification="normal", restructured_on=None,
                    observation_from=None, observation_until=None, restructured_floor=None, staff_classification=None,
                    classification_at_close=None, limitation_start=None, sued_on=None, awaiting_approval=None, awaiting_reason=None,
-                   urgent=False, employer_pressure=False, touched=False, accrual_stopped=False, version=1)
+                   urgent=False, employer_pressure=False, touched=False, accrual_stopped=False, version=1,
+                   compound_fen=0, delayed_fen=0, judgment_debt_fen=0, judgment_perform_by=None)  # a judgment replays
         agreed = plan_of.get(loan["loan_id"])
         if agreed is not None and row["overdue_since"] is not None and row["overdue_since"] >= agreed["signed_on"]:
             # an installment missed under an agreement set it (restructuring.record_missed_installment):
@@ -294,6 +295,7 @@ def _loans_as_imported(loans: list[dict[str, Any]], payments: list[dict[str, Any
                 row["accrued_to"] = agreement["signed_on"]
             elif first is not None:
                 row["interest_fen"], row["penalty_fen"] = first["interest_fen"], first["penalty_fen"]
+                row["compound_fen"] = first.get("compound_fen", 0)
                 row["accrued_to"] = first["paid_on"]
             row["last_payment_on"] = None
         nothing_owed = row["outstanding_principal_fen"] + row["interest_fen"] == 0

@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session
 
 from machines.policy import Policy
 from models import portfolio
-from models.domain.interest import accrue
 from models.domain.money import fmt
 from models.store import last_run_date
 from models.tables import Loan, Officer, Payment, Plan, PlanLine, Snapshot
-from services.views import days_past_due_on
+from services.views import balances_as_of, days_past_due_on
 from services import worklist
 
 
@@ -86,7 +85,8 @@ def loans_frame(session: Session, as_of: date | None, policy: Policy) -> pd.Data
             Loan.loan_id, Loan.state, Loan.closed_reason, Loan.classification, Loan.outstanding_principal_fen,
             Loan.overdue_principal_fen, Loan.interest_fen, Loan.penalty_fen, Loan.costs_fen, Loan.rate_ppm, Loan.maturity_on,
             Loan.overdue_since, Loan.accrued_to, Loan.accrual_stopped, Loan.origin, Loan.assigned_to, Loan.product,
-            Loan.restructured_on,
+            Loan.restructured_on, Loan.compound_fen, Loan.delayed_fen, Loan.misused_purpose, Loan.judgment_debt_fen,
+            Loan.judgment_perform_by,
         )
     ).all()
     oldest_line = dict(session.execute(
@@ -96,14 +96,11 @@ def loans_frame(session: Session, as_of: date | None, policy: Policy) -> pd.Data
     records = []
     for r in rows:
         dpd = days_past_due_on(r, as_of, oldest_line.get(r.loan_id)) if r.state != "closed" else 0  # type: ignore[arg-type]
-        interest, penalty = r.interest_fen, r.penalty_fen
-        if as_of is not None and r.state != "closed" and not r.accrual_stopped and as_of > r.accrued_to:
-            acc = accrue(outstanding_fen=r.outstanding_principal_fen, overdue_fen=r.overdue_principal_fen, rate_ppm=r.rate_ppm,
-                         maturity_on=r.maturity_on, overdue_since=r.overdue_since, start=r.accrued_to, end=as_of,
-                         uplift=policy.penalty_uplift)
-            interest += acc.interest_fen
-            penalty += acc.penalty_fen
-        balance = r.outstanding_principal_fen + interest + penalty + r.costs_fen
+        # the same balances as `npl show` (services.views.balances_as_of); the frame's penalty
+        # column carries every interest beyond the contractual: penalty, compound, delayed
+        owed = balances_as_of(r, as_of, policy)  # type: ignore[arg-type]
+        interest, penalty = owed.interest, owed.penalty + owed.compound + owed.delayed
+        balance = owed.total
         records.append((r.loan_id, r.state, r.closed_reason, r.classification, dpd, balance, r.outstanding_principal_fen,
                         interest, penalty, r.costs_fen, r.origin, r.assigned_to, r.product))
     frame = pd.DataFrame.from_records(records, columns=list(portfolio.LOAN_COLUMNS))

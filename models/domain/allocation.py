@@ -1,10 +1,29 @@
-"""Payment allocation: costs → penalty → interest → principal (Civil Code Art. 561)."""
+"""Payment allocation: costs → penalty → compound → interest → principal (Civil Code Art. 561),
+then the doubled interest for delayed performance of a judgment (SPC 2014 interpretation Art. 4)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-ORDER = ("costs", "penalty", "interest", "principal")
+# Civil Code Art. 561: "(一)实现债权的有关费用;(二)利息;(三)主债务" — costs, then interest (penalty
+# interest first, then compound interest, then contractual interest: the bank's order within
+# "利息"), then principal; the doubled delayed-performance interest last (SPC 2014 Art. 4, below).
+ORDER = ("costs", "penalty", "compound", "interest", "principal", "delayed")
+# the four components an agreed order may name (compound follows penalty, delayed comes last)
+CORE = ("costs", "penalty", "interest", "principal")
+
+
+def _complete(order: tuple[str, ...]) -> tuple[str, ...]:
+    """An agreed order naming only the four core components, with compound interest right after
+    penalty and the delayed-performance interest last; any other order as given."""
+    if sorted(order) != sorted(CORE):
+        return order
+    completed: list[str] = []
+    for name in order:
+        completed.append(name)
+        if name == "penalty":
+            completed.append("compound")
+    return (*completed, "delayed")
 
 
 @dataclass(frozen=True)
@@ -15,10 +34,12 @@ class Balances:
     interest: int = 0
     penalty: int = 0
     costs: int = 0
+    compound: int = 0  # compound interest on contractual interest unpaid when due (PBoC 2003 notice)
+    delayed: int = 0  # doubled interest for delayed performance of a judgment (Civil Procedure Law Art. 264)
 
     @property
     def total(self) -> int:
-        return self.principal + self.interest + self.penalty + self.costs
+        return self.principal + self.interest + self.penalty + self.costs + self.compound + self.delayed
 
     def minus(self, other: "Balances") -> "Balances":
         return Balances(
@@ -26,6 +47,8 @@ class Balances:
             self.interest - other.interest,
             self.penalty - other.penalty,
             self.costs - other.costs,
+            self.compound - other.compound,
+            self.delayed - other.delayed,
         )
 
 
@@ -38,10 +61,17 @@ class Allocation:
     interest: int
     principal: int
     remainder: int
+    compound: int = 0
+    delayed: int = 0
 
     @property
     def applied(self) -> Balances:
-        return Balances(self.principal, self.interest, self.penalty, self.costs)
+        return Balances(self.principal, self.interest, self.penalty, self.costs, self.compound, self.delayed)
+
+    @property
+    def total(self) -> int:
+        """The parts and the remainder: the payment, exactly."""
+        return self.applied.total + self.remainder
 
 
 def _take_in_order(amount_fen: int, owed: object, order: tuple[str, ...], names: tuple[str, ...]) -> tuple[dict[str, int], int]:
@@ -61,8 +91,10 @@ def _take_in_order(amount_fen: int, owed: object, order: tuple[str, ...], names:
 
 
 def allocate(amount_fen: int, owed: Balances, order: tuple[str, ...] = ORDER) -> Allocation:
-    """Apply ``amount_fen`` to ``owed`` in ``order``; the parts and remainder add up exactly."""
-    parts, left = _take_in_order(amount_fen, owed, order, ORDER)
+    """Apply ``amount_fen`` to ``owed`` in ``order`` (an agreed order may name the four core
+    components only); the parts and remainder add up exactly. On a judgment debt the default
+    order is ``allocate_judgment``'s: the judgment's money debt first, ``delayed`` last."""
+    parts, left = _take_in_order(amount_fen, owed, _complete(order), ORDER)
     return Allocation(remainder=left, **parts)
 
 
@@ -72,7 +104,7 @@ def allocate(amount_fen: int, owed: Balances, order: tuple[str, ...] = ORDER) ->
 # 加倍部分债务利息，但当事人对清偿顺序另有约定的除外" — the money debt the judgment determined first,
 # the doubled part of the delayed-performance interest last, unless the parties agreed otherwise.
 # Within the judgment's money debt the Civil Code Art. 561 order above still applies.
-JUDGMENT_ORDER = ORDER + ("delayed",)
+JUDGMENT_ORDER = CORE + ("delayed",)  # ORDER without compound (JudgmentBalances counts it in penalty)
 
 
 @dataclass(frozen=True)

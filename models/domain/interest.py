@@ -4,8 +4,10 @@ Model (documented in the README): from the accrual base date to ``end``
 - principal not yet past due earns contractual interest at the annual rate;
 - principal past due earns penalty interest at rate × (1 + uplift) from the day after it fell
   due, and after final maturity the whole outstanding principal is past due;
-- no interest on interest in ``accrue`` itself: compound interest on contractual interest not
-  paid when due is ``compound_fen`` (PBoC 2003 notice, item 三), an amount of its own;
+- contractual interest falls due with the principal it accrued on (at that principal's due date,
+  at the latest at maturity); unpaid when due it bears compound interest at the penalty rate
+  from the day after (PBoC 2003 notice, item 三): ``compound_fen``, an amount of its own which
+  ``accrue`` adds when given ``due_interest_fen`` and ``compound=True``;
 - while an installment agreement runs nothing accrues (the agreed schedule is the debt).
 Each accrual is rounded half-up to the fen once, when it is added to the balance.
 """
@@ -46,6 +48,7 @@ def interest_fen(principal_fen: int, rate_ppm: int, days: int, multiplier: Decim
 class Accrual:
     interest_fen: int
     penalty_fen: int
+    compound_fen: int = 0
 
 
 def accrue(
@@ -58,9 +61,21 @@ def accrue(
     start: date,
     end: date,
     uplift: Decimal = DEFAULT_UPLIFT,
+    stored_interest_fen: int = 0,
+    compound: bool = False,
 ) -> Accrual:
-    """Interest and penalty earned after ``start`` up to and including ``end``."""
-    if end <= start or outstanding_fen <= 0:
+    """Interest, penalty and (``compound=True``) compound interest earned after ``start`` up to
+    and including ``end``.
+
+    Compound interest (PBoC 2003 notice, item 三: "对不能按时支付的利息，按罚息利率计收复利") is
+    earned on contractual interest unpaid after it fell due, at the penalty rate:
+    - ``stored_interest_fen``, the contractual interest owed on ``start``, fell due on the
+      loan's oldest due date, ``overdue_since`` (at the latest maturity), or at maturity when
+      nothing is past due;
+    - the interest accrued in the window on principal already past due falls due with that
+      principal (on ``overdue_since``), on the other principal at maturity.
+    Each bears it from the day after it fell due (``compound_fen``)."""
+    if end <= start or (outstanding_fen <= 0 and stored_interest_fen <= 0):
         return Accrual(0, 0)
     penalty_mult = 1 + uplift
     overdue_fen = min(max(overdue_fen, 0), outstanding_fen) if overdue_since else 0
@@ -79,13 +94,17 @@ def accrue(
     contractual_days_overdue = span(date.min, since)
     penalty_days_overdue = span(since, far)
 
-    interest = interest_fen(normal_fen, rate_ppm, contractual_days_normal) + interest_fen(
-        overdue_fen, rate_ppm, contractual_days_overdue
-    )
+    interest_normal = interest_fen(normal_fen, rate_ppm, contractual_days_normal)
+    interest_overdue = interest_fen(overdue_fen, rate_ppm, contractual_days_overdue)
     penalty = interest_fen(normal_fen, rate_ppm, penalty_days_normal, penalty_mult) + interest_fen(
         overdue_fen, rate_ppm, penalty_days_overdue, penalty_mult
     )
-    return Accrual(interest, penalty)
+    compounded = 0
+    if compound:
+        due = (InterestDue(since, stored_interest_fen), InterestDue(since, interest_overdue),
+               InterestDue(maturity_on, interest_normal))
+        compounded = compound_fen(due, rate_ppm, start=start, end=end, uplift=uplift)
+    return Accrual(interest_normal + interest_overdue, penalty, compounded)
 
 
 # --- penalty uplift bounds (PBoC 2003 notice, item 三) ---------------------------------------------

@@ -32,6 +32,7 @@ from models.importing.fields import (
     text_field,
 )
 from models.importing.files import Source
+from models.importing.guarantors import flag_field
 from models.importing.loaders import Kind, Loading, in_batches, read_rows
 from models.importing.rejects import Rejects
 
@@ -56,6 +57,7 @@ OPTIONAL = (
     "overdue_principal",
     "accrued_to",  # extension: the date interest_arrears is computed to
     "staff_classification",  # extension (issue 15): staff's category; the floor rule applies elsewhere
+    "misused_purpose",  # extension (issue 15): used against its agreed purpose (penalty uplift 50–100 %)
 )
 STAFF_CLASSIFICATIONS: tuple[str, ...] = tuple(category.value for category in Category)
 
@@ -85,6 +87,7 @@ LOAN_FIELDS: tuple[Field, ...] = (
     ("overdue_principal", amount_field, False),
     ("accrued_to", date_field, False),
     ("staff_classification", choice_field(STAFF_CLASSIFICATIONS), False),
+    ("misused_purpose", flag_field, False),
 )
 
 
@@ -153,6 +156,7 @@ def loan_rows(
         overdue_principal,
         accrued_to,
         staff_classification,
+        misused,
     ) = values
     limit = bounds.max_amount_fen
     if (
@@ -257,6 +261,7 @@ def loan_rows(
         False,  # touched
         next_event,
         staff_classification,
+        bool(misused),  # blank: no (a term of the loan like the others: a re-import sets it as exported)
     )
     return borrower, loan
 

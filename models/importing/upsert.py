@@ -72,6 +72,7 @@ LOAN_COLUMNS = (
     "touched",
     "next_event_on",
     "staff_classification",
+    "misused_purpose",
 )
 GUARANTOR_COLUMNS = (
     "loan_id",
@@ -115,6 +116,7 @@ _LOAN_TERMS = (
     "accrued_to",
     "overdue_since",
     "last_payment_on",
+    "misused_purpose",
 )
 # a blank in the export never erases these: a person's identity and contact details
 _BORROWER_KEPT = ("id_number", "phone", "address", "employer", "credit_rating")

@@ -162,6 +162,8 @@ def _amount_table(letter: Letter, s: dict[str, ParagraphStyle], width: float) ->
         ("尚欠本金", format_amount(letter.principal)),
         ("利息", format_amount(letter.interest)),
         ("罚息（逾期利息）", format_amount(letter.penalty)),
+        *((("复利", format_amount(letter.compound)),) if letter.compound else ()),
+        *((("迟延履行期间加倍部分债务利息", format_amount(letter.delayed)),) if letter.delayed else ()),
         ("实现债权的费用", format_amount(letter.costs)),
         ("合计", format_amount(letter.total)),
     ]

@@ -92,8 +92,8 @@ def guarantor_legal_basis(guarantee_type: str) -> str:
 class Letter:
     """One demand letter, as plain data. Amounts are ``Decimal`` yuan, exact to the fen.
 
-    ``principal``, ``interest``, ``penalty`` (penalty / overdue interest) and ``costs`` are owed
-    as of ``owed_as_of`` (default: ``issued_on``); ``total`` must be their sum. For a guarantor,
+    ``principal``, ``interest``, ``penalty`` (penalty / overdue interest), ``costs``, ``compound``
+    and ``delayed`` are owed as of ``owed_as_of`` (default: ``issued_on``); ``total`` must be their sum. For a guarantor,
     ``borrower_name`` names the debtor whose loan is guaranteed, and ``guarantee_type`` and
     ``guarantee_period_end`` are required. ``method`` is how the mail room will serve it.
     """
@@ -122,6 +122,10 @@ class Letter:
     owed_as_of: date | None = None
     method: Method = "mail"
     contact: str = ""
+    # issue 15 rule 4: compound interest (PBoC 2003 notice item 三) and the doubled interest for
+    # delayed performance of a judgment (Civil Procedure Law Art. 264); part of ``total``
+    compound: Decimal = Decimal("0.00")
+    delayed: Decimal = Decimal("0.00")
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -138,7 +142,7 @@ class Letter:
         for name in ("disbursed_on", "maturity_on", "pay_by", "issued_on"):
             if not isinstance(getattr(self, name), date):
                 raise LetterError(f"{name} must be a date")
-        for name in ("principal", "interest", "penalty", "costs", "total"):
+        for name in ("principal", "interest", "penalty", "costs", "total", "compound", "delayed"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite():
                 raise LetterError(f"{name} must be a finite Decimal, got {value!r}")
@@ -146,11 +150,9 @@ class Letter:
                 raise LetterError(f"{name} must not be negative, got {value}")
             if value != value.quantize(_FEN):
                 raise LetterError(f"{name} must be exact to the fen (two places), got {value}")
-        if self.principal + self.interest + self.penalty + self.costs != self.total:
-            raise LetterError(
-                f"total {self.total} is not principal + interest + penalty + costs "
-                f"({self.principal + self.interest + self.penalty + self.costs})"
-            )
+        parts = self.principal + self.interest + self.penalty + self.costs + self.compound + self.delayed
+        if parts != self.total:
+            raise LetterError(f"total {self.total} is not principal + interest + penalty + costs + compound + delayed ({parts})")
         if self.maturity_on < self.disbursed_on:
             raise LetterError("maturity_on is before disbursed_on")
         if self.pay_by < self.issued_on:

@@ -37,7 +37,10 @@ GOLDEN = "e8a6caf58580125f55743f8af08d5c8ff4cc7bd9f7bcc17736d35960aa98afa1"
 # column alone does not read as a change of behaviour.
 ADDED_LATER = {("guarantors", "signed_on"), ("guarantors", "until_repaid"),
                # issue 15 (migration 0012); classification_at_close is not left out: closed loans set it
-               *(("loans", c) for c in ("observation_from", "restructured_floor", "compound_fen", "delayed_fen", "parent_loan_id"))}
+               *(("loans", c) for c in ("observation_from", "restructured_floor", "compound_fen", "delayed_fen", "parent_loan_id")),
+               # issue 15 rule 4 (migration 0014)
+               *(("loans", c) for c in ("misused_purpose", "judgment_debt_fen", "judgment_perform_by")),
+               ("payments", "compound_fen"), ("payments", "delayed_fen")}
 
 
 def digest(url: str) -> str:

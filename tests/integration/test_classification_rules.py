@@ -119,7 +119,10 @@ def test_paying_every_overdue_amount_brings_days_past_due_to_zero_and_the_floor_
     assert (show(db_url, "L-2")["dpd"], stored(db_url, "L-2").classification) == (70, "special_mention")
     with UnitOfWork(db_url) as uow:
         owed = balances_as_of(uow.session.get(Loan, "L-2"), date(2008, 7, 10), load_policy())
-    overdue = owed.costs + owed.penalty + owed.interest + 2_000_000  # allocated costs → penalty → interest → principal
+    # allocated costs → penalty → compound → interest → principal (the interest on the 20,000.00 due
+    # 2008-05-01 compounds from 05-02: PBoC 2003 notice item 三)
+    assert owed.compound > 0
+    overdue = owed.costs + owed.penalty + owed.compound + owed.interest + 2_000_000
     with UnitOfWork(db_url) as uow:
         cases.pay(uow, "L-2", D(overdue) / 100, on=date(2008, 7, 10), by="E-01")
     assert show(db_url, "L-2")["dpd"] == 0

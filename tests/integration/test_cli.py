@@ -172,7 +172,8 @@ def assert_contract_shape(doc: dict) -> None:
     assert set(balance) >= {"principal", "interest", "penalty", "costs", "total"}
     for part in ("principal", "interest", "penalty", "costs", "total"):
         assert isinstance(balance[part], str) and MONEY.match(balance[part]), (part, balance[part])
-    parts = sum(Decimal(balance[p]) for p in ("principal", "interest", "penalty", "costs"))
+    # issue 15 rule 4: compound interest and the delayed-performance interest are parts of their own
+    parts = sum(Decimal(balance[p]) for p in ("principal", "interest", "penalty", "costs", "compound", "delayed"))
     assert Decimal(balance["total"]) == parts
     assert doc["assigned_to"] is None or isinstance(doc["assigned_to"], str)
     deadlines = doc["deadlines"]
@@ -227,12 +228,16 @@ def test_show_json_matches_the_contract_for_every_demo_case_after_the_daily_runs
     assert (yang["classification"], yang["dpd"]) == ("substandard", 184)  # 2008-06-30 → 2008-12-31
     assert yang["assigned_to"] == "E-02"
     daily_rate = Decimal("49000") * Decimal("0.0747") / 360  # ACT/360 (DOMAIN.md §5)
+    interest = yuan_dec(daily_rate * 183)  # 2007-12-30 → 2008-06-30, due with the principal on 2008-06-30
+    compound = yuan_dec(interest * Decimal("0.0747") * Decimal("1.5") / 360 * 184)  # on it at the penalty rate (PBoC 2003 item 三)
     assert yang["balance"] == {
         "principal": "49000.00",
-        "interest": yuan(daily_rate * 183),  # 2007-12-30 → 2008-06-30
+        "interest": yuan(interest),
         "penalty": yuan(daily_rate * Decimal("1.5") * 184),  # 2008-07-01 → 2008-12-31 at rate × 1.5
         "costs": "0.00",
-        "total": yuan(Decimal("49000") + yuan_dec(daily_rate * 183) + yuan_dec(daily_rate * Decimal("1.5") * 184)),
+        "total": yuan(Decimal("49000") + interest + yuan_dec(daily_rate * Decimal("1.5") * 184) + compound),
+        "compound": yuan(compound),
+        "delayed": "0.00",
     }
     # the run lists a demand task but records no demand (issue 14): nobody demanded Zhang within
     # the period (Guarantee Law 1995 Art. 26), so the guarantee lapsed on 2008-12-30
@@ -442,7 +447,7 @@ def test_show_json_lists_payments_and_every_action_with_approved_and_rejected_re
         "allocation": doc["payments"][0]["allocation"], "by": "E-02", "reference": None,
     }]
     parts = doc["payments"][0]["allocation"]
-    assert set(parts) == {"costs", "penalty", "interest", "principal"} and all(MONEY.match(v) for v in parts.values())
+    assert set(parts) == {"costs", "penalty", "interest", "principal", "compound", "delayed"} and all(MONEY.match(v) for v in parts.values())
     assert sum(Decimal(v) for v in parts.values()) == Decimal("1000.00")
     kinds = [(a["kind"], a["on"], a["by"], a["outcome"], a["target"]) for a in doc["actions"]]
     assert kinds == [

@@ -35,7 +35,7 @@ from tests.builders import load, run
 
 D = Decimal
 DATA = Path(__file__).with_name("data")
-BALANCE_0710 = D("103920.00")
+BALANCE_0710 = D("103930.86")  # 100,000 + 3,620 interest + 300 penalty + 10.86 compound
 LONG_JOINT = {"guarantee_type": "joint", "guarantee_period_end": "2010-12-31"}  # liable throughout
 
 
@@ -68,7 +68,7 @@ def payments(url: str, loan_id: str) -> list[tuple]:
     with UnitOfWork(url) as uow:
         rows = uow.session.scalars(select(Payment).where(Payment.loan_id == loan_id).order_by(Payment.id))
         return [(p.paid_on, p.payer, p.guarantor_name, p.amount_fen, p.costs_fen, p.penalty_fen, p.interest_fen,
-                 p.principal_fen, p.state_at_payment, p.recorded_by) for p in rows]
+                 p.principal_fen, p.state_at_payment, p.recorded_by, p.compound_fen, p.delayed_fen) for p in rows]
 
 
 def pay(url: str, loan_id: str, amount: str, on: date | None, payer: str = "borrower", by: str = "E-01") -> cases.PaymentResult:
@@ -92,22 +92,25 @@ def test_payment_is_applied_to_costs_then_penalty_then_interest_then_principal_a
         recorded = cases.cost(uow, "L-1", Decimal("500.00"), what="court fee", on=date(2008, 7, 10), by="E-01")
     assert (recorded.cost, recorded.costs_owed) == (D("500.00"), D("500.00"))
     first = pay(db_url, "L-1", "1000.00", date(2008, 7, 10))
-    assert first.allocation == Allocation(costs=D("500.00"), penalty=D("300.00"), interest=D("200.00"), principal=D("0.00"))
+    # compound interest on the 3,620.00 of interest due 2008-06-30, for 10 days at 10.8 %: 10.86
+    assert first.allocation == Allocation(costs=D("500.00"), penalty=D("300.00"), interest=D("189.14"), principal=D("0.00"),
+                                          compound=D("10.86"))
     second = pay(db_url, "L-1", "5000.00", date(2008, 7, 10))
-    assert second.allocation == Allocation(costs=D("0.00"), penalty=D("0.00"), interest=D("3420.00"), principal=D("1580.00"))
-    assert second.balance_after == Balance(principal=D("98420.00"), interest=D("0"), penalty=D("0"), costs=D("0"), total=D("98420.00"))
+    assert second.allocation == Allocation(costs=D("0.00"), penalty=D("0.00"), interest=D("3430.86"), principal=D("1569.14"))
+    assert second.balance_after == Balance(principal=D("98430.86"), interest=D("0"), penalty=D("0"), costs=D("0"), total=D("98430.86"))
     assert jsonable(second)["balance_after"] == {  # the contract prints money with two decimals
-        "principal": "98420.00", "interest": "0.00", "penalty": "0.00", "costs": "0.00", "total": "98420.00",
+        "principal": "98430.86", "interest": "0.00", "penalty": "0.00", "costs": "0.00", "total": "98430.86",
+        "compound": "0.00", "delayed": "0.00",
     }
     assert payments(db_url, "L-1") == [
-        (date(2008, 7, 10), "borrower", None, 100000, 50000, 30000, 20000, 0, "performing", "E-01"),
-        (date(2008, 7, 10), "borrower", None, 500000, 0, 0, 342000, 158000, "performing", "E-01"),
+        (date(2008, 7, 10), "borrower", None, 100000, 50000, 30000, 18914, 0, "performing", "E-01", 1086, 0),
+        (date(2008, 7, 10), "borrower", None, 500000, 0, 0, 343086, 156914, "performing", "E-01", 0, 0),
     ]
     for p in payments(db_url, "L-1"):
-        assert p[3] == sum(p[4:8])
+        assert p[3] == sum(p[4:8]) + sum(p[10:12])
     # penalty runs on the principal still unpaid from the day after the payment: 98,420 × 0.072 × 1.5 / 360 a day
     balance = balance_on(db_url, "L-1", date(2008, 7, 20))
-    assert (balance.principal, balance.interest, balance.penalty, balance.costs) == (9842000, 0, 29526, 0)
+    assert (balance.principal, balance.interest, balance.penalty, balance.costs) == (9843086, 0, 29529, 0)
 
 
 def test_the_closing_reason_follows_who_paid_the_last_amount_and_guarantor_payments_are_attributed(db_url, tmp_path):
@@ -125,14 +128,14 @@ def test_the_closing_reason_follows_who_paid_the_last_amount_and_guarantor_payme
     assert pay(db_url, "L-COURT", str(BALANCE_0710), on, payer="court").closed_reason == "recovered_by_court"
     part = pay(db_url, "L-MIXED", "50000.00", on, payer="guarantor:Zhang")
     assert (part.state, part.closed_reason) == ("performing", None)
-    assert pay(db_url, "L-MIXED", "53920.00", on).closed_reason == "repaid"  # the borrower paid last
+    assert pay(db_url, "L-MIXED", "53930.86", on).closed_reason == "repaid"  # the borrower paid last
 
     assert [p[1:3] for p in payments(db_url, "L-GUARANTOR")] == [("guarantor", "Zhang")]
     assert [p[1:3] for p in payments(db_url, "L-COURT")] == [("court", None)]
     assert [p[1:3] for p in payments(db_url, "L-MIXED")] == [("guarantor", "Zhang"), ("borrower", None)]
     with UnitOfWork(db_url) as uow:
         balances = dict(uow.session.execute(select(Guarantor.loan_id, Guarantor.account_balance_fen)).all())
-    assert balances == {"L-GUARANTOR": 20000000 - 10392000, "L-MIXED": 20000000 - 5000000}
+    assert balances == {"L-GUARANTOR": 20000000 - 10393086, "L-MIXED": 20000000 - 5000000}
     for loan_id, reason in (("L-BORROWER", "repaid"), ("L-GUARANTOR", "settled_by_guarantor"),
                             ("L-COURT", "recovered_by_court"), ("L-MIXED", "repaid")):
         doc = show(db_url, loan_id)
@@ -242,18 +245,18 @@ def test_a_plan_signs_the_balance_into_monthly_lines_and_a_broken_plan_escalates
 
     res = signed["L-JOINT"]
     assert (res.from_state, res.to, res.lines, res.total, res.last_due) == (
-        "internal_review", "installment", 11, D("103920.00"), date(2009, 6, 15))
+        "internal_review", "installment", 11, D("103930.86"), date(2009, 6, 15))
     assert res.warnings == ()
     assert any("Li" in w and "2008-12-30" in w for w in signed["L-SHORT"].warnings)  # the plan outlives the guarantee
     with UnitOfWork(db_url) as uow:
         agreement = uow.session.scalars(select(Plan).where(Plan.loan_id == "L-JOINT")).one()
         lines = list(uow.session.scalars(select(PlanLine).where(PlanLine.plan_id == agreement.id).order_by(PlanLine.seq)))
-        assert (agreement.status, agreement.monthly_fen, agreement.total_fen) == ("active", 1000000, 10392000)
-        assert [ln.amount_fen for ln in lines] == [1000000] * 10 + [392000]
+        assert (agreement.status, agreement.monthly_fen, agreement.total_fen) == ("active", 1000000, 10393086)
+        assert [ln.amount_fen for ln in lines] == [1000000] * 10 + [393086]
         assert [ln.due_on for ln in lines] == [date(2008, m, 15) for m in range(8, 13)] + [date(2009, m, 15) for m in range(1, 7)]
         assert sum(ln.amount_fen for ln in lines) == agreement.total_fen
     assert history(db_url, "L-JOINT")[-1] == ("internal_review", "installment", "sign_plan", date(2008, 7, 10), "E-01", None)
-    assert show(db_url, "L-JOINT")["balance"]["total"] == "103920.00"  # accrual stops while the plan runs
+    assert show(db_url, "L-JOINT")["balance"]["total"] == "103930.86"  # accrual stops while the plan runs
 
     # the first installment (due 2008-08-15) stays unpaid: grace ends 2008-08-30, the plan breaks on 08-31
     run(db_url, date(2008, 7, 11), date(2008, 8, 31))
@@ -301,11 +304,12 @@ def test_a_written_off_loan_keeps_the_whole_claim_owed_on_the_write_off_date_on_
     #   loan.accrued_to = max(loan.accrued_to, on)
     load(db_url, tmp_path, [{"loan_id": "L-1"}])
     run(db_url, date(2008, 7, 1), date(2008, 7, 10))
-    assert show(db_url, "L-1")["balance"]["total"] == "103920.00"
+    assert show(db_url, "L-1")["balance"]["total"] == "103930.86"
     with UnitOfWork(db_url) as uow:
         cases.write_off(uow, "L-1", reason="borrower vanished", by="E-01", approved_by="M-01")
     assert show(db_url, "L-1")["balance"] == {
-        "principal": "100000.00", "interest": "3620.00", "penalty": "300.00", "costs": "0.00", "total": "103920.00",
+        "principal": "100000.00", "interest": "3620.00", "penalty": "300.00", "costs": "0.00", "total": "103930.86",
+        "compound": "10.86", "delayed": "0.00",
     }
 
 

@@ -154,3 +154,45 @@ def test_delayed_performance_interest_is_paid_only_once_the_judgment_debt_is_pai
     a = allocate_judgment(amount, owed)
     if a.delayed > 0:
         assert (a.costs, a.penalty, a.interest, a.principal) == (owed.costs, owed.penalty, owed.interest, owed.principal)
+
+
+# --- issue 15 rule 4: compound interest and delayed-performance interest on the pay path ------------
+
+FULL = Balances(principal=10_000, interest=300, penalty=200, costs=100, compound=50, delayed=500)
+
+
+def test_compound_interest_is_paid_after_penalty_and_before_contractual_interest():
+    assert allocate(320, FULL) == Allocation(costs=100, penalty=200, interest=0, principal=0, remainder=0, compound=20)
+    assert allocate(400, FULL) == Allocation(costs=100, penalty=200, interest=50, principal=0, remainder=0, compound=50)
+
+
+def test_delayed_performance_interest_is_paid_last_after_the_principal():
+    assert allocate(10_650, FULL).delayed == 0
+    assert allocate(10_651, FULL) == Allocation(100, 200, 300, 10_000, 0, compound=50, delayed=1)
+
+
+def test_an_agreed_order_of_the_four_core_parts_keeps_compound_after_penalty_and_delayed_last():
+    order = ("principal", "costs", "penalty", "interest")
+    assert allocate(10_100, FULL, order) == Allocation(costs=100, penalty=0, interest=0, principal=10_000, remainder=0)
+    assert allocate(10_351, FULL, order) == Allocation(100, 200, 1, 10_000, 0, compound=50, delayed=0)
+
+
+full_balances = st.builds(Balances, principal=fen, interest=fen, penalty=fen, costs=fen, compound=fen, delayed=fen)
+
+
+@given(amount=fen, owed=full_balances, order=st.permutations(ORDER))
+def test_the_parts_of_a_payment_with_compound_and_delayed_interest_always_add_up_to_it(amount, owed, order):
+    a = allocate(amount, owed, tuple(order))
+    assert a.costs + a.penalty + a.compound + a.interest + a.principal + a.delayed + a.remainder == amount == a.total
+    assert owed.minus(a.applied).total == owed.total - (amount - a.remainder)
+    for name in ORDER:
+        assert 0 <= getattr(a, name) <= getattr(owed, name)
+
+
+@given(amount=fen, owed=full_balances)
+def test_the_pay_path_order_is_the_judgment_order_with_compound_interest_counted_in_penalty(amount, owed):
+    # SPC 2014 interpretation Art. 4: the judgment's money debt first, the doubled interest last
+    a = allocate(amount, owed)
+    j = allocate_judgment(amount, JudgmentBalances(owed.principal, owed.interest, owed.penalty + owed.compound, owed.costs, owed.delayed))
+    assert (a.costs, a.penalty + a.compound, a.interest, a.principal, a.delayed, a.remainder) == (
+        j.costs, j.penalty, j.interest, j.principal, j.delayed, j.remainder)

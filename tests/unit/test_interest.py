@@ -267,3 +267,62 @@ def test_delayed_performance_interest_rounds_half_up_to_the_fen():
 
 def test_nothing_unperformed_bears_nothing():
     assert delayed_performance_fen(0, PERFORM_BY, start=PERFORM_BY, end=date(2016, 1, 1)) == 0
+
+
+# --- compound interest inside the accrual (issue 15 rule 4): when contractual interest is due --------
+
+# 100,000.00 at 7.2 %, due 2008-06-30; penalty rate 10.8 %: a day's compound interest on 3,620.00 is 1.086
+
+
+def loan(start: date, end: date, *, stored: int = 0, overdue_since: date | None = None, overdue_fen: int = 0,
+         compound: bool = True) -> Accrual:
+    return accrue(outstanding_fen=10_000_000, overdue_fen=overdue_fen, rate_ppm=72_000, maturity_on=date(2008, 6, 30),
+                  overdue_since=overdue_since, start=start, end=end, stored_interest_fen=stored, compound=compound)
+
+
+def test_interest_accrued_on_principal_not_yet_due_bears_no_compound_interest_up_to_maturity():
+    assert loan(date(2008, 1, 1), date(2008, 6, 30)) == Accrual(362_000, 0, 0)
+
+
+def test_interest_due_at_maturity_compounds_from_the_day_after():
+    assert loan(date(2008, 1, 1), date(2008, 7, 1)).compound_fen == 109  # 108.6 fen: one day
+    assert loan(date(2008, 1, 1), date(2008, 7, 10)).compound_fen == 1_086  # ten days
+
+
+def test_stored_interest_is_due_on_the_oldest_due_date_and_compounds_from_the_day_after():
+    # 1,000.00 of arrears, due since 2008-03-31 (principal part past due since then)
+    arrears = dict(stored=100_000, overdue_since=date(2008, 3, 31), overdue_fen=1_000_000)
+    assert loan(date(2008, 3, 20), date(2008, 3, 31), **arrears).compound_fen == 0  # due that day
+    # one day: 30.0 fen on the arrears + 0.66 on the 22.00 accrued 03-20..03-31 on the principal past due
+    assert loan(date(2008, 3, 20), date(2008, 4, 1), **arrears).compound_fen == 31
+    # after the oldest due date the whole window counts
+    assert loan(date(2008, 4, 1), date(2008, 4, 11), **arrears).compound_fen == 300
+
+
+def test_stored_interest_on_a_loan_with_nothing_past_due_is_due_at_maturity():
+    assert loan(date(2008, 6, 1), date(2008, 6, 30), stored=100_000).compound_fen == 0
+    # on 07-01: the stored 1,000.00 and the 580.00 accrued 06-01..06-30 both compound for a day at 10.8 %
+    assert loan(date(2008, 6, 1), date(2008, 7, 1), stored=100_000).compound_fen == 47  # 30.0 + 17.4 = 47.4
+
+
+def test_the_compound_switch_off_keeps_interest_and_penalty_and_books_no_compound_interest():
+    on, off = loan(date(2008, 1, 1), date(2008, 7, 10)), loan(date(2008, 1, 1), date(2008, 7, 10), compound=False)
+    assert (off.interest_fen, off.penalty_fen, off.compound_fen) == (on.interest_fen, on.penalty_fen, 0)
+    assert on.compound_fen > 0
+
+
+def test_the_readme_example_l_0001_by_hand():
+    acc = accrue(outstanding_fen=WANG_PRINCIPAL, overdue_fen=0, rate_ppm=WANG_RATE, maturity_on=WANG_DUE, overdue_since=None,
+                 start=WANG_DISBURSED, end=WANG_PAID, compound=True)
+    assert acc == Accrual(1_095_185, 108_315, 4_091)  # 10,951.85, 1,083.15, 40.91 (README "Interest by hand")
+
+
+@given(st.integers(0, 10**9), st.integers(0, 10**8), st.integers(1, 200_000), st.integers(0, 800), st.integers(1, 800))
+def test_compound_interest_never_comes_before_the_due_date_and_never_shrinks_with_time(principal, stored, rate, offset, length):
+    maturity = date(2010, 1, 1)
+    start = maturity - timedelta(days=offset)
+    kw = dict(outstanding_fen=principal, overdue_fen=0, rate_ppm=rate, maturity_on=maturity, overdue_since=None,
+              start=start, stored_interest_fen=stored, compound=True)
+    assert accrue(end=min(maturity, start + timedelta(days=length)), **kw).compound_fen == 0
+    end = start + timedelta(days=length)
+    assert accrue(end=end + timedelta(days=1), **kw).compound_fen >= accrue(end=end, **kw).compound_fen >= 0

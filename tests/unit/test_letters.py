@@ -234,3 +234,11 @@ def test_the_font_override_wins_over_the_debian_fonts(monkeypatch: pytest.Monkey
 def test_missing_glyphs_lists_each_uncovered_character_once_in_order() -> None:
     covered = frozenset(map(ord, "杨某"))
     assert missing_glyphs("杨某𠀀 某x𠀀", covered) == ["𠀀", "x"]
+
+
+def test_compound_and_delayed_interest_are_parts_of_a_letters_total() -> None:
+    base = yang_letter()
+    with_both = replace(base, compound=Decimal("10.86"), delayed=Decimal("18.19"), total=base.total + Decimal("29.05"))
+    assert with_both.total - base.total == with_both.compound + with_both.delayed
+    with pytest.raises(LetterError, match="compound"):
+        replace(base, compound=Decimal("10.86"))  # the total no longer adds up

@@ -151,3 +151,33 @@ def test_a_penalty_uplift_outside_30_to_50_percent_is_refused_at_load(tmp_path):
     path = tmp_path / "ok.toml"
     path.write_text('[money]\npenalty_uplift = "0.3"\n', encoding="utf-8")
     assert str(load_policy(path).penalty_uplift) == "0.3"
+
+
+# --- issue 15 rule 4: compound interest switch and the misused-loan uplift --------------------------
+
+
+def test_compound_interest_is_on_by_default_and_a_policy_may_switch_it_off(tmp_path):
+    assert load_policy().compound_interest is True
+    path = tmp_path / "p.toml"
+    path.write_text("[money]\ncompound = false\n", encoding="utf-8")
+    assert load_policy(path).compound_interest is False
+    path.write_text('[money]\ncompound = "no"\n', encoding="utf-8")
+    with pytest.raises(PolicyError, match="money.compound"):
+        load_policy(path)
+
+
+def test_a_misused_loan_takes_its_own_uplift_validated_to_50_to_100_percent(tmp_path):
+    from models.domain.errors import PenaltyUpliftOutOfRange
+
+    policy = load_policy()
+    assert (policy.uplift_for(False), policy.uplift_for(True)) == (Decimal("0.5"), Decimal("1"))
+    path = tmp_path / "p.toml"
+    for uplift in ("0.4", "1.01"):
+        path.write_text(f'[money]\nmisused_penalty_uplift = "{uplift}"\n', encoding="utf-8")
+        with pytest.raises(PenaltyUpliftOutOfRange, match="used against its agreed purpose"):
+            load_policy(path)
+    path.write_text('[money]\nmisused_penalty_uplift = "0.75"\n', encoding="utf-8")
+    assert load_policy(path).uplift_for(True) == Decimal("0.75")
+    path.write_text("[money]\nmisused_penalty_uplift = 0.75\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="money.misused_penalty_uplift"):
+        load_policy(path)
