@@ -398,7 +398,9 @@ def fire_setwise(session: Session, day: date, event: str, source: str, target: s
     ``UPDATE`` of state and the date it was entered. Only rows still in ``source`` move; raises
     ``ConcurrentUpdate`` if any of ``ids`` was not (the chunk is judged again). The caller has
     checked the move against the machine's declared transitions."""
-    where = (among(session, Loan.loan_id, ids), Loan.state == source)
+    # ``state || ''``: not the (state, …) index — a state holds up to the whole book (performing),
+    # and the planner would scan it for each rung of each chunk instead of finding the chunk's ids
+    where = (among(session, Loan.loan_id, ids), Loan.state.concat("") == source)
     columns = ["loan_id", "from_state", "to_state", "event", "on", "by", "reason", "approved_by"]
     rows = select(Loan.loan_id, literal(source, String), literal(target, String), literal(event, String), literal(day, Date),
                   literal("system", String), literal(reason, Text), null()).where(*where)
