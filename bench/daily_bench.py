@@ -11,7 +11,7 @@ dates spread over ten years, 40% guaranteed, insider and relationship loans), th
 2. **the first business date after the import**: the freshly imported book run for RUN_DATE
    (every past-due case placed on the ladder; what a bank meets on its first day);
 3. a steady state, as if the branch had been running npl-collect (states spread along the
-   ladder, installment plans: set with SQL, then every case's next event date and
+   ladder, installment plans, the demands recorded as legal acts: set with SQL, then every case's next event date and
    classification computed by the engine: untimed setup), built once and copied for each run
    below, so each starts from the same state:
    a. one business date (RUN_DATE),
@@ -122,6 +122,21 @@ _DAYS_IN_STATE = f"""({_K} / 20 % CASE state
            WHEN 'overdue' THEN 3 WHEN 'internal_review' THEN 7 WHEN 'visit' THEN 30 WHEN 'guarantor_pressure' THEN 60
            WHEN 'revitalization' THEN 365 ELSE 29 END + 1)"""
 
+# The demands of the steady state as recorded acts and actions (the same SQL on both backends):
+# one on the borrower on the date it entered its state, one on each demanded guarantor on the
+# date that preserved the guarantee, and one more where it was demanded again later.
+_DEMANDS = """SELECT loan_id, 'borrower' AS party, state_entered_on AS took_effect_on FROM loans WHERE state != 'performing'
+           UNION ALL SELECT loan_id, name, demanded_on FROM guarantors WHERE demanded_on IS NOT NULL
+           UNION ALL SELECT loan_id, name, limitation_interrupted_on FROM guarantors WHERE limitation_interrupted_on > demanded_on"""
+_DEMAND_ACTS = [
+    f"""INSERT INTO legal_acts (loan_id, party, kind, method, took_effect_on, evidence, recorded_by, recorded_on)
+        SELECT loan_id, party, 'demand', 'mail', took_effect_on, 'bench-' || loan_id, 'bench', took_effect_on
+        FROM ({_DEMANDS}) AS d ORDER BY loan_id, took_effect_on, party""",
+    f"""INSERT INTO actions (loan_id, kind, "on", "by", target, outcome)
+        SELECT loan_id, 'demand', took_effect_on, 'bench', CASE WHEN party = 'borrower' THEN NULL ELSE party END, 'issued'
+        FROM ({_DEMANDS}) AS d ORDER BY loan_id, took_effect_on, party""",
+]
+
 STEADY_STATE_SQL: dict[str, list[str]] = {
     "sqlite": [
         # loans past due on the run date, spread along the ladder as a running system leaves them
@@ -131,14 +146,18 @@ STEADY_STATE_SQL: dict[str, list[str]] = {
         f"UPDATE loans SET state_entered_on = date(:d, '-' || {_DAYS_IN_STATE} || ' days'), touched = 0 WHERE state != 'performing'",
         "UPDATE loans SET touched = 0",
         "UPDATE loans SET sued_on = state_entered_on WHERE state = 'litigation'",
-        # a running system has already demanded what the law required: limitation interrupted on
-        # entering the state, joint guarantors demanded soon after maturity
+        # a running system has already demanded what the law required, each demand recorded as
+        # ``npl demand`` records it (services.cases.demand): the legal act with its evidence (the
+        # only fact the legal clocks follow, issue 14), the action, and the cached dates. The
+        # borrower was demanded on entering the state (limitation interrupted), joint guarantors
+        # soon after maturity ...
         "UPDATE loans SET limitation_start = state_entered_on WHERE state != 'performing'",
         """UPDATE guarantors SET demanded_on = (SELECT date(maturity_on, '+10 days') FROM loans WHERE loans.loan_id = guarantors.loan_id)
            WHERE guarantee_type = 'joint' AND loan_id IN (SELECT loan_id FROM loans WHERE maturity_on < date(:d, '-10 days'))""",
         # ... and demanded each of them again within the last three years (Art. 694: the guarantee debt's limitation)
         f"""UPDATE guarantors SET limitation_interrupted_on = max(demanded_on, date(:d, '-' || ({_K} % 997) || ' days'))
            WHERE demanded_on IS NOT NULL""",
+        *_DEMAND_ACTS,
         "UPDATE loans SET accrual_stopped = 1, accrued_to = state_entered_on WHERE state = 'installment'",
         # monthly lines on the signing day, at most the 28th (so month arithmetic agrees on both backends)
         """INSERT INTO plans (loan_id, signed_on, monthly_fen, first_due, total_fen, status)
@@ -163,6 +182,7 @@ STEADY_STATE_SQL: dict[str, list[str]] = {
            WHERE guarantee_type = 'joint' AND loan_id IN (SELECT loan_id FROM loans WHERE maturity_on < CAST(:d AS date) - 10)""",
         f"""UPDATE guarantors SET limitation_interrupted_on = greatest(demanded_on, CAST(:d AS date) - ({_K} % 997))
            WHERE demanded_on IS NOT NULL""",
+        *_DEMAND_ACTS,
         "UPDATE loans SET accrual_stopped = TRUE, accrued_to = state_entered_on WHERE state = 'installment'",
         """INSERT INTO plans (loan_id, signed_on, monthly_fen, first_due, total_fen, status)
            SELECT loan_id, state_entered_on, outstanding_principal_fen / 24 + 1,

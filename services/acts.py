@@ -17,12 +17,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
+from typing import Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from machines.loan_case import CaseState
+from models.daily_sql import among
 from models.domain import law
 from models.domain.dates import add_days
 from models.domain.errors import BadInput, NotFound, RuleViolation
@@ -171,11 +172,13 @@ def acts_of(session: Session, loan_ids: Iterable[str]) -> dict[str, list[law.Act
     out: dict[str, list[law.Act]] = defaultdict(list)
     if not ids:
         return out
-    for r in session.scalars(select(LegalAct).where(LegalAct.loan_id.in_(ids)).order_by(LegalAct.took_effect_on, LegalAct.id)):
+    columns = (LegalAct.loan_id, LegalAct.kind, LegalAct.took_effect_on, LegalAct.party, LegalAct.method, LegalAct.evidence,
+               LegalAct.court, LegalAct.case_no, LegalAct.letter_no)  # plain rows: the daily run reads a chunk's acts at once
+    for r in session.execute(select(*columns).where(among(session, LegalAct.loan_id, ids)).order_by(LegalAct.took_effect_on, LegalAct.id)):
         out[r.loan_id].append(law.Act(r.kind, r.took_effect_on, evidence_text(r), r.party, r.method))
     rows = session.execute(
         select(Payment.loan_id, Payment.paid_on, Payment.payer, Payment.guarantor_name, Payment.reference)
-        .where(Payment.loan_id.in_(ids)).order_by(Payment.paid_on, Payment.id)
+        .where(among(session, Payment.loan_id, ids)).order_by(Payment.paid_on, Payment.id)
     )
     for loan_id, paid_on, payer, guarantor, reference in rows:
         act = payment_act(paid_on, payer, guarantor, reference)
@@ -183,7 +186,7 @@ def acts_of(session: Session, loan_ids: Iterable[str]) -> dict[str, list[law.Act
             out[loan_id].append(act)
     # an installment agreement signed by the borrower is an acknowledgement too (Art. 14: 分期履行)
     for loan_id, signed_on, plan_id in session.execute(
-        select(Plan.loan_id, Plan.signed_on, Plan.id).where(Plan.loan_id.in_(ids)).order_by(Plan.signed_on, Plan.id)
+        select(Plan.loan_id, Plan.signed_on, Plan.id).where(among(session, Plan.loan_id, ids)).order_by(Plan.signed_on, Plan.id)
     ):
         out[loan_id].append(law.Act(law.ACKNOWLEDGEMENT, signed_on, f"installment agreement {plan_id}", law.BORROWER))
     for acts in out.values():
@@ -205,7 +208,8 @@ def payment_act(paid_on: date, payer: str, guarantor: str | None, reference: str
     return None
 
 
-def evidence_text(r: LegalAct) -> str:
+def evidence_text(r: Any) -> str:
+    """The act's evidence as one text (``r``: a ``LegalAct`` or a row with its columns)."""
     parts = [r.evidence] if r.evidence else []
     if r.court:
         parts.append(r.court + (f" {r.case_no}" if r.case_no else ""))

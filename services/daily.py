@@ -47,7 +47,7 @@ from services.daily_results import (  # re-exported: the run's results, its date
     KEEP, KINDS, DayResult, RunResult, Tally, catch_up_quarantined, dates_to_run,
 )
 from services.restructuring import record_missed_installment
-from services.views import CaseLoader
+from services.views import CaseLoader, light_view
 
 __all__ = [
     "CATEGORIES", "CHUNK", "FLOOR_BOUNDS", "KEEP", "KINDS", "MUTABLE", "STAFF_RANK", "CaseRow", "DayResult", "RunResult", "Tally",
@@ -143,7 +143,21 @@ def _process_chunk_once(
     s = uow.session
     loans = daily_sql.read_cases(uow, ids, due_on=day if recheck else None)
     before = {loan.loan_id: mutable_values(loan) for loan in loans}
-    loader = CaseLoader(s, loans)
+    # First each case from its own row (``light_view``): a case whose rules end the day without
+    # reading its other tables (a performing loan not yet past due, e.g. every loan an import of
+    # guarantors touched) is judged with no query and no clock; the others are loaded together.
+    light: dict[str, tuple[CaseView, DayPlan]] = {}
+    for loan in loans:
+        if loan.loan_id in failed or loan.state == CaseState.closed.value:
+            continue
+        try:
+            quick = light_view(loan, day, policy)
+            quick_plan = plan_day(quick, day, policy)
+        except Exception:  # NotLoaded, or anything else: judged (and reported) on the full view below
+            continue
+        if not quick_plan.events:
+            light[loan.loan_id] = (quick, quick_plan)
+    loader = CaseLoader(s, [loan for loan in loans if loan.loan_id not in light], plain=True)
     history: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     binder: list[CaseBinder] = []  # built on first use: most due cases do not move
@@ -168,8 +182,11 @@ def _process_chunk_once(
             loan.next_event_on, loan.touched = None, False
             continue
         try:
-            view = loader.view(loan, day, policy)
-            plan = plan_day(view, day, policy)
+            if loan.loan_id in light:
+                view, plan = light[loan.loan_id]
+            else:
+                view = loader.view(loan, day, policy)
+                plan = plan_day(view, day, policy)
             moves = _setwise_moves(loan.state, plan) if setwise else None
             if moves is not None:
                 for k, (event, source, target, reason) in enumerate(moves):
@@ -204,7 +221,7 @@ def _process_chunk_once(
             release_officer_if_done(s, loan)
     daily_sql.release(s, [i for i in daily_sql.quarantined(s, [loan.loan_id for loan in loans]) if i not in failed], day)
     judged = [loan.loan_id for loan in loans if loan.loan_id not in failed]
-    classify(s, uow.dialect, day, Loan.loan_id.in_(judged))  # events and moves may have changed them
+    classify(s, uow.dialect, day, daily_sql.among(s, Loan.loan_id, judged))  # events and moves may have changed them
     uow.commit()
 
 
@@ -239,7 +256,6 @@ def apply_plan(
     # The run never records a legal act nor sets a legal date (issue 14): its tasks (send_demand,
     # file_suit, apply_enforcement) are derived from the clocks every day until a person records
     # the act with its evidence, and are not stored.
-    guarantees = [g.status for g in view.guarantees]
     if plan.suspend_officer and loan.assigned_to:
         officer = s.get(Officer, loan.assigned_to)
         if officer is not None and officer.suspended_since is None:
@@ -258,7 +274,8 @@ def apply_plan(
         if step.event:
             source = loan.state
             try:
-                machine_for(loan).fire(step.event, on=day, by="system", reason=step.reason, guarantees=guarantees,
+                machine_for(loan).fire(step.event, on=day, by="system", reason=step.reason,
+                                       guarantees=[g.status for g in view.guarantees],
                                        balance_fen=view.balance_fen, closed_reason=step.closed_reason)
             except CaseRefused as exc:
                 result.add("refused", f"{loan.loan_id}: {exc}")

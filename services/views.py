@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
@@ -19,7 +19,7 @@ from models.domain.allocation import Balances
 from models.domain.classification import days_past_due, oldest_unpaid_due
 from models.domain.dates import add_days
 from models.domain.law import Act
-from models.daily_sql import LoanRecord
+from models.daily_sql import LoanRecord, among
 from models.domain.interest import accrue, delayed_performance_fen
 from models.tables import Action, Borrower, Guarantor, Judgment, Loan, Payment, Plan, PlanLine
 from services.acts import acts_of
@@ -92,7 +92,12 @@ def first_past_due(loan: LoanRecord) -> date:
     return add_days(loan.overdue_since or loan.maturity_on, 1)
 
 
-def guarantee_facts(g: Guarantor, disbursed_on: date) -> GuaranteeFacts:
+# What ``guarantee_facts`` reads of a guarantor (with its loan): a plain row of these will do.
+GUARANTEE_TERMS = (Guarantor.loan_id, Guarantor.name, Guarantor.guarantee_type, Guarantor.signed_on, Guarantor.agreed_period_end,
+                   Guarantor.until_repaid)
+
+
+def guarantee_facts(g: Any, disbursed_on: date) -> GuaranteeFacts:
     """The guarantee contract's terms (``signed_on`` defaults to the loan's disbursement)."""
     return GuaranteeFacts(g.name, g.guarantee_type, g.signed_on or disbursed_on, g.agreed_period_end, bool(g.until_repaid))
 
@@ -115,13 +120,54 @@ def guarantee_of(
     return guarantee_clock(guarantee_facts(g, disbursed_on or loan.maturity_on), loan.maturity_on, acts, judgments)
 
 
+class NotLoaded(Exception):
+    """A rule read a part of a light view (``light_view``) that was not loaded."""
+
+
+class _Unloaded:
+    """Stands for a part of a case not loaded: any use of it (truth, iteration, length, equality,
+    membership, hashing, arithmetic, attributes) raises ``NotLoaded``."""
+
+    __slots__ = ()
+
+    def _refuse(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise NotLoaded
+
+    __bool__ = __iter__ = __len__ = __eq__ = __ne__ = __hash__ = __contains__ = __getitem__ = _refuse
+    __lt__ = __le__ = __gt__ = __ge__ = __add__ = __radd__ = __sub__ = __rsub__ = __str__ = __format__ = _refuse
+
+    def __getattr__(self, _name: str) -> Any:
+        raise NotLoaded
+
+
+UNLOADED: Any = _Unloaded()
+
+
+def light_view(loan: LoanRecord, day: date, policy: Policy) -> CaseView:
+    """The case from its own row alone: every part that needs another table (guarantees, acts,
+    promises, judgments, plan, payer, visits, employer) is ``UNLOADED``. The daily run judges this
+    first: if no rule reads an unloaded part before the day's judgement ends (a performing loan
+    not yet past due: the fall-due rule ends it), the plan is the one the full view gives;
+    otherwise ``NotLoaded`` is raised and the case is judged on its full view. Which cases need
+    what is thus read from the rules as they run, never restated."""
+    return CaseView(
+        loan_id=loan.loan_id, state=loan.state, state_entered_on=loan.state_entered_on, origin=loan.origin,
+        employer_type=UNLOADED, maturity_on=loan.maturity_on, first_past_due=first_past_due(loan),
+        balance_fen=balances_as_of(loan, day, policy).total, last_payer=UNLOADED, limitation_start=loan.limitation_start,
+        sued_on=loan.sued_on, awaiting_approval=loan.awaiting_approval, last_visit_outcome=UNLOADED, guarantees=UNLOADED,
+        promises=UNLOADED, plan_active=UNLOADED, oldest_unpaid_line_due=UNLOADED, judgments=UNLOADED, acts=UNLOADED,
+    )
+
+
 class CaseLoader:
     """Loads everything the rules need for a chunk of loans in a handful of queries."""
 
-    def __init__(self, session: Session, loans: Sequence[LoanRecord]):
+    def __init__(self, session: Session, loans: Sequence[LoanRecord], plain: bool = False):
+        """``plain``: the guarantors as plain rows, not ORM objects (the daily run judges them and
+        never changes one: building a mapped object per guarantor cost a third of loading a chunk)."""
         self.session = session
         ids = [loan.loan_id for loan in loans]
-        self.guarantors: dict[str, list[Guarantor]] = defaultdict(list)
+        self.guarantors: dict[str, list[Any]] = defaultdict(list)
         self.promises: dict[str, list[Action]] = defaultdict(list)
         self.judgments: dict[str, list[Judgment]] = defaultdict(list)
         self.plans: dict[str, Plan] = {}
@@ -134,16 +180,20 @@ class CaseLoader:
         if not ids:
             return
         self.acts = acts_of(session, ids)
-        self.disbursed = {loan_id: on for loan_id, on in session.execute(select(Loan.loan_id, Loan.disbursed_on).where(Loan.loan_id.in_(ids)))}
-        for g in session.scalars(select(Guarantor).where(Guarantor.loan_id.in_(ids)).order_by(Guarantor.id)):
+        if all(hasattr(loan, "disbursed_on") for loan in loans):  # whole rows (the daily run's): no query
+            self.disbursed = {loan.loan_id: loan.disbursed_on for loan in loans}  # type: ignore[attr-defined]
+        else:
+            self.disbursed = {loan_id: on for loan_id, on in session.execute(select(Loan.loan_id, Loan.disbursed_on).where(Loan.loan_id.in_(ids)))}
+        guarantors = select(*GUARANTEE_TERMS) if plain else select(Guarantor)
+        for g in (session.execute if plain else session.scalars)(guarantors.where(among(session, Guarantor.loan_id, ids)).order_by(Guarantor.id)):
             self.guarantors[g.loan_id].append(g)
         for a in session.scalars(
-            select(Action).where(Action.loan_id.in_(ids), Action.kind == "promise", Action.status == "open")
+            select(Action).where(among(session, Action.loan_id, ids), Action.kind == "promise", Action.status == "open")
         ):
             self.promises[a.loan_id].append(a)
-        for j in session.scalars(select(Judgment).where(Judgment.loan_id.in_(ids)).order_by(Judgment.id)):
+        for j in session.scalars(select(Judgment).where(among(session, Judgment.loan_id, ids)).order_by(Judgment.id)):
             self.judgments[j.loan_id].append(j)
-        for p in session.scalars(select(Plan).where(Plan.loan_id.in_(ids), Plan.status == "active")):
+        for p in session.scalars(select(Plan).where(among(session, Plan.loan_id, ids), Plan.status == "active")):
             self.plans[p.loan_id] = p
         if self.plans:
             plan_ids = [p.id for p in self.plans.values()]
@@ -155,21 +205,21 @@ class CaseLoader:
             self.unpaid_line = {pid: due for pid, due in rows}
         last_pay = (
             select(Payment.loan_id, Payment.payer)
-            .where(Payment.loan_id.in_(ids))
+            .where(among(session, Payment.loan_id, ids))
             .order_by(Payment.loan_id, Payment.paid_on, Payment.id)
         )
         for loan_id, payer in session.execute(last_pay):
             self.last_payer[loan_id] = payer
         visits = (
             select(Action.loan_id, Action.outcome)
-            .where(Action.loan_id.in_(ids), Action.kind.in_(("visit", "employer_visit")))
+            .where(among(session, Action.loan_id, ids), Action.kind.in_(("visit", "employer_visit")))
             .order_by(Action.loan_id, Action.on, Action.id)
         )
         for loan_id, outcome in session.execute(visits):
             self.last_visit[loan_id] = outcome
         borrower_ids = {loan.borrower_id for loan in loans}
         for bid, etype in session.execute(
-            select(Borrower.borrower_id, Borrower.employer_type).where(Borrower.borrower_id.in_(borrower_ids))
+            select(Borrower.borrower_id, Borrower.employer_type).where(among(session, Borrower.borrower_id, list(borrower_ids)))
         ):
             self.employer_type[bid] = etype or "none"
 
@@ -191,7 +241,7 @@ class CaseLoader:
         disbursed = self.disbursed.get(loan.loan_id) or loan.maturity_on
         out = []
         for g in self.guarantors.get(loan.loan_id, []):
-            clock = guarantee_of(g, loan, acts, judgments, disbursed)
+            clock = guarantee_clock(guarantee_facts(g, disbursed), loan.maturity_on, acts, judgments)
             out.append(GuaranteeView(g.name, clock.mode, clock))
         return tuple(out)
 

@@ -9,6 +9,7 @@ Every date and rule text comes from ``models.domain.law``; this module only pick
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -181,7 +182,14 @@ def borrower_filed(view: "CaseView") -> Act | None:
 def limitation_status(view: "CaseView", day: date) -> ClockStatus:
     """The borrower's limitation from maturity (Civil Code Art. 188; GPCL Art. 135 before
     2017-10-01), restarted by each recorded interrupting act (Art. 195 / GPCL Art. 140)."""
-    return law.limitation_status(view.maturity_on, day, view.acts, law.LIMITATION_ACTS, law.BORROWER)
+    return _limitation_status(view.maturity_on, day, tuple(view.acts))
+
+
+@lru_cache(maxsize=4096)
+def _limitation_status(maturity_on: date, day: date, acts: tuple[Act, ...]) -> ClockStatus:
+    # a rule's apply and its next date (and the settle and machine guards) ask the same question
+    # of the same case on one date: answered once (the inputs are plain values, the answer too)
+    return law.limitation_status(maturity_on, day, acts, law.LIMITATION_ACTS, law.BORROWER)
 
 
 def enforcement_status(view: "CaseView", judged_on: date, perform_by: date, day: date) -> ClockStatus:

@@ -14,6 +14,8 @@ def add_months(start: date, months: int) -> date:
     """The day ``months`` months after ``start`` (its corresponding day, or the month's last)."""
     index = start.year * 12 + (start.month - 1) + months
     year, month0 = divmod(index, 12)
+    if start.day <= 28:  # every month has the day (the daily run computes many periods)
+        return date(year, month0 + 1, start.day)
     last = calendar.monthrange(year, month0 + 1)[1]
     return date(year, month0 + 1, min(start.day, last))
 
