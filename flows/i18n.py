@@ -127,6 +127,93 @@ LABELS: dict[str, dict[str, str]] = {
     "form.loan_id": {"zh": "贷款编号，例如 L-0001", "en": "the loan, e.g. L-0001"},
     "error.amount": {"zh": "{field}：金额须为正数（元），最多两位小数，例如 1000.00；收到的是“{value}”",
                      "en": "{field}: an amount is a positive number of yuan with at most two decimals, e.g. 1000.00; got \"{value}\""},
+    # --- the daily run's summary (services.reporting.summary_markdown) and tables -------------------
+    "summary.title": {"zh": "每日催收汇总 — {date}", "en": "Daily collection — {date}"},
+    "summary.already_done": {"zh": "营业日 {date} 此前已完成：未做任何改动。", "en": "Business date {date} was already completed: nothing changed."},
+    "summary.ran": {"zh": "运行 {dates} 个营业日（其中 {event_dates} 个有事件）；判断 {cases} 户；状态变更 {transitions} 次。",
+                    "en": "Ran {dates} business date(s) ({event_dates} with events); {cases} case(s) judged; {transitions} transition(s)."},
+    "summary.by_state": {"zh": "各状态案件", "en": "Cases by state"},
+    "summary.by_classification": {"zh": "在册案件按五级分类", "en": "Open cases by classification"},
+    "summary.first_shown": {"zh": "（仅列出前 {shown} 条，共 {total} 条）", "en": "(the first {shown} of {total} shown)"},
+    "summary.transitions": {"zh": "状态变更", "en": "Transitions"},
+    "summary.at_risk": {"zh": "即将届满的法定期限", "en": "Deadlines at risk"},
+    "summary.awaiting": {"zh": "新增待审批", "en": "Newly awaiting approval"},
+    "summary.quarantined": {"zh": "隔离：无法判断（{total}）", "en": "Quarantined: could not be judged ({total})"},
+    "summary.quarantined_hint": {
+        "zh": "其余案件照常推进，这些案件被暂时搁置；请逐一修正后再次运行每日批处理（会补跑遗漏的营业日）。",
+        "en": "Left out while the rest of the book advanced; correct each case and run the daily flow again (it catches up the dates it missed).",
+    },
+    "col.outstanding_principal": {"zh": "未偿本金", "en": "outstanding principal"},
+    "col.what_to_do": {"zh": "应办事项", "en": "what to do"},
+    "col.error": {"zh": "错误", "en": "error"},
+    "daily.worklist_description": {"zh": "{date} 各客户经理的工作量（`npl worklist --as-of {date}` 列出全部事项）",
+                                   "en": "Work per officer on {date} (`npl worklist --as-of {date}` lists every item)"},
+    "daily.urgent_description": {"zh": "{date} 的待审批事项、即将届满的期限与待发催收函",
+                                 "en": "Approvals awaited, deadlines at risk and demands to send on {date}"},
+    "daily.risks_description": {"zh": "{date} 进入提前期的法定期限", "en": "Legal deadlines within their lead days on {date}"},
+    "daily.nothing_urgent": {"zh": "无紧急事项", "en": "nothing urgent"},
+    # --- the report's workbook (flows.reports: sheets and columns) and charts (models.charts) ------
+    "report.table_description": {"zh": "{table}（截至 {date}）", "en": "{table} as of {date}"},
+    "sheet.aging": {"zh": "账龄", "en": "aging"},
+    "sheet.recoveries_by_strategy": {"zh": "按清收方式回收", "en": "recoveries by strategy"},
+    "sheet.recoveries_by_payer": {"zh": "按付款人回收", "en": "recoveries by payer"},
+    "sheet.recoveries_by_month": {"zh": "按月回收", "en": "recoveries by month"},
+    "sheet.officer_accountability": {"zh": "客户经理责任", "en": "officer accountability"},
+    "sheet.roll_rates": {"zh": "迁徙率", "en": "roll rates"},
+    "sheet.migration": {"zh": "五级分类迁徙", "en": "classification migration"},
+    "sheet.recoveries_chart": {"zh": "回收图", "en": "recoveries chart"},
+    "sheet.classification_chart": {"zh": "五级分类图", "en": "classification chart"},
+    "col.count": {"zh": "笔数", "en": "count"},
+    "col.bucket": {"zh": "逾期区间", "en": "bucket"},
+    "col.strategy": {"zh": "清收方式", "en": "strategy"},
+    "col.payer": {"zh": "付款人", "en": "payer"},
+    "col.month": {"zh": "月份", "en": "month"},
+    "col.time_limit_days": {"zh": "时限（天）", "en": "time limit (days)"},
+    "col.suspended_since": {"zh": "停职日期", "en": "suspended since"},
+    "col.from_bucket": {"zh": "原区间", "en": "from bucket"},
+    "col.to_bucket": {"zh": "新区间", "en": "to bucket"},
+    "col.rate": {"zh": "比率", "en": "rate"},
+    "class.normal": {"zh": "正常", "en": "normal"},
+    "class.special_mention": {"zh": "关注", "en": "special mention"},
+    "class.substandard": {"zh": "次级", "en": "substandard"},
+    "class.doubtful": {"zh": "可疑", "en": "doubtful"},
+    "class.loss": {"zh": "损失", "en": "loss"},
+    "class.exited": {"zh": "已退出", "en": "exited"},
+    "strategy.early": {"zh": "早期催收", "en": "early collection"},
+    "strategy.visit": {"zh": "上门催收", "en": "visits"},
+    "strategy.guarantor": {"zh": "保证人代偿", "en": "guarantors"},
+    "strategy.court": {"zh": "诉讼清收", "en": "court"},
+    "strategy.installment": {"zh": "分期还款", "en": "instalments"},
+    "strategy.revitalization": {"zh": "盘活重组", "en": "revitalization"},
+    "chart.recoveries": {"zh": "按月回收金额（元）", "en": "Recoveries by month (yuan)"},
+    "chart.no_recoveries": {"zh": "暂无回收", "en": "No recoveries"},
+    "chart.classification": {"zh": "在册余额按五级分类（元）", "en": "Open balance by classification (yuan)"},
+    "chart.no_open_loans": {"zh": "没有在册贷款", "en": "No open loans"},
+    "chart.yuan": {"zh": "元", "en": "yuan"},
+    "chart.loans": {"zh": "{count} 户", "en": "{count} loan(s)"},
+    # --- the nightly feed's section (services.feed.markdown) ----------------------------------------
+    "feed.title": {"zh": "夜间数据", "en": "Nightly feed"},
+    "feed.by_hand": {"zh": "手工导入的数据文件", "en": "Export ingested by hand"},
+    "feed.by_hand_description": {"zh": "从 {folder} 导入的数据文件", "en": "Export files ingested from {folder}"},
+    "feed.missing": {
+        "zh": "**数据缺失**：等待 {minutes} 分钟后仍无 {date} 的 {files} 文件；本次按现有账簿继续运行（事件 `npl.feed.missing`）。",
+        "en": "**Export missing**: no {files} file for {date} after waiting {minutes} min; the run went on with the book it has (event `npl.feed.missing`).",
+    },
+    "feed.this_run": {"zh": "本次运行", "en": "this run"},
+    "feed.no_files": {"zh": "收件箱中没有待导入的数据文件。", "en": "No export files were waiting in the inbox."},
+    "feed.file": {"zh": "文件", "en": "file"},
+    "feed.outcome": {"zh": "结果", "en": "outcome"},
+    "feed.accepted": {"zh": "接受行数", "en": "rows accepted"},
+    "feed.rejected": {"zh": "拒绝行数", "en": "rows rejected"},
+    "feed.already_booked": {"zh": "此前已入账", "en": "already booked"},
+    "feed.note": {"zh": "备注", "en": "note"},
+    "feed.rejected_rows": {"zh": "被拒绝的行", "en": "Rejected rows"},
+    "feed.line": {"zh": "行号", "en": "line"},
+    "feed.column": {"zh": "列", "en": "column"},
+    "feed.first_rejected": {
+        "zh": "（仅列出前 {shown} 条，共 {total} 条；每个文件的拒绝记录与其并列存放在 processed/ 或 rejected/ 中）",
+        "en": "(the first {shown} of {total} shown; each file's rejects file lies beside it in processed/ or rejected/)",
+    },
 }
 
 
@@ -137,7 +224,12 @@ def lang() -> str:
 
 def t(key: str, **values: object) -> str:
     """The label ``key`` in the chosen language, its placeholders filled from ``values``."""
-    return LABELS[key][lang()].format(**values)
+    return t_in(lang(), key, **values)
+
+
+def t_in(language: str, key: str, **values: object) -> str:
+    """The label ``key`` in ``language`` (``zh`` or ``en``), whatever ``NPL_LANG`` says."""
+    return LABELS[key][language].format(**values)
 
 
 def task_label(task: str) -> str:

@@ -10,20 +10,25 @@ from pathlib import Path
 import pytest
 
 from flows import i18n
+from models import portfolio
 from services.worklist import TASK_ORDER
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [*(ROOT / "flows").glob("*.py"), *(ROOT / "deployments").glob("*.py")]
+# flows and deployments call t("key"); services and models get the caller's t as ``label`` and
+# name their keys as literals ("summary.title"), as do the flows' key maps (flows.reports.COLUMNS)
+SOURCES = [path for package in ("flows", "deployments", "services", "models") for path in (ROOT / package).rglob("*.py")]
+NAMESPACES = sorted({key.split(".")[0] for key in i18n.LABELS if "." in key})
 USES = [
-    re.compile(r"""\bt\(\s*["']([a-z_.]+)["']"""),  # t("case.title", ...)
+    re.compile(r"""\b(?:t|label)\(\s*["']([a-z_.]+)["']"""),  # t("case.title", ...), label("yes")
     re.compile(r"""\bt\(f?["']([a-z_]+\.[a-z_]+)["']"""),
-    re.compile(r"""["'](notify\.[a-z_]+)["']"""),  # deployments.serve.NOTIFY
+    re.compile(r"""["']((?:%s)\.[a-z_]+)["']""" % "|".join(NAMESPACES)),  # "summary.at_risk", "notify.promise_broken"
 ]
 OPERATION = re.compile(r"""operation\(["']([a-z_]+)["']\)""")
 
 
 def labels_in_use() -> set[str]:
     used: set[str] = {f"task.{task}" for task in TASK_ORDER}  # flows.i18n.task_label
+    used |= {f"strategy.{s}" for s in portfolio.STRATEGIES} | {f"class.{c}" for c in portfolio.CATEGORIES}  # charts, workbook
     for path in SOURCES:
         text = path.read_text(encoding="utf-8")
         for pattern in USES:
@@ -35,6 +40,7 @@ def labels_in_use() -> set[str]:
 def test_the_code_uses_labels_and_finds_them_in_the_sources() -> None:
     used = labels_in_use()
     assert {"run.daily", "run.payment", "case.title", "daily.my_work", "notify.promise_broken", "task.visit"} <= used
+    assert {"summary.title", "feed.missing", "sheet.aging", "chart.recoveries", "class.loss", "yes"} <= used
 
 
 def test_every_label_in_use_has_both_languages() -> None:
