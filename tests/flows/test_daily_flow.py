@@ -68,11 +68,11 @@ def test_daily_flow_for_a_completed_date_changes_nothing_and_says_so(prefect_ser
 def test_a_run_moving_more_cases_than_it_reports_counts_them_all_and_lists_the_most_urgent_first(prefect_server, tmp_path, monkeypatch):
     import json
 
-    monkeypatch.setenv("NPL_LANG", "en")
     from flows.daily import daily_collection
     from services.daily import KEEP
     from tests.builders import load
 
+    monkeypatch.setenv("NPL_LANG", "en")
     many = [{"loan_id": f"L-{i:04d}", "maturity_on": "2008-06-30"} for i in range(KEEP + 100)]
     # a general guarantee ends 2008-07-31 (six months after maturity): at risk from 2008-07-01
     load(f"sqlite:///{tmp_path / 'npl.db'}", tmp_path,
@@ -103,13 +103,13 @@ def test_a_progress_callback_given_around_a_flow_run_hears_each_date_up_to_the_l
 
 def test_a_case_the_run_cannot_judge_is_listed_first_in_the_summary_and_urgent_table_and_emitted_as_an_event(prefect_server, tmp_path, monkeypatch):
     import json
-
-    monkeypatch.setenv("NPL_LANG", "en")    from decimal import Decimal
+    from decimal import Decimal
 
     from flows.daily import daily_collection
     from services import cases
     from tests.flows.test_operations import events_for
 
+    monkeypatch.setenv("NPL_LANG", "en")
     url = demo_db(tmp_path)
     daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), publish=False)
     from sqlalchemy import update

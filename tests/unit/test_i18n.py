@@ -88,3 +88,26 @@ def test_a_wrong_amount_is_explained_in_words_naming_the_field(monkeypatch: pyte
 
 def test_a_right_amount_is_read_exactly() -> None:
     assert i18n.amount_error(" 1000.50 ") == Decimal("1000.50")
+
+
+@pytest.mark.parametrize("language", i18n.LANGS)
+def test_every_served_deployment_and_every_field_of_its_form_is_described_in_the_chosen_language(
+    monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    from deployments.serve import build_deployments
+    from flows.forms import FORMS
+
+    monkeypatch.setenv("NPL_LANG", language)
+    deployments = build_deployments()
+    assert {d.flow_name for d in deployments} == set(FORMS)
+    for deployment in deployments:
+        description, fields = FORMS[deployment.flow_name]
+        assert deployment.description == i18n.t_in(language, description)
+        properties = deployment._parameter_openapi_schema.properties
+        assert set(properties) == set(fields), deployment.flow_name  # every field has its words, none is left in English
+        for name, label in fields.items():
+            assert properties[name]["description"] == i18n.t_in(language, label)
+            assert properties[name]["title"] == name  # the parameter's key, as the run page and the API show it
+    payment = next(d for d in deployments if d.flow_name == "record-payment")
+    expected = {"zh": "收到的金额（元，例如 1000.00）", "en": "the amount received (yuan, e.g. 1000.00)"}[language]
+    assert payment._parameter_openapi_schema.properties["amount"]["description"] == expected
