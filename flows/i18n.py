@@ -152,6 +152,44 @@ LABELS: dict[str, dict[str, str]] = {
                                  "en": "Approvals awaited, deadlines at risk and demands to send on {date}"},
     "daily.risks_description": {"zh": "{date} 进入提前期的法定期限", "en": "Legal deadlines within their lead days on {date}"},
     "daily.nothing_urgent": {"zh": "无紧急事项", "en": "nothing urgent"},
+    # --- the approval form a manager answers on "Resume" (flows.operation_common._approval_form) -----
+    "approval.form": {
+        "zh": "**{requested_by}** 申请将贷款 **{loan_id}** 从 **{state}** 变更为 **{to}**。\n\n理由：{reason}\n\n"
+              "余额 {balance} · 逾期 {dpd} 天 · 五级分类 {classification}。\n\n"
+              "须由第二人决定：选择 *approve*（批准）或 *reject*（拒绝），并填写您的工号。申请人不能审批自己的申请。",
+        "en": "**{requested_by}** asks to move loan **{loan_id}** from **{state}** to **{to}**.\n\nReason: {reason}\n\n"
+              "Balance {balance} · {dpd} days past due · classification {classification}.\n\n"
+              "A second person must decide: choose *approve* or *reject* and give your operator id. "
+              "The requester cannot approve their own request.",
+    },
+    "approval.decision": {"zh": "approve（批准）或 reject（拒绝）", "en": "approve or reject"},
+    "approval.otp": {"zh": "您当前的一次性密码（如已登记）", "en": "your current one-time password (if you are enrolled)"},
+    "approval.comment": {"zh": "与决定一并记入案件历史", "en": "kept in the case history with the decision"},
+    # --- an operation's run page (flows.run_page) and its title (flows.operations) ------------------
+    "page.title": {"zh": "{loan_id}：{title}", "en": "{loan_id}: {title}"},
+    "page.already": {"zh": "**已经登记过**：使用同一幂等键的早先一次运行已登记，本次没有重复入账；以下是当时登记的内容。",
+                     "en": "**Already recorded** by an earlier try with the same key: nothing was booked again; this is what was recorded."},
+    "page.recorded": {"zh": "已登记", "en": "Recorded"},
+    "page.allocation": {"zh": "还款分配", "en": "Allocation"},
+    "page.balance_after": {"zh": "{date} 还款后余额：**{total}**", "en": "Balance after the payment on {date}: **{total}**"},
+    "page.warning": {"zh": "注意", "en": "Warning"},
+    "page.case_now": {"zh": "案件现状", "en": "The case now"},
+    "page.balance": {"zh": "**余额**（截至 {date}）：**{total}** = 本金 {principal} + 利息 {interest} + 罚息 {penalty} + 费用 {costs}",
+                     "en": "**Balance** as of {date}: **{total}** = principal {principal} + interest {interest} + penalty {penalty} + costs {costs}"},
+    "page.next_deadline": {"zh": "下一个期限", "en": "Next deadline"},
+    "op.payment": {"zh": "还款 {amount}（付款人 {payer}）", "en": "payment {amount} by {payer}"},
+    "op.visit": {"zh": "走访：{outcome}", "en": "visit: {outcome}"},
+    "op.demand": {"zh": "向{party}发出书面催收", "en": "written demand on {party}"},
+    "op.filing": {"zh": "已向 {court} 提交 {kind}", "en": "{kind} filed with {court}"},
+    "op.cost": {"zh": "费用 {amount}（{what}）", "en": "cost {amount} ({what})"},
+    "op.plan": {"zh": "分期协议：每月 {monthly}", "en": "installment plan {monthly} a month"},
+    "op.judgment": {"zh": "判决金额 {amount}", "en": "judgment {amount}"},
+    "op.enforcement": {"zh": "强制执行申请", "en": "enforcement application"},
+    "op.take_asset": {"zh": "以物抵债：资产 {asset} 作价 {value}", "en": "asset {asset} taken at {value}"},
+    "op.dispose_asset": {"zh": "抵债资产 {asset} 已处置", "en": "asset {asset} disposed of"},
+    "op.classify": {"zh": "认定为 {to}", "en": "classified {to}"},
+    "op.moved": {"zh": "状态变更 {source} → {to}", "en": "moved {source} → {to}"},
+    "op.rejected": {"zh": "变更为 {to} 的申请已被 {by} 拒绝", "en": "request to move to {to} rejected by {by}"},
     # --- the deployments' forms (flows.forms): descriptions of the deployments and their fields ----
     "form.by": {"zh": "您的工号", "en": "your operator id"},
     "form.key": {"zh": "幂等键（默认：本次运行的编号，重试不会重复入账）", "en": "idempotency key (default: this run's id, so a Retry books nothing twice)"},
