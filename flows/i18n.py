@@ -165,6 +165,11 @@ LABELS: dict[str, dict[str, str]] = {
     "approval.decision": {"zh": "approve（批准）或 reject（拒绝）", "en": "approve or reject"},
     "approval.otp": {"zh": "您当前的一次性密码（如已登记）", "en": "your current one-time password (if you are enrolled)"},
     "approval.comment": {"zh": "与决定一并记入案件历史", "en": "kept in the case history with the decision"},
+    # --- the demand letters' batch (flows.letters) ---------------------------------------------------
+    "letters.title": {"zh": "催收函 {date}", "en": "Demand letters {date}"},
+    "letters.none": {"zh": "没有新的到期催收函。", "en": "No new demand letter due."},
+    "letters.register": {"zh": "共 {count} 份；登记簿：{xlsx}、{csv}", "en": "{count} letters; register: {xlsx}, {csv}"},
+    "letters.letter": {"zh": "函件编号", "en": "letter"},
     # --- an operation's run page (flows.run_page) and its title (flows.operations) ------------------
     "page.title": {"zh": "{loan_id}：{title}", "en": "{loan_id}: {title}"},
     "page.already": {"zh": "**已经登记过**：使用同一幂等键的早先一次运行已登记，本次没有重复入账；以下是当时登记的内容。",
