@@ -131,10 +131,12 @@ def automation_spec(name: str, deployment_id: UUID) -> Any:
     from prefect.events.actions import RunDeployment
     from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
+    from flows.i18n import t
+
     event, deployment, parameters = AUTOMATIONS[name]
     return AutomationCore(
         name=name,
-        description=f"On {event}, run {deployment} (created by deployments/serve.py).",
+        description=t("automation.run", event=event, deployment=deployment),
         trigger=EventTrigger(
             expect={event}, match={"prefect.resource.id": "npl.*"}, posture=Posture.Reactive,
             threshold=1, within=REPORT_QUIET,
@@ -210,7 +212,7 @@ def notification_spec(name: str, block_id: UUID) -> Any:
     event, label = NOTIFY[name]
     body = t(label) + ": {{ event.resource.id | replace('npl.loan.', '') }} {{ event.payload | tojson }}"
     return AutomationCore(
-        name=name, description=f"On {event}, tell the work group through the {WEBHOOK_BLOCK} webhook block.",
+        name=name, description=t("automation.notify", event=event, block=WEBHOOK_BLOCK),
         trigger=EventTrigger(expect={event}, match={"prefect.resource.id": "npl.*"}, posture=Posture.Reactive, threshold=1,
                              within=timedelta(0)),
         actions=[SendNotification(block_document_id=block_id, subject=event, body=body)],
