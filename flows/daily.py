@@ -147,7 +147,7 @@ def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
         markdown = feed.with_section(markdown, feed.markdown(run["feed"], t))
     markdown = quarantined_first(publishing.with_section(markdown, publishing.my_work_markdown(officers)), run)
     create_markdown_artifact(key="daily-summary", markdown=markdown,
-                             description=t("summary.title", date=through))
+                             description=t("daily.summary_description", date=through))  # not the title: the UI shows both
     # the tables' columns are the rows' keys, as `npl worklist --json` gives them; the words are the descriptions'
     create_table_artifact(key="daily-worklist", table=per_officer or [{"officer": "-", **dict.fromkeys(worklist.SUMMARY_COLUMNS, 0)}],
                           description=t("daily.worklist_description", date=through))

@@ -150,6 +150,7 @@ LABELS: dict[str, dict[str, str]] = {
     "col.outstanding_principal": {"zh": "未偿本金", "en": "outstanding principal"},
     "col.what_to_do": {"zh": "应办事项", "en": "what to do"},
     "col.error": {"zh": "错误", "en": "error"},
+    "daily.summary_description": {"zh": "{date} 每日催收汇总", "en": "Daily collection summary {date}"},
     "daily.worklist_description": {"zh": "{date} 各客户经理的工作量（`npl worklist --as-of {date}` 列出全部事项）",
                                    "en": "Work per officer on {date} (`npl worklist --as-of {date}` lists every item)"},
     "daily.urgent_description": {"zh": "{date} 的待审批事项、即将届满的期限与待发催收函",
