@@ -71,7 +71,8 @@ def daily_concurrency() -> Any:
 
 
 def build_deployments() -> list[Any]:
-    """Every deployment this process serves (RunnerDeployments, not yet registered)."""
+    """Every deployment this process serves (RunnerDeployments, not yet registered), their
+    descriptions and forms in the chosen language (flows.forms, NPL_LANG)."""
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
@@ -79,7 +80,7 @@ def build_deployments() -> list[Any]:
     from flows.case_lookup import case_lookup
     from flows.daily import daily_collection
     from flows.feed import ingest_export
-    from flows.i18n import t
+    from flows.forms import localize
     from flows.letters import demand_letters, record_service
     from flows.operations import EVENT_FLOWS, manual_escalation
     from flows.replay import policy_replay
@@ -87,24 +88,20 @@ def build_deployments() -> list[Any]:
 
     module_path = EntrypointType.MODULE_PATH  # "flows.operations.manual_escalation": no file paths
     ops = {"tags": ["npl", "ops"], "entrypoint_type": module_path}
-    return [
+    return [localize(d) for d in (
         daily_collection.to_deployment(
             "scheduled",
             schedules=[Cron(os.environ.get("NPL_DAILY_CRON", DAILY_CRON), timezone=os.environ.get("NPL_TIMEZONE", TIMEZONE))],
             concurrency_limit=daily_concurrency(),
             parameters={"wait_for_export": True},
-            description="The daily collection run for each business date (catches up missed dates in order).",
             tags=["npl", "daily"],
             entrypoint_type=module_path,
         ),
-        manual_escalation.to_deployment(
-            OPS, description="Manual escalation; litigation, write-off and revitalization wait for a second person's approval.", **ops),
+        manual_escalation.to_deployment(OPS, **ops),
         *(event_flow.to_deployment(OPS, **ops) for event_flow in EVENT_FLOWS),
-        ingest_export.to_deployment(
-            OPS, description="Ingest the nightly feed's inbox (or a folder in it, or named files of it) by hand.",
-            tags=["npl", "ops", "feed"], entrypoint_type=module_path),
-        case_lookup.to_deployment(OPS, description=t("form.case_lookup"), **ops),
-        pending_approvals.to_deployment(OPS, description=t("approvals.description"), **ops),
+        ingest_export.to_deployment(OPS, tags=["npl", "ops", "feed"], entrypoint_type=module_path),
+        case_lookup.to_deployment(OPS, **ops),
+        pending_approvals.to_deployment(OPS, **ops),
         demand_letters.to_deployment(OPS, **ops),
         record_service.to_deployment(OPS, **ops),
         policy_replay.to_deployment(OPS, tags=["npl", "report"], entrypoint_type=module_path),
@@ -112,7 +109,7 @@ def build_deployments() -> list[Any]:
             OPS, tags=["npl", "report"], entrypoint_type=module_path,
             concurrency_limit=daily_concurrency(),  # a burst of triggers makes one report
         ),
-    ]
+    )]
 
 
 def full_name(deployment: Any) -> str:
@@ -134,10 +131,12 @@ def automation_spec(name: str, deployment_id: UUID) -> Any:
     from prefect.events.actions import RunDeployment
     from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
+    from flows.i18n import t
+
     event, deployment, parameters = AUTOMATIONS[name]
     return AutomationCore(
         name=name,
-        description=f"On {event}, run {deployment} (created by deployments/serve.py).",
+        description=t("automation.run", event=event, deployment=deployment),
         trigger=EventTrigger(
             expect={event}, match={"prefect.resource.id": "npl.*"}, posture=Posture.Reactive,
             threshold=1, within=REPORT_QUIET,
@@ -213,7 +212,7 @@ def notification_spec(name: str, block_id: UUID) -> Any:
     event, label = NOTIFY[name]
     body = t(label) + ": {{ event.resource.id | replace('npl.loan.', '') }} {{ event.payload | tojson }}"
     return AutomationCore(
-        name=name, description=f"On {event}, tell the work group through the {WEBHOOK_BLOCK} webhook block.",
+        name=name, description=t("automation.notify", event=event, block=WEBHOOK_BLOCK),
         trigger=EventTrigger(expect={event}, match={"prefect.resource.id": "npl.*"}, posture=Posture.Reactive, threshold=1,
                              within=timedelta(0)),
         actions=[SendNotification(block_document_id=block_id, subject=event, body=body)],

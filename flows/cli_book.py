@@ -44,12 +44,9 @@ def worklist_(as_of: str = typer.Option(..., "--as-of"), officer: Optional[str] 
             w.writeheader()
             w.writerows({k: neutralize(v) for k, v in i.items()} for i in items)
     if xlsx_file is not None:
-        import pandas as pd
+        from flows.publishing import worklist_xlsx
 
-        from models.spreadsheets import write_worklist_xlsx
-
-        write_worklist_xlsx(xlsx_file, pd.DataFrame(items, columns=["officer", "loan_id", "task", "detail", "due", "urgent"]),
-                            officer_column="officer")
+        worklist_xlsx(items, when, xlsx_file)  # sheets per officer, headed in the chosen language (NPL_LANG)
     if not (json_out or csv_file or xlsx_file):
         current = None
         for i in items:

@@ -22,6 +22,7 @@ from prefect.context import get_run_context
 from prefect.events import emit_event
 
 from flows import approvals, publishing, run_names
+from flows.i18n import t
 from flows.letters import letters_due
 from flows.prefect_env import flow_database_url
 from machines.policy import load_policy
@@ -141,18 +142,19 @@ def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
                                worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
     officers = publishing.publish_officer_worklists(everything, through)
     publishing.publish_worklist_workbook(everything, through)
-    markdown = reporting.summary_markdown(through, summary, run, risks)
+    markdown = reporting.summary_markdown(through, summary, run, risks, t)
     if run.get("feed") is not None:
-        markdown = feed.with_section(markdown, feed.markdown(run["feed"]))
+        markdown = feed.with_section(markdown, feed.markdown(run["feed"], t))
     markdown = quarantined_first(publishing.with_section(markdown, publishing.my_work_markdown(officers)), run)
     create_markdown_artifact(key="daily-summary", markdown=markdown,
-                             description=f"Daily collection summary {through}")
+                             description=t("daily.summary_description", date=through))  # not the title: the UI shows both
+    # the tables' columns are the rows' keys, as `npl worklist --json` gives them; the words are the descriptions'
     create_table_artifact(key="daily-worklist", table=per_officer or [{"officer": "-", **dict.fromkeys(worklist.SUMMARY_COLUMNS, 0)}],
-                          description=f"Work per officer on {through} (`npl worklist --as-of {through}` lists every item)")
-    create_table_artifact(key="daily-urgent", table=urgent[:URGENT_ROWS] or [{"officer": "-", "loan_id": "-", "task": "nothing urgent"}],
-                          description=f"Approvals awaited, deadlines at risk and demands to send on {through}")
-    create_table_artifact(key="deadlines-at-risk", table=risks or [{"loan_id": "-", "clock": "none", "date": None, "detail": "", "officer": "-"}],
-                          description=f"Legal deadlines within their lead days on {through}")
+                          description=t("daily.worklist_description", date=through))
+    create_table_artifact(key="daily-urgent", table=urgent[:URGENT_ROWS] or [{"officer": "-", "loan_id": "-", "task": t("daily.nothing_urgent")}],
+                          description=t("daily.urgent_description", date=through))
+    create_table_artifact(key="deadlines-at-risk", table=risks or [{"loan_id": "-", "clock": t("case.none"), "date": None, "detail": "", "officer": "-"}],
+                          description=t("daily.risks_description", date=through))
     return risks
 
 
@@ -162,12 +164,12 @@ def quarantined_first(markdown: str, run: dict[str, Any]) -> str:
     if not total:
         return markdown
     rows = run.get("quarantined", [])
-    lines = [f"## Quarantined: could not be judged ({total})", "",
-             "Left out while the rest of the book advanced; correct each case and run the daily flow again "
-             "(it catches up the dates it missed).", "", "| loan | date | error | officer |", "|---|---|---|---|"]
+    headers = [t("col.loan"), t("col.on"), t("col.error"), t("col.officer")]
+    lines = [f"## {t('summary.quarantined', total=total)}", "", t("summary.quarantined_hint"), "",
+             "| " + " | ".join(headers) + " |", "|---|---|---|---|"]
     lines += [f"| {q['loan_id']} | {q['business_date']} | {' '.join(q['error'].split()).replace('|', '/')} | {q['officer'] or '-'} |" for q in rows]
     if total > len(rows):
-        lines.append(f"(the first {len(rows)} of {total} shown)")
+        lines.append(reporting.shown_note(t, len(rows), total))
     title, _, rest = markdown.partition("\n\n")
     return f"{title}\n\n" + "\n".join(lines) + f"\n\n{rest}"
 

@@ -21,6 +21,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 
+from flows.i18n import t
 from flows.prefect_env import flow_database_url
 from machines.policy import load_policy
 from services import feed
@@ -36,6 +37,6 @@ def ingest_export(folder: str | None = None, files: list[str] | None = None, bus
     result = feed.as_dict(feed.ingest_inbox(flow_database_url(), where, flow_run_id=run_id, business_date=business_date,
                                             policy=load_policy(), names=names))
     logger.info("ingested %d file(s) from %s (%d row(s) rejected)", len(result["files"]), where, result["rejected_count"])
-    create_markdown_artifact(key="ingest-export", markdown=feed.markdown(result, title="# Export ingested by hand"),
-                             description=f"Export files ingested from {where}")
+    create_markdown_artifact(key="ingest-export", markdown=feed.markdown(result, t, title="feed.by_hand", level="#"),
+                             description=t("feed.by_hand_description", folder=where))
     return result

@@ -15,6 +15,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, TaskRunContext
 
+from flows.i18n import t
 from flows.prefect_env import flow_database_url
 from flows.present import jsonable
 from flows.run_page import publish
@@ -23,10 +24,11 @@ from services import letters
 
 
 def batch_markdown(batch: letters.Batch) -> str:
+    title = f"# {t('letters.title', date=batch.as_of)}"
     if not batch.letters:
-        return f"# Demand letters {batch.as_of}\n\nNo new demand letter due."
-    lines = [f"# Demand letters {batch.as_of}", "", f"{len(batch.letters)} letters; register: "
-             f"`{batch.register_xlsx}`, `{batch.register_csv}`", "", "| letter | PDF |", "|---|---|"]
+        return f"{title}\n\n{t('letters.none')}"
+    lines = [title, "", t("letters.register", count=len(batch.letters), xlsx=f"`{batch.register_xlsx}`", csv=f"`{batch.register_csv}`"),
+             "", f"| {t('letters.letter')} | PDF |", "|---|---|"]
     lines += [f"| {number} | `{path}` |" for number, path in zip(batch.letters, batch.pdfs)]
     return "\n".join(lines)
 
@@ -36,7 +38,7 @@ def _generate(as_of: date) -> dict[str, Any]:
         batch = letters.generate(uow, as_of, None)  # into $NPL_LETTERS_DIR/<date>/: no path from a form
     if FlowRunContext.get() is not None or TaskRunContext.get() is not None:  # a run page to list them on
         create_markdown_artifact(key="demand-letters", markdown=batch_markdown(batch),
-                                 description=f"demand letters generated for {as_of}")
+                                 description=t("letters.title", date=as_of))
     return {"as_of": as_of.isoformat(), "letters": list(batch.letters), "pdfs": [str(p) for p in batch.pdfs],
             "register_xlsx": str(batch.register_xlsx) if batch.register_xlsx else None,
             "register_csv": str(batch.register_csv) if batch.register_csv else None}

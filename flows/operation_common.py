@@ -12,6 +12,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Callable, Literal
 
+import pydantic
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from prefect import get_run_logger
@@ -21,7 +22,7 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.states import Failed, State
 
-from flows.i18n import amount_error
+from flows.i18n import amount, amount_error, t
 from flows.prefect_env import flow_database_url
 from flows.present import jsonable
 from flows.run_page import publish
@@ -48,12 +49,13 @@ EVENT_CASE_ESCALATED = "npl.case.escalated"
 
 
 class EscalationApproval(RunInput):
-    """The approver's answer to a suspended escalation (the form the UI shows on "Resume")."""
+    """The approver's answer to a suspended escalation (the form the UI shows on "Resume"; its
+    words, in the chosen language, are added by ``_approval_form``)."""
 
     decision: Literal["approve", "reject"]
-    approver: str = Field(min_length=1, max_length=64, description="your operator id")
-    otp: str = Field(default="", max_length=12, description="your current one-time password (if you are enrolled)")
-    comment: str = Field(default="", description="kept in the case history with the decision")
+    approver: str = Field(min_length=1, max_length=64)
+    otp: str = Field(default="", max_length=12)
+    comment: str = Field(default="")
 
 
 def loan_resource(loan_id: str) -> dict[str, str]:
@@ -127,22 +129,26 @@ def _decision_recorded(db_url: str | None, key: str | None) -> Any:
 def _decided(db_url: str | None, loan_id: str, decided: Any) -> dict[str, Any] | State:
     result = jsonable(decided)
     if isinstance(decided, escalations.Rejected):
-        publish(db_url, f"request to move to {decided.to} rejected by {decided.rejected_by}", loan_id, result, True)
+        publish(db_url, t("op.rejected", to=decided.to, by=decided.rejected_by), loan_id, result, True)
         return Failed(name="Rejected", message=f"rejected by {decided.rejected_by}; case unchanged (recorded earlier)",
                          data={**result, "decision": "reject", "approver": decided.rejected_by})
-    publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, True)
+    publish(db_url, t("op.moved", source=result["from"], to=result["to"]), loan_id, result, True)
     return result
 
 
 def _approval_form(loan_id: str, to: str, reason: str, requested_by: str, case: dict[str, Any]) -> type[EscalationApproval]:
-    description = (
-        f"**{requested_by}** asks to move loan **{loan_id}** from **{case['state']}** to **{to}**.\n\n"
-        f"Reason: {reason}\n\n"
-        f"Balance {case['balance']['total']} · {case['dpd']} days past due · classification {case['classification']}.\n\n"
-        "A second person must decide: choose *approve* or *reject* and give your operator id. "
-        "The requester cannot approve their own request."
+    """The form the UI shows on "Resume": the request in words and the fields' descriptions in the
+    chosen language (the fields themselves, and so the answer, are EscalationApproval's)."""
+    description = t("approval.form", requested_by=requested_by, loan_id=loan_id, state=case["state"], to=to, reason=reason,
+                    balance=amount(case["balance"]["total"]), dpd=case["dpd"], classification=case["classification"])
+    worded = pydantic.create_model(
+        EscalationApproval.__name__, __base__=EscalationApproval,
+        decision=(Literal["approve", "reject"], Field(description=t("approval.decision"))),
+        approver=(str, Field(min_length=1, max_length=64, description=t("form.by"))),
+        otp=(str, Field(default="", max_length=12, description=t("approval.otp"))),
+        comment=(str, Field(default="", description=t("approval.comment"))),
     )
-    return EscalationApproval.with_initial_data(description=description)
+    return worded.with_initial_data(description=description)
 
 
 def _same_operator(a: str, b: str) -> bool:

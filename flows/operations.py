@@ -58,6 +58,7 @@ from flows.operation_common import (  # the shared machinery, split out (issue 1
     _second_persons_answer,
     loan_resource as loan_resource,
 )
+from flows.i18n import t
 from flows.prefect_env import flow_database_url
 from flows.present import jsonable
 from flows.run_page import publish
@@ -128,7 +129,7 @@ def manual_escalation(
             logger.info("rejected by %s%s: the case is unchanged", answer.approver, comment)
             result = {"loan_id": loan_id, "to": to, "decision": "reject", "approver": answer.approver,
                       "comment": answer.comment, "state": case["state"]}
-            publish(db_url, f"request to move to {to} rejected by {rejected.rejected_by}", loan_id, jsonable(rejected), False)
+            publish(db_url, t("op.rejected", to=to, by=rejected.rejected_by), loan_id, jsonable(rejected), False)
             return Failed(name="Rejected", message=f"rejected by {answer.approver}{comment}; case unchanged", data=result)
         approved_by, otp = answer.approver, answer.otp.strip() or None
         reason = f"{reason} — approved by {answer.approver}{comment}"
@@ -145,7 +146,7 @@ def manual_escalation(
             moved = escalations.escalate(uow, loan_id, to=to, reason=reason, by=requested_by, on=on, approved_by=approved_by,
                                          otp=otp, key=key)
     result = jsonable(moved)
-    publish(db_url, f"moved {result['from']} → {result['to']}", loan_id, result, False)
+    publish(db_url, t("op.moved", source=result["from"], to=result["to"]), loan_id, result, False)
     _emit_once(EVENT_CASE_ESCALATED, loan_id, {**result, "requested_by": requested_by})
     logger.info("%s moved %s → %s", loan_id, result["from"], result["to"])
     return result
@@ -174,7 +175,7 @@ def record_payment(
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
     """
-    return _operate(f"payment {amount} by {payer}", cases.pay, loan_id, amount, on=on, payer=payer, by=by, key=key)
+    return _operate(t("op.payment", amount=amount, payer=payer), cases.pay, loan_id, amount, on=on, payer=payer, by=by, key=key)
 
 
 @flow(name="record-visit", flow_run_name=run_names.operation("visit"), on_failure=[run_names.name_failed_run])
@@ -200,7 +201,7 @@ def record_visit(
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
     """
-    return _operate(f"visit: {outcome}", cases.visit, loan_id, on=on, outcome=outcome, promise_amount=promise_amount,
+    return _operate(t("op.visit", outcome=outcome), cases.visit, loan_id, on=on, outcome=outcome, promise_amount=promise_amount,
                     promise_date=promise_date, employer=employer, by=by, key=key)
 
 
@@ -225,7 +226,7 @@ def record_demand(
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
     """
-    return _operate(f"written demand on {guarantor or 'the borrower'}", cases.demand, loan_id, on=on, guarantor=guarantor,
+    return _operate(t("op.demand", party=guarantor or t("case.borrower")), cases.demand, loan_id, on=on, guarantor=guarantor,
                     method=method, tracking=tracking, by=by, key=key)
 
 
@@ -250,7 +251,7 @@ def record_filing(
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
     """
-    return _operate(f"{kind} filed with {court}", acts.file_suit, loan_id, on=on, court=court, case_no=case_no, kind=kind,
+    return _operate(t("op.filing", kind=kind, court=court), acts.file_suit, loan_id, on=on, court=court, case_no=case_no, kind=kind,
                     by=by, key=key)
 
 
@@ -274,7 +275,7 @@ def record_cost(
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
     """
-    return _operate(f"cost {amount} ({what})", cases.cost, loan_id, amount, what=what, on=on, by=by, key=key)
+    return _operate(t("op.cost", amount=amount, what=what), cases.cost, loan_id, amount, what=what, on=on, by=by, key=key)
 
 
 @flow(name="sign-installment-plan", flow_run_name=run_names.operation("plan"), on_failure=[run_names.name_failed_run])
@@ -296,7 +297,7 @@ def sign_installment_plan(
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
     """
-    return _operate(f"installment plan {monthly} a month", escalations.plan, loan_id, monthly=monthly, first_due=first_due,
+    return _operate(t("op.plan", monthly=monthly), escalations.plan, loan_id, monthly=monthly, first_due=first_due,
                     on=on, by=by, key=key)
 
 
@@ -319,7 +320,7 @@ def record_judgment(
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
     """
-    return _operate(f"judgment {amount}", cases.judgment, loan_id, on=on, amount=amount, perform_by=perform_by, by=by,
+    return _operate(t("op.judgment", amount=amount), cases.judgment, loan_id, on=on, amount=amount, perform_by=perform_by, by=by,
                     key=key)
 
 
@@ -338,7 +339,7 @@ def record_enforcement(
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
     """
-    return _operate("enforcement application", cases.enforce, loan_id, on=on, by=by, key=key)
+    return _operate(t("op.enforcement"), cases.enforce, loan_id, on=on, by=by, key=key)
 
 
 @flow(name="take-asset", flow_run_name=run_names.operation("take_asset"), on_failure=[run_names.name_failed_run])
@@ -364,7 +365,7 @@ def take_asset(
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
     """
-    return _operate(f"asset {asset} taken at {value}", cases.take_asset, loan_id, asset=asset, value=value, on=on,
+    return _operate(t("op.take_asset", asset=asset, value=value), cases.take_asset, loan_id, asset=asset, value=value, on=on,
                     payer=payer, by=by, key=key)
 
 
@@ -387,7 +388,7 @@ def dispose_asset(
         by: your operator id
         key: idempotency key (default: this run's id, so a Retry books nothing twice)
     """
-    return _operate(f"asset {asset} disposed of", cases.dispose_asset, loan_id, asset=asset, on=on, proceeds=proceeds,
+    return _operate(t("op.dispose_asset", asset=asset), cases.dispose_asset, loan_id, asset=asset, on=on, proceeds=proceeds,
                     by=by, key=key)
 
 
@@ -417,7 +418,7 @@ def classify_loan(
     """
     from services import judgement
 
-    return _operate(f"classified {to}", judgement.classify, loan_id, to=to, reason=reason, by=by,
+    return _operate(t("op.classify", to=to), judgement.classify, loan_id, to=to, reason=reason, by=by,
                     approved_by=approved_by, otp=otp, on=on, key=key)
 
 

@@ -87,15 +87,20 @@ def publish_past_date_note(through: date, last_completed: date) -> str:
 
 
 def write_worklist_workbook(items: list[dict[str, Any]], on: date, folder: Path) -> Path:
-    """The day's worklist as a workbook in ``folder`` (a print-ready sheet per officer, most urgent
-    first, headers in the chosen language): ``worklist-<date>.xlsx``."""
+    """The day's worklist as a workbook in ``folder``: ``worklist-<date>.xlsx`` (worklist_xlsx)."""
+    return worklist_xlsx(items, on, folder / f"worklist-{on.isoformat()}.xlsx")
+
+
+def worklist_xlsx(items: list[dict[str, Any]], on: date, path: Path) -> Path:
+    """The worklist as a workbook at ``path``: a print-ready sheet per officer, most urgent first,
+    tasks and headers in the chosen language (the UI's link and ``npl worklist --xlsx``)."""
     import pandas as pd
 
     from models.spreadsheets import write_worklist_xlsx
 
     rows = [{t("col.officer"): officer, **row} for officer, mine in by_officer(items).items() for row in officer_rows(mine)]
     columns = [t("col.officer"), t("col.loan"), t("col.task"), t("col.detail"), t("col.due"), t("col.urgent")]
-    return write_worklist_xlsx(folder / f"worklist-{on.isoformat()}.xlsx", pd.DataFrame(rows, columns=columns),
+    return write_worklist_xlsx(path, pd.DataFrame(rows, columns=columns),
                                officer_column=t("col.officer"), title=t("worklist.workbook", date=on))
 
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from prefect import flow, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.i18n import amount, t
+from flows.i18n import amount, lang, t, t_in
 from flows.run_names import report_name
 from machines.policy import load_policy
 from flows.prefect_env import flow_database_url
+from models import portfolio
 from models.store import UnitOfWork
 
 
@@ -26,9 +28,44 @@ def build(db_url: str, as_of: date | None) -> tuple[dict[str, Any], dict[str, An
         return build_report(uow.session, load_policy(), as_of)
 
 
+# the workbook's sheets and columns, by the report's table keys and column names (flows.i18n)
+SHEETS = {
+    "by_state": "report.by_state", "by_classification": "report.by_classification", "aging": "sheet.aging",
+    "recoveries_by_strategy": "sheet.recoveries_by_strategy", "recoveries_by_payer": "sheet.recoveries_by_payer",
+    "recoveries_by_month": "sheet.recoveries_by_month", "officer_accountability": "sheet.officer_accountability",
+    "roll_rates": "sheet.roll_rates", "migration": "sheet.migration", "deadlines_at_risk": "summary.at_risk",
+}
+COLUMNS = {
+    "state": "case.state", "count": "col.count", "balance": "report.balance", "classification": "case.classification",
+    "principal": "case.principal", "interest": "case.interest", "bucket": "col.bucket", "strategy": "col.strategy",
+    "amount": "col.amount", "payer": "col.payer", "month": "col.month", "officer_id": "col.officer", "cases": "col.cases",
+    "time_limit_days": "col.time_limit_days", "suspended_since": "col.suspended_since", "from_bucket": "col.from_bucket",
+    "to_bucket": "col.to_bucket", "rate": "col.rate", "from": "col.from", "exited": "class.exited", "loan_id": "col.loan",
+    "clock": "case.clock", "date": "case.ends", "detail": "col.detail", "officer": "col.officer",
+    **{s: f"strategy.{s}" for s in portfolio.STRATEGIES},  # the recoveries' columns per strategy
+    **{c: f"class.{c}" for c in portfolio.CATEGORIES},  # the migration matrix's columns
+}
+
+
+def sheet_names() -> dict[str, str]:
+    return {key: t(label) for key, label in SHEETS.items()}
+
+
+def column_labels() -> dict[str, str]:
+    return {name: t(label) for name, label in COLUMNS.items()}
+
+
+def chart_label() -> Callable[..., str]:
+    """The charts' words: the chosen language's, or English where no CJK font is installed
+    (a Chinese chart without one would show empty boxes)."""
+    from models.charts import cjk_font
+
+    return t if lang() == "en" or cjk_font() else functools.partial(t_in, "en")
+
+
 @task(cache_policy=NO_CACHE)
 def write_files(tables: dict[str, Any], xlsx: str) -> list[str]:
-    """Workbook (a sheet per table) and chart images beside it."""
+    """Workbook (a sheet per table, sheets and headers in the chosen language) and chart images beside it."""
     from models import charts
     from models.spreadsheets import write_report_xlsx
 
@@ -38,10 +75,19 @@ def write_files(tables: dict[str, Any], xlsx: str) -> list[str]:
         "recoveries": str(path.with_name(path.stem + "-recoveries.png")),
         "classification": str(path.with_name(path.stem + "-classification.png")),
     }
-    charts.recoveries_chart(tables["recoveries_by_month"], chart_files["recoveries"])
-    charts.classification_mix_chart(tables["by_classification"], chart_files["classification"])
-    write_report_xlsx(path, tables, charts=chart_files)
+    label = chart_label()
+    charts.recoveries_chart(tables["recoveries_by_month"], chart_files["recoveries"], label)
+    charts.classification_mix_chart(tables["by_classification"], chart_files["classification"], label)
+    write_report_xlsx(path, tables, charts={t("sheet.recoveries_chart"): chart_files["recoveries"],
+                                          t("sheet.classification_chart"): chart_files["classification"]},
+                      sheet_names=sheet_names(), headers=column_labels())
     return [str(path), *chart_files.values()]
+
+
+def artifact_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A report table's rows for its table artifact: the same columns, headed in the chosen language."""
+    labels = column_labels()
+    return [{labels.get(k, k): v for k, v in row.items()} for row in rows]
 
 
 def report_markdown(report: dict[str, Any], links: list[tuple[str, str]]) -> str:
@@ -87,7 +133,8 @@ def portfolio_report(as_of: date | None = None, xlsx: str | None = None) -> dict
     for key in ("by_state", "by_classification", "recoveries_by_strategy", "deadlines_at_risk"):
         rows = money_records(tables[key])
         if rows:
-            create_table_artifact(key=f"report-{key.replace('_', '-')}", table=rows, description=f"{key} as of {report['as_of']}")
+            create_table_artifact(key=f"report-{key.replace('_', '-')}", table=artifact_rows(rows),
+                                  description=t("report.table_description", table=t(SHEETS[key]), date=report["as_of"]))
     from prefect.runtime import deployment
 
     if deployment.id:  # run from the UI: the files go where the file server serves them, nowhere else

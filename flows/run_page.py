@@ -10,6 +10,7 @@ from typing import Any
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 
+from flows.i18n import amount, t
 from flows.present import jsonable
 from models.store import UnitOfWork
 from services import case_view
@@ -32,35 +33,38 @@ def _cell(value: Any) -> str:
 
 
 def result_markdown(title: str, result: dict[str, Any], case: CaseDetail, again: bool) -> str:
-    """The run page's account of an operation: what was recorded, a payment's allocation, the
-    balance after, the case's state and its next deadline."""
+    """The run page's account of an operation: what was recorded (the result's own keys and
+    values, as the run's result holds them), a payment's allocation, the balance after, the case's
+    state and its next deadline; words in the chosen language, amounts with thousands separators."""
     shown = jsonable(case)
-    lines = [f"# {case.loan_id}: {title}", ""]
+    lines = [f"# {t('page.title', loan_id=case.loan_id, title=title)}", ""]
     if again:
-        lines += ["**Already recorded** by an earlier try with the same key: nothing was booked again; "
-                  "this is what was recorded.", ""]
-    lines += ["## Recorded", "", "| | |", "|---|---|"]
+        lines += [t("page.already"), ""]
+    lines += [f"## {t('page.recorded')}", "", "| | |", "|---|---|"]
     lines += [f"| {name} | {_cell(value)} |" for name, value in result.items() if not isinstance(value, (dict, list))]
     if isinstance(result.get("allocation"), dict):
         parts = result["allocation"]
-        lines += ["", "## Allocation", "", "| costs | penalty | compound | interest | principal | delayed |", "|---:|---:|---:|---:|---:|---:|",
-                  f"| {parts['costs']} | {parts['penalty']} | {parts.get('compound', '0.00')} | {parts['interest']} | {parts['principal']} "
-                  f"| {parts.get('delayed', '0.00')} |"]
+        lines += ["", f"## {t('page.allocation')}", "",
+                  f"| {t('case.costs')} | {t('case.penalty')} | {t('case.compound')} | {t('case.interest')} | {t('case.principal')} "
+                  f"| {t('case.delayed')} |", "|---:|---:|---:|---:|---:|---:|",
+                  f"| {amount(parts['costs'])} | {amount(parts['penalty'])} | {amount(parts.get('compound', '0.00'))} "
+                  f"| {amount(parts['interest'])} | {amount(parts['principal'])} | {amount(parts.get('delayed', '0.00'))} |"]
     if isinstance(result.get("balance_after"), dict):
-        lines += ["", f"Balance after the payment on {result.get('paid_on')}: **{result['balance_after']['total']}**"]
+        lines += ["", t("page.balance_after", date=result.get("paid_on"), total=amount(result["balance_after"]["total"]))]
     for w in result.get("warnings") or []:
-        lines += ["", f"> **Warning:** {_cell(w)}"]
+        lines += ["", f"> **{t('page.warning')}:** {_cell(w)}"]
     b = shown["balance"]
     nxt = next_deadline(case)
     lines += [
-        "", "## The case now", "",
-        f"- **State:** {case.state}" + (f" ({case.closed_reason})" if case.closed_reason else ""),
-        f"- **Balance** as of {_cell(shown['as_of'])}: **{b['total']}** = principal {b['principal']} + interest {b['interest']}"
-        f" + penalty {b['penalty']} + costs {b['costs']} + compound {b.get('compound', '0.00')} + delayed {b.get('delayed', '0.00')}",
-        f"- **Next deadline:** {nxt.on.isoformat()} — {nxt.what}" if nxt else "- **Next deadline:** none",
+        "", f"## {t('page.case_now')}", "",
+        f"- **{t('case.state')}:** {case.state}" + (f" ({case.closed_reason})" if case.closed_reason else ""),
+        "- " + t("page.balance", date=_cell(shown["as_of"]), total=amount(b["total"]), principal=amount(b["principal"]),
+                 interest=amount(b["interest"]), penalty=amount(b["penalty"]), costs=amount(b["costs"]),
+                 compound=amount(b.get("compound", "0.00")), delayed=amount(b.get("delayed", "0.00"))),
+        f"- **{t('page.next_deadline')}:** " + (f"{nxt.on.isoformat()} — {nxt.what}" if nxt else t("case.none")),
     ]
     if case.awaiting_approval:
-        lines.append(f"- **Awaiting approval:** {case.awaiting_approval}: {_cell(case.awaiting_reason)}")
+        lines.append(f"- **{t('task.approval_awaited')}:** {case.awaiting_approval}: {_cell(case.awaiting_reason)}")
     return "\n".join(lines) + "\n"
 
 
@@ -72,4 +76,4 @@ def publish(db_url: str | None, title: str, loan_id: str, result: dict[str, Any]
     with UnitOfWork(db_url) as uow:
         case = case_view.show(uow, loan_id)
     create_markdown_artifact(markdown=result_markdown(title, result, case, again), key=f"operation-{_slug(loan_id)}",
-                             description=f"{loan_id}: {title}")
+                             description=t("page.title", loan_id=loan_id, title=title))

@@ -200,16 +200,27 @@ def _print_ready(sheet: Worksheet, title: str | None = None) -> None:
     sheet.oddFooter.right.text = "&P / &N"
 
 
-def write_table(sheet: Worksheet, frame: pd.DataFrame, money_columns: Iterable[str] = ()) -> None:
-    """Fill a sheet from a frame: header row, typed cells, frozen header, fitted widths."""
+def header_of(name: str, money: bool, labels: Mapping[str, str]) -> str:
+    """A column's header: its label (``labels``, by the column's name or, for a money column, by
+    its name without ``_fen``), else the name itself (money columns without ``_fen``)."""
+    shown = money_header(name) if money else name
+    return labels.get(name) or labels.get(shown) or shown
+
+
+def write_table(sheet: Worksheet, frame: pd.DataFrame, money_columns: Iterable[str] = (),
+                headers: Mapping[str, str] | None = None) -> None:
+    """Fill a sheet from a frame: header row, typed cells, frozen header, fitted widths.
+    ``headers`` maps column names to the words shown in the header row (the caller's language);
+    the cells' formats still follow the column names."""
     frame = _flat(frame)
     money_columns = set(money_columns)
     names = [str(c) for c in frame.columns]
     money = [is_money_column(n, money_columns) for n in names]
-    headers = [neutralize(money_header(n) if m else n) for n, m in zip(names, money)]
-    widths = [_display_width(h) for h in headers]
+    labels = headers or {}
+    row_one = [neutralize(header_of(n, m, labels)) for n, m in zip(names, money)]
+    widths = [_display_width(h) for h in row_one]
 
-    sheet.append(headers)
+    sheet.append(row_one)
     for cell in sheet[1]:
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
@@ -263,21 +274,26 @@ def write_report_xlsx(
     tables: Mapping[str, pd.DataFrame],
     money_columns: Iterable[str] = (),
     charts: Mapping[str, PathArg] | None = None,
+    sheet_names: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the portfolio report: one sheet per table (in the mapping's order), then charts.
 
     ``money_columns`` names integer-fen columns beyond the ``*_fen`` ones. ``charts`` maps a
     sheet name to a PNG file; each is embedded on its own sheet (when Pillow is missing, the
-    PNGs are copied beside the workbook instead). Returns the workbook's path.
+    PNGs are copied beside the workbook instead). ``sheet_names`` maps a table's key to its
+    sheet's name and ``headers`` a column's name to its header (the caller's language; the key
+    and the name themselves when absent). Returns the workbook's path.
     """
     money_columns = tuple(money_columns)
     workbook = Workbook()
     workbook.remove(workbook.active)
     taken: set[str] = set()
     for name, frame in tables.items():
-        sheet = workbook.create_sheet(sheet_title(name, taken))
-        write_table(sheet, frame, money_columns)
-        _print_ready(sheet, str(name))
+        shown = (sheet_names or {}).get(name, name)
+        sheet = workbook.create_sheet(sheet_title(shown, taken))
+        write_table(sheet, frame, money_columns, headers)
+        _print_ready(sheet, str(shown))
 
     target = Path(path)
     if charts:

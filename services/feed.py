@@ -385,28 +385,29 @@ def _cell(text: Any) -> str:
     return " ".join(str(text if text is not None else "-").split()).replace("|", "/")
 
 
-def markdown(feed: dict[str, Any], title: str = "## Nightly feed") -> str:
+def markdown(feed: dict[str, Any], label: Callable[..., str], title: str = "feed.title", level: str = "##") -> str:
     """The feed's section of a summary: a missing export first, then each file, then the
-    rejected rows (the first ones, with the count)."""
-    lines = [f"{title} ({feed['inbox']})", ""]
+    rejected rows (the first ones, with the count). ``label`` (flows.i18n.t) gives the words in
+    the chosen language; ``title`` is the label of the heading."""
+    lines = [f"{level} {label(title)} ({feed['inbox']})", ""]
     if feed["missing"]:
-        lines += [f"**Export missing**: no {', '.join(feed['missing'])} file for {feed['business_date'] or 'this run'} "
-                  f"after waiting {feed['waited_minutes']:g} min; the run went on with the book it has "
-                  "(event `npl.feed.missing`).", ""]
+        lines += [label("feed.missing", files=", ".join(feed["missing"]), date=feed["business_date"] or label("feed.this_run"),
+                        minutes=f"{feed['waited_minutes']:g}"), ""]
     files = feed["files"]
     if not files:
-        lines.append("No export files were waiting in the inbox.")
+        lines.append(label("feed.no_files"))
     else:
-        lines += ["| file | kind | outcome | rows accepted | rows rejected | already booked | note |",
-                  "|---|---|---|---|---|---|---|"]
+        headers = ["feed.file", "col.kind", "feed.outcome", "feed.accepted", "feed.rejected", "feed.already_booked", "feed.note"]
+        lines += ["| " + " | ".join(label(h) for h in headers) + " |", "|---|---|---|---|---|---|---|"]
         lines += [f"| {_cell(f['name'])} | {_cell(f['kind'])} | {f['outcome']} | {f['accepted']} | {f['rejected']} | "
                   f"{f['already_booked']} | {_cell(f['note'] or '')} |" for f in files]
     if feed["rejected_count"]:
-        lines += ["", f"### Rejected rows ({feed['rejected_count']})", "", "| file | line | column | reason |", "|---|---|---|---|"]
+        headers = ["feed.file", "feed.line", "feed.column", "col.reason"]
+        lines += ["", f"### {label('feed.rejected_rows')} ({feed['rejected_count']})", "",
+                  "| " + " | ".join(label(h) for h in headers) + " |", "|---|---|---|---|"]
         lines += [f"| {_cell(r['file'])} | {r['line']} | {_cell(r['column'])} | {_cell(r['reason'])} |" for r in feed["rejected_rows"]]
         if feed["rejected_count"] > len(feed["rejected_rows"]):
-            lines.append(f"(the first {len(feed['rejected_rows'])} of {feed['rejected_count']} shown; "
-                         "each file's rejects file lies beside it in processed/ or rejected/)")
+            lines.append(label("feed.first_rejected", shown=len(feed["rejected_rows"]), total=feed["rejected_count"]))
     return "\n".join(lines)
 
 

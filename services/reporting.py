@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from machines.policy import Policy
 from models import portfolio
-from models.domain.money import fmt
+from models.domain.money import fmt, from_fen
 from models.store import last_run_date
 from models.tables import Loan, Officer, Payment, Plan, PlanLine, Snapshot
 from services.views import balances_as_of, days_past_due_on
@@ -44,38 +44,55 @@ def summary_tables(session: Session, policy: Policy) -> dict[str, list[tuple[str
 
 SHOWN = 200  # rows of each list in the summary; the tables, history and `npl worklist` have all
 
+Label = Callable[..., str]  # flows.i18n.t: the caller's language (services never import flows)
 
-def summary_markdown(as_of: date, summary: dict[str, Any], run: dict[str, Any], risks: list[dict[str, Any]]) -> str:
-    """The run's summary. ``run`` holds counts (``counts``) and the first items of each kind."""
+
+def shown_note(label: Label, shown: int, total: int) -> str:
+    return label("summary.first_shown", shown=shown, total=total)
+
+
+def summary_markdown(as_of: date, summary: dict[str, Any], run: dict[str, Any], risks: list[dict[str, Any]],
+                     label: Label) -> str:
+    """The run's summary. ``run`` holds counts (``counts``) and the first items of each kind;
+    ``label`` (flows.i18n.t) gives every heading and column in the chosen language; amounts
+    with thousands separators."""
     counts = run["counts"]
-    lines = [f"# Daily collection — {as_of}", ""]
+    lines = [f"# {label('summary.title', date=as_of)}", ""]
     if run.get("already_done"):
-        lines += [f"Business date {run['through']} was already completed: nothing changed.", ""]
+        lines += [label("summary.already_done", date=run["through"]), ""]
     else:
-        lines += [f"Ran {run['dates_run']} business date(s) ({run['event_dates']} with events); "
-                  f"{run['cases_judged']} case(s) judged; {counts['transitions']} transition(s).", ""]
-    lines += ["## Cases by state", "", "| state | cases | outstanding principal |", "|---|---:|---:|"]
-    lines += [f"| {s} | {c} | {fmt(b)} |" for s, c, b in summary["by_state"]]
-    lines += ["", "## Open cases by classification", "", "| classification | cases | outstanding principal |", "|---|---:|---:|"]
-    lines += [f"| {s} | {c} | {fmt(b)} |" for s, c, b in summary["by_classification"]]
+        lines += [label("summary.ran", dates=run["dates_run"], event_dates=run["event_dates"], cases=run["cases_judged"],
+                        transitions=counts["transitions"]), ""]
+    money = label("col.outstanding_principal")
+    lines += [f"## {label('summary.by_state')}", "", f"| {label('case.state')} | {label('col.cases')} | {money} |", "|---|---:|---:|"]
+    lines += [f"| {s} | {c} | {fmt_grouped(b)} |" for s, c, b in summary["by_state"]]
+    lines += ["", f"## {label('summary.by_classification')}", "",
+              f"| {label('case.classification')} | {label('col.cases')} | {money} |", "|---|---:|---:|"]
+    lines += [f"| {s} | {c} | {fmt_grouped(b)} |" for s, c, b in summary["by_classification"]]
 
-    def table(title: str, total: int, rows: list[Any], header: str, row: Callable[[Any], str]) -> None:
-        lines.extend(["", f"## {title} ({total})", ""])
+    def table(title: str, total: int, rows: list[Any], headers: list[str], row: Callable[[Any], str]) -> None:
+        lines.extend(["", f"## {label(title)} ({total})", ""])
         if rows:
             shown = rows[:SHOWN]
-            lines.extend([header, "|" + "---|" * (header.count("|") - 1)])
+            lines.extend(["| " + " | ".join(label(h) for h in headers) + " |", "|" + "---|" * len(headers)])
             lines.extend(row(r) for r in shown)
             if total > len(shown):
-                lines.append(f"(the first {len(shown)} of {total} shown)")
+                lines.append(shown_note(label, len(shown), total))
 
-    table("Transitions", counts["transitions"], run.get("transitions", []), "| loan | from | to | on | reason |",
+    table("summary.transitions", counts["transitions"], run.get("transitions", []),
+          ["col.loan", "col.from", "col.to", "col.on", "col.reason"],
           lambda t: f"| {t['loan_id']} | {t['from']} | {t['to']} | {t['on']} | {t['reason']} |")
-    table("Deadlines at risk", len(risks), risks, "| loan | clock | ends | what to do | officer |",
+    table("summary.at_risk", len(risks), risks, ["col.loan", "case.clock", "case.ends", "col.what_to_do", "col.officer"],
           lambda r: f"| {r['loan_id']} | {r['clock']} | {r['date']} | {r['detail']} | {r['officer']} |")
     if run.get("awaiting"):
-        table("Newly awaiting approval", counts["awaiting"], run["awaiting"], "| loan | move | reason | urgent |",
-              lambda a: f"| {a['loan_id']} | {a['event']} | {a['reason']} | {'yes' if a['urgent'] else ''} |")
+        table("summary.awaiting", counts["awaiting"], run["awaiting"], ["col.loan", "col.move", "col.reason", "col.urgent"],
+              lambda a: f"| {a['loan_id']} | {a['event']} | {a['reason']} | {label('yes') if a['urgent'] else ''} |")
     return "\n".join(lines) + "\n"
+
+
+def fmt_grouped(fen: int) -> str:
+    """Integer fen as yuan with thousands separators (``1,234,567.50``), for what people read."""
+    return f"{from_fen(int(fen)):,.2f}"
 
 
 def loans_frame(session: Session, as_of: date | None, policy: Policy) -> pd.DataFrame:

@@ -90,7 +90,9 @@ class _Session:
         runner_log = open(self.base / "ops-runner.log", "ab")
         self.logs = [server_log, runner_log]
         self.server = launch_local_server(home, port, log=server_log, extra_env=SERVER_ENV)
-        env = {k: v for k, v in os.environ.items() if k != "NPL_DATABASE_URL"}  # the Secret block says which
+        # the Secret block says which database; the served process speaks the default language
+        # (Chinese) whatever NPL_LANG the test that happens to start it has set
+        env = {k: v for k, v in os.environ.items() if k not in ("NPL_DATABASE_URL", "NPL_LANG")}
         env.update(
             PREFECT_API_URL=self.server.api_url, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
             PREFECT_RUNNER_POLL_FREQUENCY="1", PYTHONUNBUFFERED="1", NPL_PREFECT_AUTH=AUTH, PREFECT_API_AUTH_STRING=AUTH,

@@ -182,8 +182,8 @@ def test_staff_find_the_daily_run_and_read_its_summary(prefect_server: Any, bran
     expect(page.get_by_text("daily-collection").first).to_be_visible()
     open_latest(page, prefect_server.ui_url, "daily-summary")
 
-    summary = page.locator("article.markdown-renderer", has_text="Daily collection —").first
-    expect(summary).to_contain_text(f"Daily collection — {AS_OF.isoformat()}")
+    summary = page.locator("article.markdown-renderer", has_text="每日催收汇总 —").first  # NPL_LANG unset: Chinese
+    expect(summary).to_contain_text(f"每日催收汇总 — {AS_OF.isoformat()}")
     expect(summary).to_contain_text("overdue")
     screenshot(page, tmp_path, "ops-daily-summary")
 
@@ -197,7 +197,7 @@ def test_the_escalation_deployment_shows_its_parameter_form(prefect_server: Any,
 
     for label in ("loan_id", "to", "reason", "requested_by", "on (Optional)", "credit (Optional)"):
         expect(page.locator(".schema-form-property__label", has_text=label).first).to_be_visible()
-    expect(page.get_by_text("the state to move the case to")).to_be_visible()
+    expect(page.get_by_text("案件要变更到的状态")).to_be_visible()  # the field's description, in Chinese
     screenshot(page, tmp_path, "ops-run-form")
 
 
@@ -214,7 +214,7 @@ def test_an_officer_finds_their_work_for_the_day_in_two_clicks_from_the_artifact
 def approve_in_resume_form(page: Page, approver: str, comment: str) -> None:
     page.get_by_role("button", name="Resume").click()
     form = page.get_by_role("dialog")
-    expect(form.get_by_text("asks to move loan")).to_be_visible()
+    expect(form.get_by_text("申请将贷款")).to_be_visible()
 
     def field(label: str) -> Any:
         return form.locator(".schema-form-property", has=page.locator(".schema-form-property__label", has_text=label))

@@ -50,7 +50,7 @@ def test_daily_flow_catches_up_in_one_run_and_publishes_summary_worklist_and_dea
     artifacts = asyncio.run(artifacts_of(str(state.state_details.flow_run_id)))
     assert {"daily-summary", "daily-worklist", "daily-urgent", "deadlines-at-risk"} <= set(artifacts)
     summary = str(artifacts["daily-summary"])
-    assert "# Daily collection — 2009-02-01" in summary and "| L-0006 | guarantee | 2009-03-01 |" in summary
+    assert "# 每日催收汇总 — 2009-02-01" in summary and "| L-0006 | guarantee | 2009-03-01 |" in summary  # NPL_LANG unset: Chinese
     assert "L-0006" in str(artifacts["deadlines-at-risk"])
 
 
@@ -65,13 +65,14 @@ def test_daily_flow_for_a_completed_date_changes_nothing_and_says_so(prefect_ser
     assert canonical_dump(url) == before
 
 
-def test_a_run_moving_more_cases_than_it_reports_counts_them_all_and_lists_the_most_urgent_first(prefect_server, tmp_path):
+def test_a_run_moving_more_cases_than_it_reports_counts_them_all_and_lists_the_most_urgent_first(prefect_server, tmp_path, monkeypatch):
     import json
 
     from flows.daily import daily_collection
     from services.daily import KEEP
     from tests.builders import load
 
+    monkeypatch.setenv("NPL_LANG", "en")
     many = [{"loan_id": f"L-{i:04d}", "maturity_on": "2008-06-30"} for i in range(KEEP + 100)]
     # a general guarantee ends 2008-07-31 (six months after maturity): at risk from 2008-07-01
     load(f"sqlite:///{tmp_path / 'npl.db'}", tmp_path,
@@ -100,7 +101,7 @@ def test_a_progress_callback_given_around_a_flow_run_hears_each_date_up_to_the_l
     assert heard[-1] == (date(2008, 7, 31), date(2008, 7, 31))
 
 
-def test_a_case_the_run_cannot_judge_is_listed_first_in_the_summary_and_urgent_table_and_emitted_as_an_event(prefect_server, tmp_path):
+def test_a_case_the_run_cannot_judge_is_listed_first_in_the_summary_and_urgent_table_and_emitted_as_an_event(prefect_server, tmp_path, monkeypatch):
     import json
     from decimal import Decimal
 
@@ -108,6 +109,7 @@ def test_a_case_the_run_cannot_judge_is_listed_first_in_the_summary_and_urgent_t
     from services import cases
     from tests.flows.test_operations import events_for
 
+    monkeypatch.setenv("NPL_LANG", "en")
     url = demo_db(tmp_path)
     daily_collection(as_of=date(2008, 7, 1), through=date(2008, 7, 31), publish=False)
     from sqlalchemy import update

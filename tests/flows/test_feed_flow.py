@@ -59,7 +59,9 @@ def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def _flows_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No flow takes a database URL: each test's database reaches the flows through the environment."""
+    """No flow takes a database URL: each test's database reaches the flows through the environment.
+    The summaries are read in English (NPL_LANG=en; the Chinese default is checked on the hand ingest)."""
+    monkeypatch.setenv("NPL_LANG", "en")
     for name in ("db_url", "sqlite_db"):
         if name in request.fixturenames:
             monkeypatch.setenv("NPL_DATABASE_URL", request.getfixturevalue(name))
@@ -203,10 +205,11 @@ def test_a_daily_run_killed_while_ingesting_leaves_the_file_for_the_rerun_which_
 
 
 def test_ingest_export_by_hand_takes_only_the_named_files_and_publishes_the_result(
-    prefect_server: Any, sqlite_db: str, inbox: Path
+    prefect_server: Any, sqlite_db: str, inbox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flows.feed import ingest_export
 
+    monkeypatch.delenv("NPL_LANG")  # the default: Chinese
     night1(inbox)
     state = ingest_export(files=["20080701-1-loans.csv", "20080701-2-guarantors.csv"], return_state=True)
     result = state.result()
@@ -215,7 +218,8 @@ def test_ingest_export_by_hand_takes_only_the_named_files_and_publishes_the_resu
         ("20080701-1-loans.csv", "processed"), ("20080701-2-guarantors.csv", "processed")]
     assert [p.name for p in inbox.iterdir() if p.is_file()] == ["20080701-3-repayments.csv"]
     markdown = str(asyncio.run(artifacts_of(str(state.state_details.flow_run_id)))["ingest-export"])
-    assert markdown.startswith("# Export ingested by hand") and "| 20080701-2-guarantors.csv | guarantors | processed | 1 |" in markdown
+    assert markdown.startswith("# 手工导入的数据文件") and "| 20080701-2-guarantors.csv | guarantors | processed | 1 |" in markdown
+    assert "| 文件 | 类别 | 结果 | 接受行数 | 拒绝行数 | 此前已入账 | 备注 |" in markdown
 
 
 def test_the_ingest_export_deployment_refuses_a_name_leading_out_of_the_inbox(ops_runner: Any, sqlite_db: str) -> None:

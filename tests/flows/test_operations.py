@@ -348,7 +348,7 @@ L-OPS-2,borrower,Shop front on Market Street,40000.00,A-OPS-SHOP,free
 # (deployment, parameters, what the run page must say), in an order the book allows; the
 # escalations are answered when they suspend: (decision, approver)
 RETRIED_OPERATIONS: list[tuple[str, dict[str, Any], str]] = [
-    ("record-payment/ops", {"loan_id": "L-OPS-2", "amount": "1000.00", "by": "E-01"}, "## Allocation"),
+    ("record-payment/ops", {"loan_id": "L-OPS-2", "amount": "1000.00", "by": "E-01"}, "## 还款分配"),
     ("record-visit/ops", {"loan_id": "L-OPS-2", "outcome": "promise", "promise_amount": "500.00",
                           "promise_date": (AS_OF + timedelta(days=10)).isoformat(), "by": "E-01"}, "| outcome | promise |"),
     ("record-demand/ops", {"loan_id": "L-OPS-1", "guarantor": "Sun", "by": "E-01"}, "| demand_on | Sun |"),
@@ -367,7 +367,7 @@ RETRIED_OPERATIONS: list[tuple[str, dict[str, Any], str]] = [
     ("take-asset/ops", {"loan_id": "L-OPS-2", "asset": "A-OPS-SHOP", "value": "2000.00", "by": "E-01"}, "| dispose_by |"),
     ("dispose-asset/ops", {"loan_id": "L-OPS-2", "asset": "A-OPS-SHOP", "proceeds": "2100.00", "by": "E-01"}, "| proceeds | 2100.00 |"),
     ("manual-escalation/ops", {"loan_id": "L-OPS-2", "to": "written_off", "reason": "hopeless", "requested_by": "E-01",
-                               "answer": {"decision": "reject", "approver": "M-01", "comment": "keep trying"}}, "rejected by M-01"),
+                               "answer": {"decision": "reject", "approver": "M-01", "comment": "keep trying"}}, "已被 M-01 拒绝"),
 ]
 
 
@@ -422,7 +422,8 @@ def test_every_operations_deployment_retried_from_the_ui_books_nothing_twice(ops
             deployment, first.state.message)  # a rejection is a red "Rejected"
         booked = canonical_dump(db_url)
         [recorded] = _artifacts_of(first.id)
-        assert says in recorded and "## The case now" in recorded and "Next deadline" in recorded, recorded
+        # the served process speaks the default language (Chinese); the result's keys stay the JSON's
+        assert says in recorded and "## 案件现状" in recorded and "下一个期限" in recorded, recorded
 
         again = _retry(first)
         if again is None:  # manual-escalation persists its result (it suspends): Prefect itself refuses the retry;
@@ -431,6 +432,6 @@ def test_every_operations_deployment_retried_from_the_ui_books_nothing_twice(ops
         assert (again.state.type, again.state.name) == (first.state.type, first.state.name), (deployment, again.state.message)
         assert canonical_dump(db_url) == booked, deployment  # the retry booked nothing
         replayed = _artifacts_of(again.id)[-1]
-        assert "Already recorded" in replayed and says in replayed, replayed
+        assert "已经登记过" in replayed and says in replayed, replayed
         retried.add(deployment)
     assert retried == {f"{f.name}/ops" for f in operations.EVENT_FLOWS} | {"manual-escalation/ops"}

@@ -10,20 +10,25 @@ from pathlib import Path
 import pytest
 
 from flows import i18n
+from models import portfolio
 from services.worklist import TASK_ORDER
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [*(ROOT / "flows").glob("*.py"), *(ROOT / "deployments").glob("*.py")]
+# flows and deployments call t("key"); services and models get the caller's t as ``label`` and
+# name their keys as literals ("summary.title"), as do the flows' key maps (flows.reports.COLUMNS)
+SOURCES = [path for package in ("flows", "deployments", "services", "models") for path in (ROOT / package).rglob("*.py")]
+NAMESPACES = sorted({key.split(".")[0] for key in i18n.LABELS if "." in key})
 USES = [
-    re.compile(r"""\bt\(\s*["']([a-z_.]+)["']"""),  # t("case.title", ...)
+    re.compile(r"""\b(?:t|label)\(\s*["']([a-z_.]+)["']"""),  # t("case.title", ...), label("yes")
     re.compile(r"""\bt\(f?["']([a-z_]+\.[a-z_]+)["']"""),
-    re.compile(r"""["'](notify\.[a-z_]+)["']"""),  # deployments.serve.NOTIFY
+    re.compile(r"""["']((?:%s)\.[a-z_]+)["']""" % "|".join(NAMESPACES)),  # "summary.at_risk", "notify.promise_broken"
 ]
 OPERATION = re.compile(r"""operation\(["']([a-z_]+)["']\)""")
 
 
 def labels_in_use() -> set[str]:
     used: set[str] = {f"task.{task}" for task in TASK_ORDER}  # flows.i18n.task_label
+    used |= {f"strategy.{s}" for s in portfolio.STRATEGIES} | {f"class.{c}" for c in portfolio.CATEGORIES}  # charts, workbook
     for path in SOURCES:
         text = path.read_text(encoding="utf-8")
         for pattern in USES:
@@ -35,6 +40,7 @@ def labels_in_use() -> set[str]:
 def test_the_code_uses_labels_and_finds_them_in_the_sources() -> None:
     used = labels_in_use()
     assert {"run.daily", "run.payment", "case.title", "daily.my_work", "notify.promise_broken", "task.visit"} <= used
+    assert {"summary.title", "feed.missing", "sheet.aging", "chart.recoveries", "class.loss", "yes"} <= used
 
 
 def test_every_label_in_use_has_both_languages() -> None:
@@ -82,3 +88,26 @@ def test_a_wrong_amount_is_explained_in_words_naming_the_field(monkeypatch: pyte
 
 def test_a_right_amount_is_read_exactly() -> None:
     assert i18n.amount_error(" 1000.50 ") == Decimal("1000.50")
+
+
+@pytest.mark.parametrize("language", i18n.LANGS)
+def test_every_served_deployment_and_every_field_of_its_form_is_described_in_the_chosen_language(
+    monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    from deployments.serve import build_deployments
+    from flows.forms import FORMS
+
+    monkeypatch.setenv("NPL_LANG", language)
+    deployments = build_deployments()
+    assert {d.flow_name for d in deployments} == set(FORMS)
+    for deployment in deployments:
+        description, fields = FORMS[deployment.flow_name]
+        assert deployment.description == i18n.t_in(language, description)
+        properties = deployment._parameter_openapi_schema.properties
+        assert set(properties) == set(fields), deployment.flow_name  # every field has its words, none is left in English
+        for name, label in fields.items():
+            assert properties[name]["description"] == i18n.t_in(language, label)
+            assert properties[name]["title"] == name  # the parameter's key, as the run page and the API show it
+    payment = next(d for d in deployments if d.flow_name == "record-payment")
+    expected = {"zh": "收到的金额（元，例如 1000.00）", "en": "the amount received (yuan, e.g. 1000.00)"}[language]
+    assert payment._parameter_openapi_schema.properties["amount"]["description"] == expected

@@ -65,3 +65,47 @@ def test_the_worklist_workbook_has_a_sheet_per_officer_most_urgent_first(tmp_pat
     rows = list(book["E-01"].iter_rows(values_only=True))
     assert rows[0] == ("officer", "loan", "task", "detail", "due", "urgent")
     assert [r[1] for r in rows[1:]] == ["L-2", "L-1"]
+
+
+SUMMARY = {"by_state": [("overdue", 2, 123456789)], "by_classification": [("substandard", 2, 123456789)]}
+RUN = {"counts": {"transitions": 1, "awaiting": 1}, "through": "2008-11-30", "dates_run": 1, "event_dates": 1, "cases_judged": 2,
+       "transitions": [{"loan_id": "L-1", "from": "overdue", "to": "visit", "on": "2008-11-30", "reason": "r"}],
+       "awaiting": [{"loan_id": "L-2", "event": "litigation", "reason": "r", "urgent": True}]}
+RISKS = [{"loan_id": "L-3", "clock": "guarantee", "date": "2009-03-01", "detail": "d", "officer": "E-01"}]
+
+
+def summary() -> str:
+    from flows.i18n import t
+    from services.reporting import summary_markdown
+
+    return summary_markdown(date(2008, 11, 30), SUMMARY, RUN, RISKS, t)
+
+
+def test_the_daily_summary_is_in_chinese_by_default_with_thousands_separators(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NPL_LANG", raising=False)
+    text = summary()
+    assert text.startswith("# 每日催收汇总 — 2008-11-30\n\n运行 1 个营业日")
+    for heading in ("## 各状态案件", "## 在册案件按五级分类", "## 状态变更 (1)", "## 即将届满的法定期限 (1)", "## 新增待审批 (1)"):
+        assert heading in text
+    assert "| overdue | 2 | 1,234,567.89 |" in text and "| L-2 | litigation | r | 是 |" in text
+    assert not re.search(r"\b(?:Cases|Transitions|Deadlines|Ran|loan|reason)\b", text)  # no English word left
+
+
+def test_the_daily_summary_is_in_english_under_npl_lang_en(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NPL_LANG", "en")
+    text = summary()
+    assert text.startswith("# Daily collection — 2008-11-30\n\nRan 1 business date(s) (1 with events); 2 case(s) judged")
+    assert "## Cases by state" in text and "| state | cases | outstanding principal |" in text
+    assert "| overdue | 2 | 1,234,567.89 |" in text and "| loan | clock | ends | what to do | officer |" in text
+
+
+def test_the_feed_section_speaks_the_chosen_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.i18n import t
+    from services.feed import markdown
+
+    feed = {"inbox": "var/inbox", "missing": ["loans"], "business_date": "2008-07-03", "waited_minutes": 5.0, "files": [],
+            "rejected_count": 0, "rejected_rows": []}
+    monkeypatch.delenv("NPL_LANG", raising=False)
+    assert markdown(feed, t).startswith("## 夜间数据 (var/inbox)\n\n**数据缺失**：等待 5 分钟后仍无 2008-07-03 的 loans 文件")
+    monkeypatch.setenv("NPL_LANG", "en")
+    assert "**Export missing**: no loans file for 2008-07-03 after waiting 5 min" in markdown(feed, t)

@@ -12,7 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from models import portfolio
+from flows.i18n import t, t_in
+from models import charts as charts_module, portfolio
 from models.charts import classification_mix_chart, recoveries_chart
 from models.domain.money import from_fen
 from models.spreadsheets import (
@@ -118,8 +119,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
         ),
     }
     charts = {
-        "recoveries chart": recoveries_chart(by_month, tmp_path / "charts" / "recoveries.png"),
-        "classification chart": classification_mix_chart(by_class, tmp_path / "charts" / "classification.png"),
+        "recoveries chart": recoveries_chart(by_month, tmp_path / "charts" / "recoveries.png", t),
+        "classification chart": classification_mix_chart(by_class, tmp_path / "charts" / "classification.png", t),
     }
     path = write_report_xlsx(tmp_path / "out" / "report.xlsx", tables, charts=charts)
     return {"path": path, "tables": tables, "charts": charts, "loans": loans, "payments": payments}
@@ -391,7 +392,7 @@ def test_charts_are_non_empty_pngs(report: dict) -> None:
     ],
 )
 def test_recoveries_chart_renders(tmp_path: Path, by_month: pd.DataFrame) -> None:
-    path = recoveries_chart(by_month, tmp_path / "recoveries.png")
+    path = recoveries_chart(by_month, tmp_path / "recoveries.png", t)
     assert path == tmp_path / "recoveries.png"
     assert_png(path)
 
@@ -405,5 +406,35 @@ def test_recoveries_chart_renders(tmp_path: Path, by_month: pd.DataFrame) -> Non
     ],
 )
 def test_classification_mix_chart_renders(tmp_path: Path, book: pd.DataFrame) -> None:
-    path = classification_mix_chart(portfolio.by_classification(book), tmp_path / "mix.png")
+    path = classification_mix_chart(portfolio.by_classification(book), tmp_path / "mix.png", t)
     assert_png(path)
+
+
+def test_the_report_workbook_names_its_sheets_and_headers_as_the_caller_labels_them_and_keeps_the_formats(tmp_path: Path) -> None:
+    frame = portfolio.by_state(loans_frame())
+    path = write_report_xlsx(tmp_path / "r.xlsx", {"by_state": frame}, sheet_names={"by_state": "按状态"},
+                             headers={"state": "状态", "count": "笔数", "balance": "余额合计"})
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["按状态"]
+    sheet = workbook["按状态"]
+    assert [c.value for c in sheet[1]] == ["状态", "笔数", "余额合计"]
+    assert sheet.cell(row=2, column=3).number_format == MONEY_FORMAT  # still money: the format follows the column's name
+
+
+def test_a_chinese_chart_is_drawn_in_the_cjk_font_setup_test_env_installs_with_no_missing_glyph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recwarn: pytest.WarningsRecorder
+) -> None:
+    monkeypatch.setenv("NPL_LANG", "zh")
+    assert charts_module.cjk_font() == "WenQuanYi Zen Hei"  # fonts-wqy-zenhei (scripts/setup-test-env)
+    assert_png(recoveries_chart(portfolio.recoveries_by_month(payments_frame()), tmp_path / "r.png", t))
+    assert_png(classification_mix_chart(portfolio.by_classification(loans_frame()), tmp_path / "c.png", t))
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]
+
+
+def test_without_a_cjk_font_the_charts_fall_back_to_english_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows import reports
+
+    monkeypatch.setenv("NPL_LANG", "zh")
+    assert reports.chart_label()("chart.yuan") == "元"
+    monkeypatch.setattr(charts_module, "cjk_font", lambda: None)
+    assert reports.chart_label()("chart.yuan") == t_in("en", "chart.yuan") == "yuan"
