@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select, text
 
 from models.domain.deadlines import limitation_end
-from models.tables import Guarantor, History, Loan
+from models.tables import Guarantor, History, Judgment, Loan
+from services.acts import acts_of
 from services import daily
 from services.replay_book import Scratch
 from services.replay_watch import LegalWatch
@@ -20,6 +21,7 @@ from services.views import guarantee_of
 
 RUNGS = ("overdue", "internal_review", "visit", "guarantor_pressure", "litigation", "installment", "revitalization", "closed")
 CATEGORIES = daily.CATEGORIES
+CHUNK = 1000
 
 
 def _percentile(values: list[int], q: float) -> int | None:
@@ -113,13 +115,23 @@ def _lapsed(s: Any, d1: date, d2: date) -> dict[str, int]:
     """Legal periods that ended in (d1, d2] on a case still open at d2 without the act that keeps them."""
     guarantees = limitation = 0
     loans = {loan.loan_id: loan for loan in s.scalars(select(Loan).where(Loan.state != "closed"))}
-    for g in s.scalars(select(Guarantor)):
-        loan = loans.get(g.loan_id)
-        if loan is None:
-            continue
-        status = guarantee_of(g, loan)
-        if d1 < status.period_end <= d2 and not status.preserved:
-            guarantees += 1
+    by_loan: dict[str, list[Guarantor]] = defaultdict(list)
+    for g in s.scalars(select(Guarantor).order_by(Guarantor.id)):
+        if g.loan_id in loans:
+            by_loan[g.loan_id].append(g)
+    ids = sorted(by_loan)
+    for i in range(0, len(ids), CHUNK):  # the acts and judgments read per chunk, not per guarantee
+        part = ids[i:i + CHUNK]
+        acts = acts_of(s, part)
+        judged: dict[str, list[tuple[date, date]]] = defaultdict(list)
+        for j in s.scalars(select(Judgment).where(Judgment.loan_id.in_(part)).order_by(Judgment.id)):
+            judged[j.loan_id].append((j.judged_on, j.perform_by))
+        for loan_id in part:
+            loan = loans[loan_id]
+            for g in by_loan[loan_id]:
+                status = guarantee_of(g, loan, acts.get(loan_id, []), judged[loan_id], loan.disbursed_on)
+                if d1 < status.period_end <= d2 and not status.preserved:
+                    guarantees += 1
     for loan in loans.values():
         if loan.sued_on is None:
             end = limitation_end(loan.maturity_on, [loan.limitation_start] if loan.limitation_start else [])
