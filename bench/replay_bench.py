@@ -14,6 +14,7 @@ replays and the comparison, as `npl replay` makes them.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import sys
@@ -64,6 +65,12 @@ def record_history(url: str, loans: int, days: int, seed: int = 5) -> int:
     return acts
 
 
+def _cpu() -> float:
+    """CPU seconds (user + sys) of this process and its finished children (the challenger's process)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--loans", type=int, default=10_000)
@@ -98,16 +105,17 @@ def main() -> None:
 
             profiler = cProfile.Profile()
             profiler.enable()
+        cpu = _cpu()
         t = time.perf_counter()
         report = replay(url, challenger, START, end, workdir=work, parallel=args.parallel,
                         on_progress=lambda m: print(f"    {time.perf_counter() - t:7.1f} s  {m}"))
-        took = time.perf_counter() - t
+        took, cpu = time.perf_counter() - t, _cpu() - cpu
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
-        print(f"  replay {START} → {end}, champion and challenger          {took:8.1f} s")
+        print(f"  replay {START} → {end}, champion and challenger          {took:8.1f} s wall, {cpu:8.1f} s CPU (user+sys, "
+              f"this process and the challenger's)  load average {os.getloadavg()[0]:.1f}")
         print(f"    transitions in the window: champion {report.champion['entered_total']:,}, challenger {report.challenger['entered_total']:,}")
-        print(f"  projection to 100,000 loans (linear in the cases that move): {took * 100_000 / args.loans:8.1f} s")
         print(f"  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -272,3 +272,67 @@ def test_the_challenger_branch_in_a_second_process_gives_the_same_comparison(dem
     policy = load_policy(challenger(tmp_path))
     alone = replay(url, policy, date(2008, 6, 30), date(2009, 6, 30), parallel=False).as_dict()
     assert replay(url, policy, date(2008, 6, 30), date(2009, 6, 30), parallel=True).as_dict() == alone
+
+
+# --- the workload: letters the policy has the branch send ---------------------------------------------------
+
+
+def test_more_lead_days_before_a_guarantee_period_ends_sends_the_demand_letter_inside_the_window(tmp_path: Path):
+    # L-1 matures 2008-03-31 with a joint guarantor and no agreed period: the guarantee period runs
+    # six months from maturity (Civil Code Art. 692 ¶2) to 2008-09-30, and nobody demands the
+    # guarantor. The champion's letter is due 30 lead days before (2008-08-31), after --to
+    # 2008-08-15: no letter in the window. The challenger's 120 lead days make it due on 2008-06-02,
+    # already due when the window opens: its letter is sent on 2008-07-01, the day after --from.
+    url = f"sqlite:///{tmp_path / 'npl.db'}"
+    migrate(create_engine(url))
+    load(url, tmp_path, [{"loan_id": "L-1", "maturity_on": "2008-03-31"}],
+         [{"loan_id": "L-1", "guarantor_name": "G1", "guarantee_type": "joint"}])
+    run(url, date(2008, 1, 1), date(2008, 12, 31))
+    dispose_all()
+    lead = load_policy(challenger(tmp_path, "[lead_days]\nguarantee = 120\n"))
+    report = replay(url, lead, date(2008, 6, 30), date(2008, 8, 15), workdir=tmp_path)
+    assert report.champion["tasks"]["letters"] == 0
+    assert report.challenger["tasks"]["letters"] == 1
+    assert [row for row in report.challenger["tasks_by_officer_week"] if row["letters"]] == [
+        {"officer": "E-01", "week": "2008-W27", "letters": 1, "visits": 0, "approvals": 0}]
+    assert report.difference["tasks"]["letters"] == 1
+    # to 2008-09-30 both send it, each once (a letter awaiting service is not sent again)
+    report = replay(url, lead, date(2008, 6, 30), date(2008, 9, 30), workdir=tmp_path)
+    assert report.champion["tasks"]["letters"] == report.challenger["tasks"]["letters"] == 1
+
+
+def test_the_followed_clocks_list_the_deadlines_a_full_scan_lists_every_week(tmp_path: Path):
+    from services.replay import Acts, advance, as_of
+    from services.replay_book import Scratch
+    from services.replay_watch import DIRTY_SQL, LegalWatch
+    from services.worklist import deadlines_at_risk
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'npl.db'}"
+    migrate(create_engine(url))
+    random_book(url, tmp_path, 11)
+    dispose_all()
+    from services.replay import read_book
+
+    policy = load_policy()
+    book = read_book(url)
+    scratch = Scratch(tmp_path / "scratch.db")
+    d1 = date(2008, 6, 1)
+    later = as_of(scratch, book, policy, d1)
+    with scratch.engine.begin() as conn:
+        for sql in DIRTY_SQL:
+            conn.execute(text(sql))
+    watch = LegalWatch(policy)
+    with scratch.uow() as uow:
+        watch.start(uow.session, d1)
+        uow.commit()
+    day, listed = d1, []
+    while day < date(2009, 6, 30):
+        nxt = day + timedelta(days=7)
+        advance(scratch, later, policy, day + timedelta(days=1), nxt, Acts(), watch, {})
+        with scratch.uow() as uow:
+            listed.append((nxt, watch.listed(uow.session, nxt), len(deadlines_at_risk(uow.session, nxt, policy))))
+        day = nxt
+    scratch.close()
+    assert any(full for _day, _watched, full in listed)
+    assert [(d, w) for d, w, _full in listed] == [(d, full) for d, _w, full in listed]
