@@ -24,7 +24,7 @@ def worklist_(as_of: str = typer.Option(..., "--as-of"), officer: Optional[str] 
     from machines.policy import load_policy
     from models.privacy import neutralize
     from models.store import last_run_date
-    from services.worklist import worklist
+    from services.worklist import ITEM_KEYS, worklist
 
     when = day(as_of, "--as-of")
 
@@ -36,13 +36,13 @@ def worklist_(as_of: str = typer.Option(..., "--as-of"), officer: Optional[str] 
             return worklist(u.session, when, load_policy(), officer)
 
     items = run(go)
-    if json_out:
-        emit({"as_of": when.isoformat(), "items": items})
+    if json_out:  # the contract's keys only (the items' detail_parts are the artifacts' translations)
+        emit({"as_of": when.isoformat(), "items": [{k: i[k] for k in ITEM_KEYS} for i in items]})
     if csv_file is not None:
         with csv_file.open("w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=["officer", "loan_id", "task", "detail", "due", "urgent"])
+            w = csv.DictWriter(f, fieldnames=list(ITEM_KEYS))
             w.writeheader()
-            w.writerows({k: neutralize(v) for k, v in i.items()} for i in items)
+            w.writerows({k: neutralize(i[k]) for k in ITEM_KEYS} for i in items)
     if xlsx_file is not None:
         from flows.publishing import worklist_xlsx
 

@@ -148,12 +148,13 @@ def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
     markdown = quarantined_first(publishing.with_section(markdown, publishing.my_work_markdown(officers)), run)
     create_markdown_artifact(key="daily-summary", markdown=markdown,
                              description=t("daily.summary_description", date=through))  # not the title: the UI shows both
-    # the tables' columns are the rows' keys, as `npl worklist --json` gives them; the words are the descriptions'
+    # the per-officer counts' columns are the rows' keys, as `npl worklist --json` gives them; the urgent
+    # items and the deadlines are shown in the chosen language (the words of the descriptions too)
     create_table_artifact(key="daily-worklist", table=per_officer or [{"officer": "-", **dict.fromkeys(worklist.SUMMARY_COLUMNS, 0)}],
                           description=t("daily.worklist_description", date=through))
-    create_table_artifact(key="daily-urgent", table=urgent[:URGENT_ROWS] or [{"officer": "-", "loan_id": "-", "task": t("daily.nothing_urgent")}],
+    create_table_artifact(key="daily-urgent", table=publishing.urgent_rows(urgent[:URGENT_ROWS]) or [{t("col.officer"): "-", t("col.loan"): "-", t("col.task"): t("daily.nothing_urgent")}],
                           description=t("daily.urgent_description", date=through))
-    create_table_artifact(key="deadlines-at-risk", table=risks or [{"loan_id": "-", "clock": t("case.none"), "date": None, "detail": "", "officer": "-"}],
+    create_table_artifact(key="deadlines-at-risk", table=publishing.risk_rows(risks) or [{t("col.loan"): "-", t("case.clock"): t("case.none"), t("case.ends"): None, t("col.detail"): "", t("col.officer"): "-"}],
                           description=t("daily.risks_description", date=through))
     return risks
 

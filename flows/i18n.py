@@ -68,6 +68,43 @@ LABELS: dict[str, dict[str, str]] = {
     "task.press_guarantor": {"zh": "向保证人追偿", "en": "press guarantor"},
     "task.prepare_filing": {"zh": "准备起诉", "en": "prepare filing"},
     "task.apply_enforcement": {"zh": "申请强制执行", "en": "apply for enforcement"},
+    # a worklist item's or deadline's detail (services.worklist ``detail_parts``, joined in order;
+    # ``npl worklist --json`` keeps its English ``detail``)
+    "detail.apply_enforcement": {"zh": "申请强制执行判决 {judgment} 并登记（npl enforce）", "en": "apply for enforcement of judgment {judgment} and record it (npl enforce)"},
+    "detail.demand_guarantor_limitation": {"zh": "{party}：向保证人催收，以中断保证债务的诉讼时效",
+                                           "en": "{party}: demand the guarantor to interrupt the guarantee debt's limitation"},
+    "detail.demand_joint_guarantor": {"zh": "{guarantor}：向连带责任保证人催收，并连同证据登记", "en": "{guarantor}: demand the joint guarantor and record it with its evidence"},
+    "detail.file_suit_general_guarantee": {"zh": "{guarantor}：对借款人提起诉讼（一般保证）并登记",
+                                           "en": "{guarantor}: file the suit against the borrower (general guarantee) and record it"},
+    "detail.sue_general_guarantee": {"zh": "{guarantor}：起诉借款人（一般保证）：先经审批决定，再提起诉讼",
+                                     "en": "{guarantor}: sue the borrower (general guarantee): an approved decision, then the filing"},
+    "detail.file_suit_limitation": {"zh": "提起诉讼以中断诉讼时效，并登记", "en": "file the suit to interrupt the limitation period and record it"},
+    "detail.borrower_not_found": {"zh": "借款人下落不明：起诉以中断诉讼时效", "en": "the borrower cannot be found: sue to interrupt the limitation period"},
+    "detail.demand_borrower": {"zh": "向借款人催收以中断诉讼时效，并连同证据登记",
+                               "en": "demand the borrower to interrupt the limitation period and record it with its evidence"},
+    "detail.lapsed": {"zh": "{party}：已于 {date} 届满（{rule}）", "en": "{party}: LAPSED on {date} ({rule})"},
+    "detail.dispose_asset": {"zh": "{asset}：处置抵债资产（《商业银行法》第四十二条）",
+                             "en": "{asset}: dispose of the asset taken in settlement (Commercial Bank Law Art. 42)"},
+    "detail.disposal_passed": {"zh": "{asset}：处置期限已过，请处置该资产（《商业银行法》第四十二条）",
+                               "en": "{asset}: disposal deadline passed: dispose of the asset (Commercial Bank Law Art. 42)"},
+    "detail.quarantined": {"zh": "每日批处理无法在 {date} 判断此案件（{error}）；请修正，下次运行将补跑遗漏的日期",
+                           "en": "the daily run could not judge this case on {date} ({error}); correct it, and the next run catches up the dates it missed"},
+    "detail.approval": {"zh": "{move}：{reason}", "en": "{move}: {reason}"},
+    "detail.visit_unit": {"zh": "走访借款人工作单位 {employer}（{employer_type}）；住址：{address}",
+                          "en": "visit the borrower's unit {employer} ({employer_type}); home: {address}"},
+    "detail.visit_unit_no_address": {"zh": "走访借款人工作单位 {employer}（{employer_type}）；住址不详",
+                                     "en": "visit the borrower's unit {employer} ({employer_type}); home: address unknown"},
+    "detail.visit": {"zh": "走访 {name}，地址：{address}", "en": "visit {name} at {address}"},
+    "detail.visit_no_address": {"zh": "走访 {name}，地址不详", "en": "visit {name} at address unknown"},
+    "detail.visit_employer": {"zh": "；工作单位 {employer}", "en": "; employer {employer}"},
+    "detail.phone": {"zh": "；电话 {phone}", "en": "; phone {phone}"},
+    "detail.insider": {"zh": "（内部人贷款：由您负责）", "en": " (insider loan: your responsibility)"},
+    "detail.prepare_filing": {"zh": "提起或跟进诉讼；申请查封或账户扣划", "en": "file / follow the suit; seek seizure or account deduction"},
+    "detail.press_guarantor": {"zh": "催收、申请冻结或以物抵债：{guarantors}", "en": "demand, freeze request or in-kind settlement: {guarantors}"},
+    "detail.no_guarantor": {"zh": "催收、申请冻结或以物抵债：无在册保证人", "en": "demand, freeze request or in-kind settlement: no guarantor on record"},
+    "risk.at_risk": {"zh": "期限将届满", "en": "ends soon"},
+    "risk.lapsed": {"zh": "已届满", "en": "lapsed"},
+    "detail.clock_ends": {"zh": "{clock} 于 {date} 届满：", "en": "{clock} ends {date}: "},
     # --- approvals inbox -----------------------------------------------------------------------
     "approvals.title": {"zh": "待审批申请（{count}）", "en": "Pending approvals ({count})"},
     "approvals.none": {"zh": "没有待审批的申请", "en": "no request awaits approval"},
@@ -325,6 +362,76 @@ LABELS: dict[str, dict[str, str]] = {
     "chart.no_open_loans": {"zh": "没有在册贷款", "en": "No open loans"},
     "chart.yuan": {"zh": "元", "en": "yuan"},
     "chart.loans": {"zh": "{count} 户", "en": "{count} loan(s)"},
+    # --- the policy replay's markdown (services.replay_report.markdown) ---------------------------
+    "replay.title": {"zh": "策略重放 {date_from} → {date_to}", "en": "Policy replay {date_from} → {date_to}"},
+    "replay.description": {"zh": "现行策略与挑战者策略对比，{date_from} → {date_to}", "en": "champion vs challenger, {date_from} → {date_to}"},
+    "replay.metric": {"zh": "指标", "en": "metric"},
+    "replay.champion": {"zh": "现行策略", "en": "champion"},
+    "replay.challenger": {"zh": "挑战者策略", "en": "challenger"},
+    "replay.difference": {"zh": "差异", "en": "difference"},
+    "replay.would_be_due": {"zh": "挑战者策略希望比历史更早进行的行动：{count}", "en": "Acts the challenger would want earlier than history: {count}"},
+    "replay.per_week": {"zh": "按周（图表数据）", "en": "Per week (the chart's numbers)"},
+    "replay.week": {"zh": "周", "en": "week"},
+    "replay.tasks_champion": {"zh": "任务（现行）", "en": "tasks champion"},
+    "replay.tasks_challenger": {"zh": "任务（挑战者）", "en": "tasks challenger"},
+    "replay.at_risk_champion": {"zh": "临近届满（现行）", "en": "at risk champion"},
+    "replay.at_risk_challenger": {"zh": "临近届满（挑战者）", "en": "at risk challenger"},
+    "replay.limits": {"zh": "局限", "en": "Limits"},
+    "replay.limit_behaviour": {
+        "zh": '借款人的行为保持不变：还款、承诺与走访结果按其登记日期发生，无论挑战者策略会如何行事；结清仍是对重放案件所欠金额的结清。',
+        "en": "Borrowers' behaviour is held fixed: payments, promises and visit outcomes happen on their recorded dates, whatever the challenger would have done; a pay-off stays a pay-off of what the replayed case owed.",
+    },
+    "replay.limit_skipped": {
+        "zh": '重放案件已不允许的经办人行动（从案件当前并不处于的状态发起的变更、对未在诉讼中的案件登记判决）将被跳过并计数，绝不强行执行。',
+        "en": "An operator's act that the replayed case no longer allows (a move from a state it is not in, a judgment on a case not in litigation) is skipped and counted, never forced.",
+    },
+    "replay.limit_would_be_due": {
+        "zh": '挑战者策略希望比历史更早进行的变更，按其日期计为“应于某日到期”；不会虚构任何经办人行动。',
+        "en": 'Moves the challenger would want earlier than history has them are counted as "would be due on" their date; no operator act is invented.',
+    },
+    "replay.limit_rebuilt": {
+        "zh": '账簿按首次导入时的样子重建：余额由登记的还款推回；贷款首笔还款之前所欠利息视为该笔还款所冲抵的利息，因此此前的余额可能有偏差（状态变更、天数与工作量不受其影响）。分期协议下因漏缴一期而设定的逾期日期，由重放的协议重新设定；盘活重组贷款由重放的盘活重组按其登记的金额、利率和到期日重新入账。',
+        "en": "The book is rebuilt as first imported: balances are recovered from the recorded payments; interest owed before a loan's first payment is taken as what that payment settled of it, so balances before it can be off (transitions, days and workload do not depend on them). An overdue date set by an installment missed under an agreement is left to the replayed agreement to set again; a revitalization credit's loan is booked again by the replayed revitalization, with its recorded amount, rate and maturity.",
+    },
+    "replay.limit_later_imports": {
+        "zh": '后续导入新增的贷款，视为自第一个营业日起即已在册而重放；对贷款的重新导入变更（新条款、新逾期日期）按其最新值重放。',
+        "en": 'Loans added by a later import are replayed as if on file from the first business date; re-imported changes to a loan (new terms, new overdue dates) are replayed as their latest values.',
+    },
+    "replay.limit_time_of_day": {
+        "zh": '同一日期内，源数据在各表之间不保留具体时刻：行动在当日运行之后执行，先变更，后资金。',
+        "en": "Within one date the source keeps no time of day across tables: acts are applied after that date's run, moves first, money last.",
+    },
+    "replay.limit_workload": {
+        "zh": '工作量统计策略交给分行的任务（待发送的催收函——每个催收到期的当事人一份，等待送达期间不再重复——、转入走访的案件、申请的审批），按负责的客户经理与 ISO 周统计；不计客户经理花在这些任务上的时间。催收函任务在一周内跟随案件状态的变化（诉讼中催收变为起诉）。',
+        "en": "Workload counts the tasks the policy gives the branch (demand letters to send — one per party whose demand falls due, not again while it awaits service —, cases sent to visit, approvals asked), per officer responsible and ISO week; not the time an officer spends on them. A demand letter's task follows a change of the case's state (a demand becoming a filing in litigation) within a week.",
+    },
+    "replay.limit_from": {
+        "zh": '截至 --from 的账簿，是在现行策略下从账簿第一个营业日起重放已登记的历史而得（数据库只保存每个案件的现状，而非当时的状态）：历史越长，代价越大，需再耗费一遍。',
+        "en": "The book as of --from is made by replaying the recorded history from the book's first business date under the policy in force (the database keeps each case as it stands now, not as it stood then): a long history costs its length once more.",
+    },
+    "metric.entered": {"zh": "进入各阶段", "en": "entered"},
+    "metric.entered_total": {"zh": "进入合计", "en": "entered in all"},
+    "metric.days_from_due": {"zh": "自到期起天数", "en": "days from due"},
+    "metric.median": {"zh": "中位数", "en": "median"},
+    "metric.p90": {"zh": "90 分位", "en": "90th percentile"},
+    "metric.tasks": {"zh": "任务量", "en": "tasks"},
+    "metric.letters": {"zh": "催收函", "en": "letters"},
+    "metric.visits": {"zh": "走访", "en": "visits sent"},
+    "metric.approvals": {"zh": "审批", "en": "approvals"},
+    "metric.tasks_per_officer_week": {"zh": "每名客户经理每周任务", "en": "tasks per officer-week"},
+    "metric.officer_weeks": {"zh": "客户经理·周数", "en": "officer-weeks"},
+    "metric.mean": {"zh": "平均", "en": "mean"},
+    "metric.max": {"zh": "最大", "en": "max"},
+    "metric.approvals_needed": {"zh": "需审批", "en": "approvals needed"},
+    "metric.deadlines": {"zh": "法定期限", "en": "deadlines"},
+    "metric.at_risk_at_end": {"zh": "期末临近届满", "en": "at risk at the end"},
+    "metric.at_risk_weekly_max": {"zh": "每周临近届满最多", "en": "most at risk in a week"},
+    "metric.guarantee_period": {"zh": "保证期间", "en": "guarantee period"},
+    "metric.limitation": {"zh": "诉讼时效", "en": "limitation period"},
+    "metric.classification_at_end": {"zh": "期末五级分类", "en": "classification at the end"},
+    "metric.acts_applied": {"zh": "已执行的登记行动", "en": "recorded acts applied"},
+    "metric.acts_capped": {"zh": "受限的登记行动", "en": "recorded acts capped"},
+    "metric.acts_skipped": {"zh": "跳过的登记行动", "en": "recorded acts skipped"},
     # --- the nightly feed's section (services.feed.markdown) ----------------------------------------
     "feed.title": {"zh": "夜间数据", "en": "Nightly feed"},
     "feed.by_hand": {"zh": "手工导入的数据文件", "en": "Export ingested by hand"},
@@ -368,6 +475,15 @@ def t_in(language: str, key: str, **values: object) -> str:
 
 def task_label(task: str) -> str:
     return t(f"task.{task}")
+
+
+def detail_text(item: dict[str, object]) -> str:
+    """An item's detail in the chosen language: its ``detail_parts`` (services.worklist) as labels
+    joined in order; the English ``detail`` where the item carries none."""
+    parts = item.get("detail_parts")
+    if not parts or not isinstance(parts, list):
+        return str(item.get("detail") or "")
+    return "".join(t(key, **values) for key, values in parts)
 
 
 def amount(value: Decimal | str | None) -> str:

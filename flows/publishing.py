@@ -18,7 +18,7 @@ from typing import Any
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from flows.i18n import t, task_label
+from flows.i18n import detail_text, t, task_label
 from services import worklist
 
 KEY_PREFIX = "worklist-"
@@ -46,8 +46,20 @@ def by_officer(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 def officer_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An officer's table: loan, task, detail, due, urgent — with the chosen language's headers."""
-    return [{t("col.loan"): i["loan_id"], t("col.task"): task_label(i["task"]), t("col.detail"): i["detail"],
+    return [{t("col.loan"): i["loan_id"], t("col.task"): task_label(i["task"]), t("col.detail"): detail_text(i),
              t("col.due"): i["due"] or "", t("col.urgent"): t("yes") if i["urgent"] else ""} for i in items]
+
+
+def urgent_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The daily-urgent table: the officer and an officer's columns, in the chosen language."""
+    return [{t("col.officer"): i["officer"], **row} for i in items for row in officer_rows([i])]
+
+
+def risk_rows(risks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The deadlines-at-risk table in the chosen language: loan, clock, end, task, detail, officer."""
+    return [{t("col.loan"): r["loan_id"], t("case.clock"): r["clock"], t("case.ends"): r["date"],
+             t("col.task"): task_label(r["task"]) if r.get("task") else (t("risk.lapsed") if r.get("status") == "lapsed" else t("risk.at_risk")),
+             t("col.detail"): detail_text(r), t("col.officer"): r["officer"]} for r in risks]
 
 
 def publish_officer_worklists(items: list[dict[str, Any]], on: date) -> list[tuple[str, str, int]]:

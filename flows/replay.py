@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from flows.i18n import t
 from flows.prefect_env import flow_database_url
 from machines.policy import Policy, load_policy
 
@@ -47,6 +48,6 @@ def policy_replay(policy_toml: str, date_from: date, date_to: date) -> dict[str,
     logger = get_run_logger()
     challenger = challenger_from_text(policy_toml)
     report = service.replay(flow_database_url(), challenger, date_from, date_to, champion=load_policy(), on_progress=logger.info)
-    create_markdown_artifact(key="policy-replay", markdown=service.markdown(report),
-                             description=f"champion vs challenger, {date_from} → {date_to}")
+    create_markdown_artifact(key="policy-replay", markdown=service.markdown(report, t),
+                             description=t("replay.description", date_from=date_from, date_to=date_to))
     return report.as_dict()

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+Label = Callable[..., str]  # flows.i18n.t: the caller's language (services never import flows)
 
 KEEP = 500  # "would be due" and skipped items kept in full (all are counted)
 
@@ -71,13 +73,13 @@ def summary_rows(report: ReplayReport) -> list[dict[str, Any]]:
                 walk(f"{prefix}.{k}" if prefix else k, a[k], b.get(k) if isinstance(b, dict) else None)
         elif isinstance(a, (int, float)) or a is None:
             diff = b - a if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
-            out.append({"metric": prefix, "champion": a, "challenger": b, "difference": diff})
+            out.append({"metric": prefix, "champion": a, "challenger": b, "difference": diff, "path": tuple(prefix.split("."))})
 
     skip = ("weekly", "tasks_by_officer_week", "acts")
     walk("", {k: v for k, v in report.champion.items() if k not in skip}, {k: v for k, v in report.challenger.items() if k not in skip})
     for k in ("applied", "capped", "skipped"):
         out.append({"metric": f"recorded acts {k}", "champion": report.champion["acts"][k], "challenger": report.challenger["acts"][k],
-                    "difference": report.challenger["acts"][k] - report.champion["acts"][k]})
+                    "difference": report.challenger["acts"][k] - report.champion["acts"][k], "path": (f"acts_{k}",)})
     return out
 
 
@@ -132,17 +134,42 @@ def write_files(report: ReplayReport, xlsx: str | Path) -> list[str]:
     return [str(path), str(png)]
 
 
-def markdown(report: ReplayReport) -> str:
-    """The comparison and the chart's numbers as markdown (the Prefect artifact)."""
-    lines = [f"# Policy replay {report.d1} → {report.d2}", "", "| metric | champion | challenger | difference |", "|---|---|---|---|"]
+# the comparison's row labels: each segment of a metric's path that names a measure (states and
+# categories stay codes, as elsewhere in the artifacts)
+METRIC_LABELS = {
+    "entered": "metric.entered", "entered_total": "metric.entered_total", "days_from_due": "metric.days_from_due",
+    "cases": "col.cases", "median": "metric.median", "p90": "metric.p90", "tasks": "metric.tasks", "letters": "metric.letters",
+    "visits": "metric.visits", "approvals": "metric.approvals", "tasks_per_officer_week": "metric.tasks_per_officer_week",
+    "officer_weeks": "metric.officer_weeks", "mean": "metric.mean", "max": "metric.max", "approvals_needed": "metric.approvals_needed",
+    "deadlines": "metric.deadlines", "at_risk_at_end": "metric.at_risk_at_end", "at_risk_weekly_max": "metric.at_risk_weekly_max",
+    "lapsed": "risk.lapsed", "guarantee_period": "metric.guarantee_period", "limitation": "metric.limitation",
+    "classification_at_end": "metric.classification_at_end", "acts_applied": "metric.acts_applied",
+    "acts_capped": "metric.acts_capped", "acts_skipped": "metric.acts_skipped",
+}
+# ReplayReport.limits (services.replay.LIMITS, English in the JSON) as labels, in the same order
+LIMIT_LABELS = ("replay.limit_behaviour", "replay.limit_skipped", "replay.limit_would_be_due", "replay.limit_rebuilt",
+                "replay.limit_later_imports", "replay.limit_time_of_day", "replay.limit_workload", "replay.limit_from")
+
+
+def metric_label(path: tuple[str, ...], label: Label) -> str:
+    return " / ".join(label(METRIC_LABELS[part]) if part in METRIC_LABELS else part for part in path)
+
+
+def markdown(report: ReplayReport, label: Label) -> str:
+    """The comparison and the chart's numbers as markdown (the Prefect artifact), its headings,
+    row labels and limits in the caller's language (``label``: flows.i18n.t)."""
+    columns = [label("replay.metric"), label("replay.champion"), label("replay.challenger"), label("replay.difference")]
+    lines = [f"# {label('replay.title', date_from=report.d1, date_to=report.d2)}", "", "| " + " | ".join(columns) + " |", "|---|---|---|---|"]
     for r in summary_rows(report):
-        lines.append(f"| {r['metric']} | {_cell(r['champion'])} | {_cell(r['challenger'])} | {_cell(r['difference'])} |")
-    lines += ["", f"Acts the challenger would want earlier than history: {report.would_be_due['count']}", "",
-              "## Per week (the chart's numbers)", "", "| week | tasks champion | tasks challenger | at risk champion | at risk challenger |",
-              "|---|---|---|---|---|"]
+        lines.append(f"| {metric_label(r['path'], label)} | {_cell(r['champion'])} | {_cell(r['challenger'])} | {_cell(r['difference'])} |")
+    weekly = [label("replay.week"), label("replay.tasks_champion"), label("replay.tasks_challenger"), label("replay.at_risk_champion"),
+              label("replay.at_risk_challenger")]
+    lines += ["", label("replay.would_be_due", count=report.would_be_due["count"]), "",
+              f"## {label('replay.per_week')}", "", "| " + " | ".join(weekly) + " |", "|---|---|---|---|---|"]
     for r in weekly_table(report):
         lines.append(f"| {r['week']} | {r['champion_tasks']} | {r['challenger_tasks']} | {r['champion_at_risk']} | {r['challenger_at_risk']} |")
-    lines += ["", "## Limits", ""] + [f"- {limit}" for limit in report.limits]
+    limits = [label(key) for key in LIMIT_LABELS] if len(report.limits) == len(LIMIT_LABELS) else report.limits
+    lines += ["", f"## {label('replay.limits')}", ""] + [f"- {limit}" for limit in limits]
     return "\n".join(lines) + "\n"
 
 

@@ -149,7 +149,7 @@ class LegalWatch:
                         continue
                     lead = self.policy.lead(RISK_CLOCK[clock.clock][1])
                     if st.status in (Status.live, Status.interrupted):
-                        task, _detail = _task_for(clock, view)
+                        task, _detail, _parts = _task_for(clock, view)
                         entries.append(Entry(clock.party, st.end, lead, task, loan.assigned_to or UNASSIGNED))
                     elif st.status is Status.lapsed:
                         entries.append(Entry(clock.party, st.end, lead, None, loan.assigned_to or UNASSIGNED))

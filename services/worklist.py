@@ -38,24 +38,40 @@ RISK_CLOCK = {"guarantee_period": ("guarantee", "guarantee"), "guarantee_limitat
               "limitation": ("limitation", "limitation"), "enforcement_application": ("enforcement", "enforcement")}
 
 
-def _task_for(clock: Clock, view: CaseView) -> tuple[str, str]:
+# An item's ``detail`` is English text (the command's JSON and CSV); ``detail_parts`` says the same
+# as labels of flows/i18n.py with their values, [[key, {name: value}], ...] to be joined, so that the
+# artifacts show it in the chosen language (services never import flows: the caller translates).
+Parts = list[list[Any]]
+
+
+def _part(key: str, **values: object) -> list[Any]:
+    return [key, {k: str(v) for k, v in values.items()}]
+
+
+def _task_for(clock: Clock, view: CaseView) -> tuple[str, str, Parts]:
     """The act a person must record to protect ``clock`` (the same the rules list as a task)."""
     if clock.clock == "enforcement_application":
-        return "apply_enforcement", f"apply for enforcement of judgment {clock.target} and record it (npl enforce)"
+        return ("apply_enforcement", f"apply for enforcement of judgment {clock.target} and record it (npl enforce)",
+                [_part("detail.apply_enforcement", judgment=clock.target)])
     if clock.clock == "guarantee_limitation":
-        return "send_demand", f"{clock.party}: demand the guarantor to interrupt the guarantee debt's limitation"
+        return ("send_demand", f"{clock.party}: demand the guarantor to interrupt the guarantee debt's limitation",
+                [_part("detail.demand_guarantor_limitation", party=clock.party)])
     if clock.clock == "guarantee_period":
         g = next(g for g in view.guarantees if g.name == clock.target)
         if g.kind is GuaranteeType.joint:
-            return "send_demand", f"{g.name}: demand the joint guarantor and record it with its evidence"
+            return ("send_demand", f"{g.name}: demand the joint guarantor and record it with its evidence",
+                    [_part("detail.demand_joint_guarantor", guarantor=g.name)])
         if view.state == CaseState.litigation.value:
-            return "file_suit", f"{g.name}: file the suit against the borrower (general guarantee) and record it"
-        return "deadline_at_risk", f"{g.name}: sue the borrower (general guarantee): an approved decision, then the filing"
+            return ("file_suit", f"{g.name}: file the suit against the borrower (general guarantee) and record it",
+                    [_part("detail.file_suit_general_guarantee", guarantor=g.name)])
+        return ("deadline_at_risk", f"{g.name}: sue the borrower (general guarantee): an approved decision, then the filing",
+                [_part("detail.sue_general_guarantee", guarantor=g.name)])
     if view.state == CaseState.litigation.value:
-        return "file_suit", "file the suit to interrupt the limitation period and record it"
+        return "file_suit", "file the suit to interrupt the limitation period and record it", [_part("detail.file_suit_limitation")]
     if view.last_visit_outcome == "not_found":
-        return "deadline_at_risk", "the borrower cannot be found: sue to interrupt the limitation period"
-    return "send_demand", "demand the borrower to interrupt the limitation period and record it with its evidence"
+        return "deadline_at_risk", "the borrower cannot be found: sue to interrupt the limitation period", [_part("detail.borrower_not_found")]
+    return ("send_demand", "demand the borrower to interrupt the limitation period and record it with its evidence",
+            [_part("detail.demand_borrower")])
 
 
 def legal_deadlines(session: Session, as_of: date, policy: Policy, officer: str | None = None) -> list[dict[str, Any]]:
@@ -81,14 +97,15 @@ def legal_deadlines(session: Session, as_of: date, policy: Policy, officer: str 
                 name, lead_key = RISK_CLOCK[clock.clock]
                 lead = policy.lead(lead_key)
                 if st.status in (Status.live, Status.interrupted) and st.end <= add_days(as_of, lead):
-                    task, detail = _task_for(clock, view)
+                    task, detail, parts = _task_for(clock, view)
                     out.append({"loan_id": loan.loan_id, "clock": name, "date": st.end.isoformat(), "detail": detail,
                                 "officer": loan.assigned_to or UNASSIGNED, "status": "at_risk", "task": task,
-                                "party": clock.party, "rule": st.rule})
+                                "party": clock.party, "rule": st.rule, "detail_parts": parts})
                 elif st.status is Status.lapsed and add_days(st.end, 1) <= as_of <= add_days(st.end, lead):
                     out.append({"loan_id": loan.loan_id, "clock": name, "date": st.end.isoformat(),
                                 "detail": f"{clock.party}: LAPSED on {st.end} ({st.rule})", "officer": loan.assigned_to or UNASSIGNED,
-                                "status": "lapsed", "task": None, "party": clock.party, "rule": st.rule})
+                                "status": "lapsed", "task": None, "party": clock.party, "rule": st.rule,
+                                "detail_parts": [_part("detail.lapsed", party=clock.party, date=st.end, rule=st.rule)]})
     return out
 
 
@@ -112,7 +129,8 @@ def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dic
             out.append({"loan_id": asset.loan_id, "clock": "foreclosed_asset", "date": end.isoformat(),
                         "detail": f"{asset.asset_id}: {what} (Commercial Bank Law Art. 42)", "officer": officer or UNASSIGNED,
                         "status": "at_risk" if as_of <= end else "lapsed", "task": None, "party": asset.asset_id,
-                        "rule": "Commercial Bank Law Art. 42"})
+                        "rule": "Commercial Bank Law Art. 42",
+                        "detail_parts": [_part("detail.dispose_asset" if as_of <= end else "detail.disposal_passed", asset=asset.asset_id)]})
     out.sort(key=lambda r: (r["date"], r["loan_id"], r["clock"]))
     return out
 
@@ -129,9 +147,10 @@ def worklist(
     items: list[dict[str, Any]] = []
     states = tuple(st for st, task in (("visit", "visit"), ("guarantor_pressure", "press_guarantor"), ("litigation", "prepare_filing")) if task in tasks)
 
-    def add(officer_id: str | None, loan_id: str, task: str, detail: str, urgent: bool = False, due: str | None = None) -> None:
+    def add(officer_id: str | None, loan_id: str, task: str, detail: str, urgent: bool = False, due: str | None = None,
+            parts: Parts | None = None) -> None:
         items.append({"officer": officer_id or UNASSIGNED, "loan_id": loan_id, "task": task, "detail": detail,
-                      "due": due, "urgent": urgent})
+                      "due": due, "urgent": urgent, "detail_parts": parts or []})
 
     if QUARANTINED in tasks:
         held = select(Quarantine.loan_id, Quarantine.business_date, Quarantine.error, Loan.assigned_to).join(
@@ -140,7 +159,8 @@ def worklist(
             held = held.where(Loan.assigned_to == officer)
         for loan_id, since, error, assigned in session.execute(held):
             add(assigned, loan_id, QUARANTINED, f"the daily run could not judge this case on {since} ({error}); "
-                "correct it, and the next run catches up the dates it missed", True, since.isoformat())
+                "correct it, and the next run catches up the dates it missed", True, since.isoformat(),
+                [_part("detail.quarantined", date=since, error=error)])
     # plain columns, not ORM objects: tens of thousands of rows on a large book
     open_loans = select(
         Loan.loan_id, Loan.state, Loan.assigned_to, Loan.awaiting_approval, Loan.awaiting_reason, Loan.urgent,
@@ -158,24 +178,33 @@ def worklist(
     guarantors: dict[str, list[str]] = {}
     for case in session.execute(work):
         if case.awaiting_approval and "approval_awaited" in tasks:
-            add(case.assigned_to, case.loan_id, "approval_awaited", f"{case.awaiting_approval}: {case.awaiting_reason or ''}", case.urgent)
+            add(case.assigned_to, case.loan_id, "approval_awaited", f"{case.awaiting_approval}: {case.awaiting_reason or ''}", case.urgent,
+                parts=[_part("detail.approval", move=case.awaiting_approval, reason=case.awaiting_reason or "")])
         if case.state not in states:
             continue
         if case.state == "visit":
             where = case.address or "address unknown"
             if case.employer_pressure and case.employer:
                 detail = f"visit the borrower's unit {case.employer} ({case.employer_type}); home: {where}"
+                parts = [_part("detail.visit_unit", employer=case.employer, employer_type=case.employer_type, address=case.address) if case.address
+                         else _part("detail.visit_unit_no_address", employer=case.employer, employer_type=case.employer_type)]
             else:
                 detail = f"visit {case.name} at {where}" + (f"; employer {case.employer}" if case.employer else "")
+                parts = [_part("detail.visit", name=case.name, address=case.address) if case.address
+                         else _part("detail.visit_no_address", name=case.name)]
+                parts += [_part("detail.visit_employer", employer=case.employer)] if case.employer else []
             detail += f"; phone {mask_phone(case.phone)}" if case.phone else ""
+            parts += [_part("detail.phone", phone=mask_phone(case.phone))] if case.phone else []
             if case.origin in INSIDER_ORIGINS:
                 detail += " (insider loan: your responsibility)"
-            add(case.assigned_to, case.loan_id, "visit", detail)
+                parts.append(_part("detail.insider"))
+            add(case.assigned_to, case.loan_id, "visit", detail, parts=parts)
         elif case.state == "guarantor_pressure":
             guarantors[case.loan_id] = []
             add(case.assigned_to, case.loan_id, "press_guarantor", "")
         elif case.state == "litigation":
-            add(case.assigned_to, case.loan_id, "prepare_filing", "file / follow the suit; seek seizure or account deduction")
+            add(case.assigned_to, case.loan_id, "prepare_filing", "file / follow the suit; seek seizure or account deduction",
+                parts=[_part("detail.prepare_filing")])
     if guarantors:  # only guarantors still liable: a lapsed guarantee frees its guarantor (Civil Code Art. 693)
         pressed = list(session.scalars(select(Loan).where(Loan.loan_id.in_(list(guarantors)))))
         loader = CaseLoader(session, pressed)
@@ -187,6 +216,8 @@ def worklist(
             if item["task"] == "press_guarantor":
                 names = guarantors.get(item["loan_id"]) or ["no guarantor on record"]
                 item["detail"] = "demand, freeze request or in-kind settlement: " + ", ".join(names)
+                item["detail_parts"] = ([_part("detail.press_guarantor", guarantors=", ".join(names))] if guarantors.get(item["loan_id"])
+                                        else [_part("detail.no_guarantor")])
     # tasks are derived from the clocks every day until their act is recorded (never stored)
     for risk in (deadlines_at_risk(session, as_of, policy) if risks is None else risks)[:most]:
         if risk.get("status") == "lapsed":
@@ -195,7 +226,8 @@ def worklist(
             task = risk.get("task") or ("apply_enforcement" if risk["clock"] == "enforcement" else "deadline_at_risk")
         if (officer and risk["officer"] != officer) or task not in tasks:
             continue
-        add(risk["officer"], risk["loan_id"], task, f"{risk['clock']} ends {risk['date']}: {risk['detail']}", True, risk["date"])
+        add(risk["officer"], risk["loan_id"], task, f"{risk['clock']} ends {risk['date']}: {risk['detail']}", True, risk["date"],
+            [_part("detail.clock_ends", clock=risk["clock"], date=risk["date"]), *risk.get("detail_parts", [])])
     items.sort(key=lambda i: (i["task"] != QUARANTINED, i["officer"], TASK_ORDER.index(i["task"]), not i["urgent"], i["loan_id"]))
     return items
 
@@ -229,5 +261,6 @@ def worklist_summary(
     return [{"officer": officer_id, **row} for officer_id, row in sorted(counts.items())]
 
 
+ITEM_KEYS = ("officer", "loan_id", "task", "detail", "due", "urgent")  # the command's JSON and CSV (docs/contract.md)
 SUMMARY_COLUMNS = ("approvals_awaited", "deadlines_at_risk", "demands_to_send", "visits", "guarantors_to_press", "filings")
 URGENT_TASKS = (QUARANTINED, "approval_awaited", "deadline_at_risk", "deadline_lapsed", "send_demand", "file_suit", "apply_enforcement")

@@ -4,6 +4,7 @@ publishes its artifacts, and a date already completed changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date
 from pathlib import Path
 
@@ -51,7 +52,10 @@ def test_daily_flow_catches_up_in_one_run_and_publishes_summary_worklist_and_dea
     assert {"daily-summary", "daily-worklist", "daily-urgent", "deadlines-at-risk"} <= set(artifacts)
     summary = str(artifacts["daily-summary"])
     assert "# 每日催收汇总 — 2009-02-01" in summary and "| L-0006 | guarantee | 2009-03-01 |" in summary  # NPL_LANG unset: Chinese
-    assert "L-0006" in str(artifacts["deadlines-at-risk"])
+    risks = artifacts["deadlines-at-risk"]
+    [risk] = json.loads(risks) if isinstance(risks, str) else risks
+    assert risk == {"贷款": "L-0006", "时限": "guarantee", "届满日": "2009-03-01", "任务": "期限临近",
+                    "说明": "Zhou Senior：起诉借款人（一般保证）：先经审批决定，再提起诉讼", "客户经理": risk["客户经理"]}
 
 
 def test_daily_flow_for_a_completed_date_changes_nothing_and_says_so(prefect_server, tmp_path):
@@ -85,7 +89,8 @@ def test_a_run_moving_more_cases_than_it_reports_counts_them_all_and_lists_the_m
     assert f"(the first 200 of {run['counts']['transitions']} shown)" in str(artifacts["daily-summary"])
     urgent = artifacts["daily-urgent"]
     rows = json.loads(urgent) if isinstance(urgent, str) else urgent
-    assert (rows[0]["loan_id"], rows[0]["task"], rows[0]["due"]) == ("L-GEN", "deadline_at_risk", "2008-07-31")
+    assert (rows[0]["loan"], rows[0]["task"], rows[0]["due"]) == ("L-GEN", "deadline at risk", "2008-07-31")
+    assert rows[0]["detail"] == "guarantee ends 2008-07-31: Li: sue the borrower (general guarantee): an approved decision, then the filing"
 
 
 def test_a_progress_callback_given_around_a_flow_run_hears_each_date_up_to_the_last(prefect_server, tmp_path):
@@ -132,6 +137,6 @@ def test_a_case_the_run_cannot_judge_is_listed_first_in_the_summary_and_urgent_t
     assert "| L-0002 | 2008-08-01 | OverflowError" in summary
     urgent = artifacts["daily-urgent"]
     rows = json.loads(urgent) if isinstance(urgent, str) else urgent
-    assert (rows[0]["loan_id"], rows[0]["task"]) == ("L-0002", "quarantined")
+    assert (rows[0]["loan"], rows[0]["task"]) == ("L-0002", "quarantined")
     [event] = events_for("L-0002", "npl.case.quarantined")
     assert event.payload["loan_id"] == "L-0002" and event.payload["error"].startswith("OverflowError")

@@ -36,9 +36,10 @@ def test_policy_replay_publishes_the_comparison_and_the_weekly_numbers(prefect_s
     with get_client(sync_client=True) as client:
         [artifact] = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
     assert artifact.key == "policy-replay"
-    assert "| metric | champion | challenger | difference |" in artifact.data
-    assert "| days_from_due.guarantor_pressure.median | 40.0 | 20.0 | -20.0 |" in artifact.data
-    assert "## Per week (the chart's numbers)" in artifact.data
+    # NPL_LANG unset: Chinese headings and row labels (states stay codes)
+    assert "| 指标 | 现行策略 | 挑战者策略 | 差异 |" in artifact.data
+    assert "| 自到期起天数 / guarantor_pressure / 中位数 | 40.0 | 20.0 | -20.0 |" in artifact.data
+    assert "## 按周（图表数据）" in artifact.data and "## 局限" in artifact.data
 
 
 def test_policy_replay_refuses_an_invalid_challenger_naming_the_key(prefect_server, tmp_path):

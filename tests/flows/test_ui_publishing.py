@@ -75,8 +75,29 @@ def test_the_daily_run_publishes_a_worklist_per_officer_linked_from_the_summary(
     rows = json.loads(artifacts["worklist-e-01"]) if isinstance(artifacts["worklist-e-01"], str) else artifacts["worklist-e-01"]
     assert {r["loan"] for r in rows} == {"L-A1"} and list(rows[0]) == ["loan", "task", "detail", "due", "urgent"]
     assert rows[0]["task"] == "approval awaited"  # the most urgent first
+    assert rows[0]["detail"] == "sue: 30 days of visits without repayment, no guarantor liable"  # NPL_LANG=en
     summary = str(artifacts["daily-summary"])
     assert "[E-01](/artifacts/key/worklist-e-01)" in summary and "[Wang Li](/artifacts/key/worklist-wang-li)" in summary
+
+
+def test_an_officers_worklist_is_chinese_by_default_while_the_command_json_keeps_its_english_items(
+    ops_runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.integration.test_cli import npl
+
+    url = small_book(tmp_path)
+    monkeypatch.delenv("NPL_LANG")
+    state = daily_collection(as_of=date(2008, 10, 1), return_state=True)
+    artifacts = asyncio.run(artifacts_of(str(state.state_details.flow_run_id)))
+    rows = json.loads(artifacts["worklist-e-01"]) if isinstance(artifacts["worklist-e-01"], str) else artifacts["worklist-e-01"]
+    assert list(rows[0]) == ["贷款", "任务", "说明", "期限", "紧急"]
+    assert rows[0]["任务"] == "等待审批" and rows[0]["说明"] == "sue：30 days of visits without repayment, no guarantor liable"
+    items = json.loads(npl(url, "worklist", "--as-of", "2008-10-01", "--json").stdout)["items"]
+    mine = [i for i in items if i["officer"] == "E-01"]
+    assert [list(i) for i in mine] == [["officer", "loan_id", "task", "detail", "due", "urgent"]] * len(mine)
+    assert mine[0]["task"] == "approval_awaited" and mine[0]["detail"] == "sue: 30 days of visits without repayment, no guarantor liable"
+    monkeypatch.setenv("NPL_LANG", "en")
+    assert json.loads(npl(url, "worklist", "--as-of", "2008-10-01", "--json").stdout)["items"] == items  # whatever the language
 
 
 def test_a_daily_run_for_a_past_date_publishes_nothing_as_latest_but_a_note(prefect_server: Any, tmp_path: Path) -> None:

@@ -111,3 +111,49 @@ def test_every_served_deployment_and_every_field_of_its_form_is_described_in_the
     payment = next(d for d in deployments if d.flow_name == "record-payment")
     expected = {"zh": "收到的金额（元，例如 1000.00）", "en": "the amount received (yuan, e.g. 1000.00)"}[language]
     assert payment._parameter_openapi_schema.properties["amount"]["description"] == expected
+
+
+def test_the_new_detail_metric_and_replay_labels_are_seen_in_use() -> None:
+    used = labels_in_use()
+    assert {"detail.visit", "detail.quarantined", "detail.clock_ends", "risk.lapsed", "replay.title", "replay.limit_from",
+            "metric.days_from_due", "metric.acts_skipped"} <= used
+
+
+def test_a_worklist_detail_reads_in_the_chosen_language_and_in_english_as_the_command_gives_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    item = {"detail": "guarantee ends 2009-03-01: Zhou: sue the borrower (general guarantee): an approved decision, then the filing",
+            "detail_parts": [["detail.clock_ends", {"clock": "guarantee", "date": "2009-03-01"}],
+                             ["detail.sue_general_guarantee", {"guarantor": "Zhou"}]]}
+    monkeypatch.delenv("NPL_LANG", raising=False)
+    assert i18n.detail_text(item) == "guarantee 于 2009-03-01 届满：Zhou：起诉借款人（一般保证）：先经审批决定，再提起诉讼"
+    monkeypatch.setenv("NPL_LANG", "en")
+    assert i18n.detail_text(item) == item["detail"]
+    assert i18n.detail_text({"detail": "free text"}) == "free text"  # an item without parts keeps its words
+
+
+def test_the_replay_limits_in_english_are_the_reports_own_words() -> None:
+    from services.replay import LIMITS
+    from services.replay_report import LIMIT_LABELS, METRIC_LABELS
+
+    assert [i18n.t_in("en", key) for key in LIMIT_LABELS] == LIMITS
+    assert all(key in i18n.LABELS for key in METRIC_LABELS.values())
+
+
+@pytest.mark.parametrize("language, heading, row, limits", [
+    ("zh", "# 策略重放 2008-06-30 → 2008-12-31", "| 自到期起天数 / guarantor_pressure / 中位数 | 40 | 20 | -20 |", "## 局限"),
+    ("en", "# Policy replay 2008-06-30 → 2008-12-31", "| days from due / guarantor_pressure / median | 40 | 20 | -20 |", "## Limits"),
+])
+def test_the_replay_markdown_is_in_the_callers_language(language: str, heading: str, row: str, limits: str) -> None:
+    from datetime import date
+
+    from services.replay import LIMITS
+    from services.replay_report import ReplayReport, markdown
+
+    def side(median: int) -> dict[str, object]:
+        return {"days_from_due": {"guarantor_pressure": {"median": median}}, "weekly": [{"week": "2008-W30", "tasks": 3, "deadlines_at_risk": 1}],
+                "tasks_by_officer_week": [], "acts": {"applied": 5, "capped": 0, "skipped": 1, "skipped_items": []}}
+
+    report = ReplayReport(date(2008, 6, 30), date(2008, 12, 31), side(40), side(20), {}, {"count": 0, "items": []}, list(LIMITS))
+    text = markdown(report, lambda key, **values: i18n.t_in(language, key, **values))
+    assert text.startswith(heading) and row in text and limits in text
+    assert "| 2008-W30 | 3 | 3 | 1 | 1 |" in text
+    assert f"- {i18n.t_in(language, 'replay.limit_behaviour')}" in text
