@@ -199,6 +199,7 @@ def test_operators_and_the_daily_run_at_once_lose_no_update_and_keep_every_histo
         bad_rows = s.execute(
             select(Payment.id, Payment.loan_id).where(
                 Payment.amount_fen != Payment.costs_fen + Payment.penalty_fen + Payment.interest_fen + Payment.principal_fen
+                    + Payment.compound_fen + Payment.delayed_fen
             )
         ).all()
         assert bad_rows == []

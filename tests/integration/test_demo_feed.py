@@ -62,7 +62,7 @@ def test_the_seed_fed_as_nightly_exports_ends_every_case_as_the_demo_does(tmp_pa
     assert sorted(p.name for p in (exports / "2006-09-14").iterdir()) == [
         "20060914-1-loans.csv", "20060914-2-guarantors.csv", "20060914-3-collateral.csv"]
     with (exports / "2008-12-15" / "20081215-4-repayments.csv").open(encoding="utf-8", newline="") as handle:
-        assert list(csv.DictReader(handle)) == [{"loan_id": "L-0002", "paid_on": "2008-12-15", "amount": "53422.86",
+        assert list(csv.DictReader(handle)) == [{"loan_id": "L-0002", "paid_on": "2008-12-15", "amount": "53520.15",  # owed that day, compound interest included
                                                  "reference": "CB-20081215-0001", "payer": "guarantor:Zhang"}]
     with UnitOfWork(url) as uow:
         references = list(uow.session.scalars(select(Payment.reference).order_by(Payment.paid_on)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from functools import partial
 import sys
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ from models import store
 from models.store import UnitOfWork
 from models.tables import FeedFile, Loan, Payment
 from models.domain.errors import BadInput
+from flows.i18n import t_in
 from services.feed import as_dict, folder_in, inbox_path, ingest_inbox, markdown, nightly, wait_for_export
 from services.importing import import_paths
 from tests.builders import LOAN_DEFAULTS, run, write_csv
@@ -339,7 +341,7 @@ def test_the_summary_section_lists_files_rejected_rows_with_a_count_and_a_missin
     result = nightly(sqlite_db, inbox, business_date=date(2008, 7, 1), wait=True, policy=feed_policy(0, ("loans", "repayments")))
     data = as_dict(result, rows=1)
 
-    text = markdown(data)
+    text = markdown(data, partial(t_in, "en"))  # the English labels; the zh default is tested in tests/unit/test_i18n.py
     assert data["missing"] == ["repayments"] and data["rejected_count"] == 2 and len(data["rejected_rows"]) == 1
     assert "**Export missing**: no repayments file for 2008-07-01 after waiting 0 min" in text
     assert "| 1-loans.csv | loans | processed | 1 | 2 | 0 |  |" in text
