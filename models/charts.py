@@ -46,11 +46,23 @@ Label = Callable[..., str]
 
 @functools.cache
 def cjk_font() -> str | None:
-    """The first of ``CJK_FONTS`` installed (as matplotlib's font manager sees it), else None."""
+    """The first of ``CJK_FONTS`` installed (as matplotlib's font manager sees it), else None.
+    matplotlib keeps its list of fonts in a cache built once per machine: a font installed after
+    that (``make test`` installs one) is missing from it, so the letters' font files are added
+    when the list has none of ``CJK_FONTS``."""
     from matplotlib import font_manager
 
     names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in names), None)
+    found = next((name for name in CJK_FONTS if name in names), None)
+    if found is None:
+        from models.letters.render import FONT_CANDIDATES
+
+        for path in FONT_CANDIDATES:
+            if Path(path).is_file():
+                font_manager.fontManager.addfont(path)
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((name for name in CJK_FONTS if name in names), None)
+    return found
 
 
 def _font() -> dict[str, Any]:
