@@ -134,7 +134,8 @@ def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
     policy = load_policy()
     with UnitOfWork(flow_database_url()) as uow:
         summary = reporting.summary_tables(uow.session, policy)
-        risks = worklist.deadlines_at_risk(uow.session, through, policy)
+        risks = worklist.deadlines_at_risk(uow.session, through, policy, refresh=True)
+        uow.commit()  # where the clocks of the cases read end, as of this date (refresh)
         per_officer = worklist.worklist_summary(uow.session, through, policy, risks)
         urgent = worklist.worklist(uow.session, through, policy, tasks=worklist.URGENT_TASKS, risks=risks, most=URGENT_ROWS)
         everything = worklist.worklist(uow.session, through, policy, risks=risks)

@@ -107,6 +107,8 @@ class CaseRow:
     employer_pressure: bool
     touched: bool
     next_event_on: date | None
+    clocks_ahead_on: date | None
+    clocks_behind_on: date | None
     version: int
 
     def __init__(self, mapping: Mapping[Any, Any]) -> None:
@@ -211,6 +213,22 @@ def write_cases(session: Session, changed: Sequence[CaseRow]) -> None:
     written = session.connection().execute(stmt, params).rowcount
     if written != len(changed):
         raise ConcurrentUpdate(f"{len(changed) - written} case(s) of the chunk were changed concurrently")
+
+
+def write_clocks_watch(session: Session, bounds: Sequence[Mapping[str, Any]], versioned: bool = False) -> None:
+    """Store where the cases' legal clocks end (``b_loan_id``, ``ahead``, ``behind``: see
+    ``Loan.clocks_ahead_on``), in one executemany. A cache of the recorded facts, not the case's
+    state: no version moves, and whatever records a fact resets it. ``versioned``: each row only
+    if its version is still ``b_version``, the one read (outside the daily run's locked chunk a
+    fact recorded meanwhile moved it on: its reset is kept)."""
+    if not bounds:
+        return
+    table = Loan.__table__
+    stmt = update(table).where(table.c.loan_id == bindparam("b_loan_id"))
+    if versioned:
+        stmt = stmt.where(table.c.version == bindparam("b_version"))
+    stmt = stmt.values(clocks_ahead_on=bindparam("ahead"), clocks_behind_on=bindparam("behind"))
+    session.connection().execute(stmt, list(bounds))
 
 
 def append_history_and_actions(session: Session, history: list[dict[str, Any]], actions: list[dict[str, Any]]) -> None:

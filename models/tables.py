@@ -108,6 +108,13 @@ class Loan(Base):
     employer_pressure: Mapped[bool] = mapped_column(Boolean, default=False)
     touched: Mapped[bool] = mapped_column(Boolean, default=False)  # an event since the last run
     next_event_on: Mapped[date | None] = mapped_column(Date)
+    # issue 20 (migration 0015): where the case's legal clocks end, so that the deadlines at risk
+    # read only the cases whose clocks can be near their end (services.worklist.legal_deadlines):
+    # every listable clock of the case ends on or after clocks_ahead_on (None: not known, read
+    # it) or on or before clocks_behind_on (None: no such clock). A cache of the recorded facts,
+    # reset by whatever records a fact (touch, import) and refreshed from the clocks.
+    clocks_ahead_on: Mapped[date | None] = mapped_column(Date)
+    clocks_behind_on: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -122,6 +129,8 @@ class Loan(Base):
         # the date the oldest unpaid amount fell due (outside a plan): classification thresholds
         Index("ix_loans_oldest_due", text("coalesce(overdue_since, maturity_on)")),
         Index("ix_loans_observation_until", "observation_until"),
+        Index("ix_loans_clocks_ahead_on", "clocks_ahead_on"),
+        Index("ix_loans_clocks_behind_on", "clocks_behind_on"),
     )
 
 

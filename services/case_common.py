@@ -221,6 +221,7 @@ def touch(loan: Loan, session: Session, on: date) -> None:
     last = last_run_date(session)
     nxt = add_days(last, 1) if last else on
     loan.touched = True
+    loan.clocks_ahead_on = None  # a recorded fact may move where the legal clocks end: read them again
     if loan.next_event_on is None or loan.next_event_on > nxt:
         loan.next_event_on = nxt
 

@@ -48,6 +48,7 @@ from services.daily_results import (  # re-exported: the run's results, its date
 )
 from services.restructuring import record_missed_installment
 from services.views import CaseLoader, light_view
+from services.worklist import clocks_watch
 
 __all__ = [
     "CATEGORIES", "CHUNK", "FLOOR_BOUNDS", "KEEP", "KINDS", "MUTABLE", "STAFF_RANK", "CaseRow", "DayResult", "RunResult", "Tally",
@@ -173,6 +174,7 @@ def _process_chunk_once(
         return binder[0].bind(loan)
 
     setwise = setwise_enabled()
+    watch: list[dict[str, Any]] = []  # where the judged cases' legal clocks end (services.worklist)
     # (position in the case's day, event, source, target, reason) → the cases taking that rung
     rungs: dict[tuple[int, str, str, str, str], list[str]] = defaultdict(list)
     for loan in loans:
@@ -196,6 +198,10 @@ def _process_chunk_once(
                 loan.state, loan.state_entered_on = moves[-1][2], day  # as the database will hold it
                 plan = replace(plan, steps=[step for step in plan.steps if not step.event])  # the rest, per case
             apply_plan(s, loan, view, plan, day, loader, result, machine_for, actions)
+            if loan.loan_id not in light and loan.state != CaseState.closed.value:  # the clocks are loaded: where they end
+                ahead, behind = clocks_watch(view, day)
+                if (ahead, behind) != (loan.clocks_ahead_on, loan.clocks_behind_on):
+                    watch.append({"b_loan_id": loan.loan_id, "ahead": ahead, "behind": behind})
             if plan.plan_broken:  # a missed installment restarts a restructured asset's observation (issue 15 rule 1)
                 record_missed_installment(s, loan, view.oldest_unpaid_line_due, policy)
         except SQLAlchemyError:
@@ -210,6 +216,7 @@ def _process_chunk_once(
     for (_k, event, source, target, reason), moved in sorted(rungs.items()):  # a case's rungs in its own order
         daily_sql.fire_setwise(s, day, event, source, target, reason, moved)
     daily_sql.write_cases(s, [loan for loan in loans if mutable_values(loan) != before[loan.loan_id]])
+    daily_sql.write_clocks_watch(s, watch)
     daily_sql.append_history_and_actions(s, history, actions)
     for loan in loans:
         if loan.loan_id in failed:
@@ -470,7 +477,8 @@ def reschedule(make_uow: Callable[[], UnitOfWork], day: date, policy: Policy) ->
     """Recompute every open case's next event date as of ``day`` without moving any case.
 
     Run it after changing the policy file (time limits and lead days move the dates), or after
-    loading cases by other means than the importer.
+    loading cases by other means than the importer (it also stores where each case's legal clocks
+    end, ``services.worklist.clocks_watch``).
     """
     from machines.escalation import next_event_on
 
@@ -484,7 +492,9 @@ def reschedule(make_uow: Callable[[], UnitOfWork], day: date, policy: Policy) ->
                 return count
             loader = CaseLoader(s, loans)
             for loan in loans:
-                loan.next_event_on = next_event_on(loader.view(loan, day, policy), day, policy)
+                view = loader.view(loan, day, policy)
+                loan.next_event_on = next_event_on(view, day, policy)
+                loan.clocks_ahead_on, loan.clocks_behind_on = clocks_watch(view, day)
             uow.commit()
             count += len(loans)
             after = loans[-1].loan_id

@@ -162,9 +162,11 @@ def light_view(loan: LoanRecord, day: date, policy: Policy) -> CaseView:
 class CaseLoader:
     """Loads everything the rules need for a chunk of loans in a handful of queries."""
 
-    def __init__(self, session: Session, loans: Sequence[LoanRecord], plain: bool = False):
+    def __init__(self, session: Session, loans: Sequence[LoanRecord], plain: bool = False, clocks_only: bool = False):
         """``plain``: the guarantors as plain rows, not ORM objects (the daily run judges them and
-        never changes one: building a mapped object per guarantor cost a third of loading a chunk)."""
+        never changes one: building a mapped object per guarantor cost a third of loading a chunk).
+        ``clocks_only``: only what the legal clocks and their tasks read (acts, guarantors,
+        judgments, the last visit), for ``clock_view``; no promise, plan, payer or employer."""
         self.session = session
         ids = [loan.loan_id for loan in loans]
         self.guarantors: dict[str, list[Any]] = defaultdict(list)
@@ -187,12 +189,21 @@ class CaseLoader:
         guarantors = select(*GUARANTEE_TERMS) if plain else select(Guarantor)
         for g in (session.execute if plain else session.scalars)(guarantors.where(among(session, Guarantor.loan_id, ids)).order_by(Guarantor.id)):
             self.guarantors[g.loan_id].append(g)
+        for j in session.scalars(select(Judgment).where(among(session, Judgment.loan_id, ids)).order_by(Judgment.id)):
+            self.judgments[j.loan_id].append(j)
+        visits = (
+            select(Action.loan_id, Action.outcome)
+            .where(among(session, Action.loan_id, ids), Action.kind.in_(("visit", "employer_visit")))
+            .order_by(Action.loan_id, Action.on, Action.id)
+        )
+        for loan_id, outcome in session.execute(visits):
+            self.last_visit[loan_id] = outcome
+        if clocks_only:
+            return
         for a in session.scalars(
             select(Action).where(among(session, Action.loan_id, ids), Action.kind == "promise", Action.status == "open")
         ):
             self.promises[a.loan_id].append(a)
-        for j in session.scalars(select(Judgment).where(among(session, Judgment.loan_id, ids)).order_by(Judgment.id)):
-            self.judgments[j.loan_id].append(j)
         for p in session.scalars(select(Plan).where(among(session, Plan.loan_id, ids), Plan.status == "active")):
             self.plans[p.loan_id] = p
         if self.plans:
@@ -210,13 +221,6 @@ class CaseLoader:
         )
         for loan_id, payer in session.execute(last_pay):
             self.last_payer[loan_id] = payer
-        visits = (
-            select(Action.loan_id, Action.outcome)
-            .where(among(session, Action.loan_id, ids), Action.kind.in_(("visit", "employer_visit")))
-            .order_by(Action.loan_id, Action.on, Action.id)
-        )
-        for loan_id, outcome in session.execute(visits):
-            self.last_visit[loan_id] = outcome
         borrower_ids = {loan.borrower_id for loan in loans}
         for bid, etype in session.execute(
             select(Borrower.borrower_id, Borrower.employer_type).where(among(session, Borrower.borrower_id, list(borrower_ids)))
@@ -248,6 +252,21 @@ class CaseLoader:
     def acts_until(self, loan_id: str, day: date | None) -> list[Act]:
         acts = self.acts.get(loan_id, [])
         return list(acts) if day is None else [a for a in acts if a.on <= day]
+
+    def clock_view(self, loan: LoanRecord, day: date | None) -> CaseView:
+        """What the legal clocks and their tasks read (``machines.rules.clocks.clocks``,
+        ``services.worklist``), from the acts recorded up to ``day`` (all if None); the other
+        parts are ``UNLOADED`` (no balance is accrued)."""
+        return CaseView(
+            loan_id=loan.loan_id, state=loan.state, state_entered_on=loan.state_entered_on, origin=loan.origin,
+            employer_type=UNLOADED, maturity_on=loan.maturity_on, first_past_due=first_past_due(loan), balance_fen=UNLOADED,
+            last_payer=UNLOADED, limitation_start=loan.limitation_start, sued_on=loan.sued_on,
+            awaiting_approval=loan.awaiting_approval, last_visit_outcome=self.last_visit.get(loan.loan_id),
+            guarantees=self.guarantees(loan, day), promises=UNLOADED, plan_active=UNLOADED, oldest_unpaid_line_due=UNLOADED,
+            judgments=tuple(JudgmentView(j.id, j.perform_by, j.enforcement_applied_on, j.judged_on)
+                            for j in self.judgments.get(loan.loan_id, [])),
+            acts=tuple(self.acts_until(loan.loan_id, day)),
+        )
 
     def view(self, loan: LoanRecord, day: date, policy: Policy) -> CaseView:
         plan = self.plans.get(loan.loan_id)

@@ -18,6 +18,8 @@ from models.domain.law import Status
 from models.privacy import mask_phone
 from models.tables import Borrower, Collateral, Loan, Quarantine
 from services.views import CaseLoader
+from models.store import last_run_date
+from models.daily_sql import CaseRow, among, write_clocks_watch
 
 UNASSIGNED = "unassigned"
 QUARANTINED = "quarantined"  # the daily run could not judge the case: listed before everything else
@@ -74,46 +76,123 @@ def _task_for(clock: Clock, view: CaseView) -> tuple[str, str, Parts]:
             [_part("detail.demand_borrower")])
 
 
-def legal_deadlines(session: Session, as_of: date, policy: Policy, officer: str | None = None) -> list[dict[str, Any]]:
+FAR = date(9000, 1, 1)  # a day by which every clock has run: each listable clock shows its end
+
+
+def _listable(clock: Clock, filed: bool) -> bool:
+    """A clock the deadlines at risk may list: a legal clock with an end (the borrower's
+    limitation not while a filing against the borrower stands)."""
+    return clock.clock in RISK_CLOCK and clock.status.end is not None and not (clock.clock == "limitation" and filed)
+
+
+def clocks_watch(view: CaseView, day: date) -> tuple[date | None, date | None]:
+    """(ahead, behind) for ``loans.clocks_ahead_on`` / ``clocks_behind_on``: the earliest end on
+    or after ``day`` and the latest end before it of the case's listable clocks as the recorded
+    acts in ``view`` leave them (None where there is none). Ends are read where every clock has
+    run (``FAR``): a clock that starts later (a guarantee debt's limitation) shows its end too,
+    and a preserved guarantee period, which nothing but a new act can reopen, none."""
+    filed = borrower_filed(view) is not None
+    ahead: date | None = None
+    behind: date | None = None
+    for clock in clocks(view, FAR):
+        end = clock.status.end
+        if end is None or not _listable(clock, filed) or clock.status.status in (Status.preserved, Status.not_applicable):
+            continue
+        if end >= day:
+            ahead = end if ahead is None else min(ahead, end)
+        else:
+            behind = end if behind is None else max(behind, end)
+    return ahead, behind
+
+
+def _widest_lead(policy: Policy) -> int:
+    return max(policy.lead(lead_key) for _name, lead_key in RISK_CLOCK.values())
+
+
+def deadline_candidates(session: Session, as_of: date, policy: Policy, officer: str | None = None) -> list[str]:
+    """The open cases whose listable clocks can end within the widest lead days of ``as_of``
+    (either side): ``clocks_ahead_on`` unknown or by ``as_of`` + lead, ``clocks_behind_on`` from
+    ``as_of`` − lead, or touched since the last run (facts recorded since the bounds were read).
+    One indexed query per condition; every other case has no clock that ``legal_deadlines``
+    could list on ``as_of``."""
+    lead = _widest_lead(policy)
+    conditions = (Loan.touched.is_(True), Loan.clocks_ahead_on.is_(None), Loan.clocks_ahead_on <= add_days(as_of, lead),
+                  Loan.clocks_behind_on >= add_days(as_of, -lead))
+    found: set[str] = set()
+    for condition in conditions:
+        query = select(Loan.loan_id).where(condition, Loan.state != CaseState.closed.value)
+        if officer:
+            query = query.where(Loan.assigned_to == officer)
+        found.update(session.scalars(query))
+    return sorted(found)
+
+
+def legal_deadlines(session: Session, as_of: date, policy: Policy, officer: str | None = None, *,
+                    refresh: bool = False, every_case: bool = False) -> list[dict[str, Any]]:
     """Every open case's legal clock (``machines.rules.clocks``, from the recorded acts only) that
     ends within its lead days and is not protected (``status`` at_risk, with the ``task`` that
-    protects it), or that lapsed within the last lead days (``status`` lapsed). Cases are read in
-    chunks through the same loader the daily run uses."""
+    protects it), or that lapsed within the last lead days (``status`` lapsed).
+
+    Only the cases ``deadline_candidates`` returns are read (all open cases for a date before the
+    last run's, or with ``every_case``: the reference the tests compare with), in chunks, with
+    what the clocks need. ``refresh``: the
+    bounds of each case read are stored again as of ``as_of`` (the daily run's publishing does
+    this, so that a clock's end once passed stops making its case a candidate); the caller commits."""
     out: list[dict[str, Any]] = []
-    query = select(Loan.loan_id).where(Loan.state != "closed").order_by(Loan.loan_id)
-    if officer:
-        query = query.where(Loan.assigned_to == officer)
-    ids = list(session.scalars(query))
+    last = last_run_date(session)
+    # the bounds hold from the last run's date on: a case untouched since has no act dated after
+    # it (an act may be dated the day after the last run, and touches its case); before that
+    # date an act recorded since could hide a clock that was running then
+    if every_case or (last is not None and as_of < last):
+        query = select(Loan.loan_id).where(Loan.state != CaseState.closed.value).order_by(Loan.loan_id)
+        ids = list(session.scalars(query.where(Loan.assigned_to == officer) if officer else query))
+    else:
+        ids = deadline_candidates(session, as_of, policy, officer)
     for i in range(0, len(ids), SCAN_CHUNK):
-        loans = list(session.scalars(select(Loan).where(Loan.loan_id.in_(ids[i:i + SCAN_CHUNK])).order_by(Loan.loan_id)))
-        loader = CaseLoader(session, loans)
+        loans = [CaseRow(r._mapping) for r in session.execute(
+            select(Loan.__table__).where(among(session, Loan.loan_id, ids[i:i + SCAN_CHUNK])).order_by(Loan.loan_id))]
+        loader = CaseLoader(session, loans, plain=True, clocks_only=True)
+        bounds: list[dict[str, Any]] = []
         for loan in loans:
-            view = loader.view(loan, as_of, policy)
-            filed = borrower_filed(view) is not None
-            for clock in clocks(view, as_of):
-                st = clock.status
-                if clock.clock not in RISK_CLOCK or st.end is None or (clock.clock == "limitation" and filed):
-                    continue
-                name, lead_key = RISK_CLOCK[clock.clock]
-                lead = policy.lead(lead_key)
-                if st.status in (Status.live, Status.interrupted) and st.end <= add_days(as_of, lead):
-                    task, detail, parts = _task_for(clock, view)
-                    out.append({"loan_id": loan.loan_id, "clock": name, "date": st.end.isoformat(), "detail": detail,
-                                "officer": loan.assigned_to or UNASSIGNED, "status": "at_risk", "task": task,
-                                "party": clock.party, "rule": st.rule, "detail_parts": parts})
-                elif st.status is Status.lapsed and add_days(st.end, 1) <= as_of <= add_days(st.end, lead):
-                    out.append({"loan_id": loan.loan_id, "clock": name, "date": st.end.isoformat(),
-                                "detail": f"{clock.party}: LAPSED on {st.end} ({st.rule})", "officer": loan.assigned_to or UNASSIGNED,
-                                "status": "lapsed", "task": None, "party": clock.party, "rule": st.rule,
-                                "detail_parts": [_part("detail.lapsed", party=clock.party, date=st.end, rule=st.rule)]})
+            view = loader.clock_view(loan, as_of)
+            out.extend(_listed(loan, view, as_of, policy))
+            if refresh:  # from every recorded act (one may be dated the day after the last run)
+                ahead, behind = clocks_watch(loader.clock_view(loan, None), as_of)
+                if (ahead, behind) != (loan.clocks_ahead_on, loan.clocks_behind_on):
+                    bounds.append({"b_loan_id": loan.loan_id, "b_version": loan.version, "ahead": ahead, "behind": behind})
+        write_clocks_watch(session, bounds, versioned=True)
     return out
 
 
-def deadlines_at_risk(session: Session, as_of: date, policy: Policy) -> list[dict[str, Any]]:
+def _listed(loan: CaseRow, view: CaseView, as_of: date, policy: Policy) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    filed = borrower_filed(view) is not None
+    for clock in clocks(view, as_of):
+        st = clock.status
+        if not _listable(clock, filed):
+            continue
+        assert st.end is not None
+        name, lead_key = RISK_CLOCK[clock.clock]
+        lead = policy.lead(lead_key)
+        if st.status in (Status.live, Status.interrupted) and st.end <= add_days(as_of, lead):
+            task, detail, parts = _task_for(clock, view)
+            out.append({"loan_id": loan.loan_id, "clock": name, "date": st.end.isoformat(), "detail": detail,
+                        "officer": loan.assigned_to or UNASSIGNED, "status": "at_risk", "task": task,
+                        "party": clock.party, "rule": st.rule, "detail_parts": parts})
+        elif st.status is Status.lapsed and add_days(st.end, 1) <= as_of <= add_days(st.end, lead):
+            out.append({"loan_id": loan.loan_id, "clock": name, "date": st.end.isoformat(),
+                        "detail": f"{clock.party}: LAPSED on {st.end} ({st.rule})", "officer": loan.assigned_to or UNASSIGNED,
+                        "status": "lapsed", "task": None, "party": clock.party, "rule": st.rule,
+                        "detail_parts": [_part("detail.lapsed", party=clock.party, date=st.end, rule=st.rule)]})
+    return out
+
+
+def deadlines_at_risk(session: Session, as_of: date, policy: Policy, refresh: bool = False) -> list[dict[str, Any]]:
     """Every open case's legal clock whose end is within its lead days and not yet protected by a
     recorded act, and the clocks lapsed within the last lead days (``status``: at_risk | lapsed),
-    each with the responsible officer; and the assets taken in settlement to dispose of."""
-    out = legal_deadlines(session, as_of, policy)
+    each with the responsible officer; and the assets taken in settlement to dispose of.
+    ``refresh``: as ``legal_deadlines``'s (the caller commits)."""
+    out = legal_deadlines(session, as_of, policy, refresh=refresh)
     # assets taken in settlement (Commercial Bank Law Art. 42): the bank's own property, whatever
     # became of the case; listed from the lead date until disposed of, even past the deadline
     lead_a = policy.lead("foreclosed_asset")

@@ -262,6 +262,7 @@ def loan_rows(
         next_event,
         staff_classification,
         bool(misused),  # blank: no (a term of the loan like the others: a re-import sets it as exported)
+        maturity,  # clocks_ahead_on: no legal clock of a loan ends before its maturity (see upsert._loan_update)
     )
     return borrower, loan
 

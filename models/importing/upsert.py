@@ -73,6 +73,7 @@ LOAN_COLUMNS = (
     "next_event_on",
     "staff_classification",
     "misused_purpose",
+    "clocks_ahead_on",
 )
 GUARANTOR_COLUMNS = (
     "loan_id",
@@ -282,6 +283,11 @@ def _loan_update(new: Any, old: Any) -> dict[str, Any]:
     # staff's category: a blank in the export keeps the one on file (set by staff or an earlier export)
     values["staff_classification"] = func.coalesce(new.staff_classification, old.staff_classification)
     values["touched"] = true()
+    # no legal clock ends before the maturity (models.domain.law: a guarantee period, Civil Code
+    # Art. 692, and the limitation, Art. 188, run from it; a demand before it preserves nothing):
+    # an earlier maturity lowers the bound on where the case's clocks end (Loan.clocks_ahead_on)
+    values["clocks_ahead_on"] = case(
+        (new.clocks_ahead_on < old.clocks_ahead_on, new.clocks_ahead_on), else_=old.clocks_ahead_on)
     values["version"] = old.version + literal_column("1")
     return values
 
@@ -449,7 +455,10 @@ class Store:
         self.guarantor_upsert.run(self.session, rows)
         ids = sorted({row[0] for row in rows})
         connection = self.session.connection()
-        touch = "UPDATE loans SET touched = true, version = version + 1 WHERE loan_id"
+        # a new guarantee's period ends on or after its loan's maturity (Civil Code Art. 692;
+        # Guarantee Law 1995 Arts. 25-26): the bound on where the clocks end comes down to it
+        touch = ("UPDATE loans SET touched = true, version = version + 1, clocks_ahead_on = "
+                 "CASE WHEN clocks_ahead_on > maturity_on THEN maturity_on ELSE clocks_ahead_on END WHERE loan_id")
         if self.iso:
             for start in range(0, len(ids), SQLITE_MAX_IDS):
                 part = ids[start : start + SQLITE_MAX_IDS]

@@ -42,7 +42,9 @@ ADDED_LATER = {("guarantors", "signed_on"), ("guarantors", "until_repaid"),
                *(("loans", c) for c in ("observation_from", "restructured_floor", "compound_fen", "delayed_fen", "parent_loan_id")),
                # issue 15 rule 4 (migration 0014)
                *(("loans", c) for c in ("misused_purpose", "judgment_debt_fen", "judgment_perform_by")),
-               ("payments", "compound_fen"), ("payments", "delayed_fen")}
+               ("payments", "compound_fen"), ("payments", "delayed_fen"),
+               # issue 20 (migration 0015): where the clocks end, a cache the deadlines at risk read
+               ("loans", "clocks_ahead_on"), ("loans", "clocks_behind_on")}
 
 
 def digest(url: str) -> str:
