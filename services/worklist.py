@@ -88,7 +88,8 @@ def _listable(clock: Clock, filed: bool) -> bool:
 def clocks_watch(view: CaseView, day: date) -> tuple[date | None, date | None]:
     """(ahead, behind) for ``loans.clocks_ahead_on`` / ``clocks_behind_on``: the earliest end on
     or after ``day`` and the latest end before it of the case's listable clocks as the recorded
-    acts in ``view`` leave them (None where there is none). Ends are read where every clock has
+    acts in ``view`` leave them (``FAR`` ahead, None behind, where there is none: an unknown
+    ahead is None, and the case is read). Ends are read where every clock has
     run (``FAR``): a clock that starts later (a guarantee debt's limitation) shows its end too,
     and a preserved guarantee period, which nothing but a new act can reopen, none."""
     filed = borrower_filed(view) is not None
@@ -102,7 +103,7 @@ def clocks_watch(view: CaseView, day: date) -> tuple[date | None, date | None]:
             ahead = end if ahead is None else min(ahead, end)
         else:
             behind = end if behind is None else max(behind, end)
-    return ahead, behind
+    return (FAR if ahead is None else ahead), behind
 
 
 def _widest_lead(policy: Policy) -> int:
