@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
 from flows.i18n import detail_text, t, task_label
 from services import worklist
@@ -62,14 +62,45 @@ def risk_rows(risks: list[dict[str, Any]]) -> list[dict[str, Any]]:
              t("col.detail"): detail_text(r), t("col.officer"): r["officer"]} for r in risks]
 
 
+ARTIFACTS_AT_ONCE = 8  # requests to the Prefect API in flight while publishing the officers' tables
+
+
 def publish_officer_worklists(items: list[dict[str, Any]], on: date) -> list[tuple[str, str, int]]:
     """One table artifact per officer with work on ``on``; returns (officer, key, items) of each."""
-    published = []
+    published, tables = [], []
     for officer, rows in by_officer(items).items():
         key = officer_key(officer)
-        create_table_artifact(key=key, table=officer_rows(rows), description=t("worklist.title", officer=officer, date=on))
+        tables.append((key, officer_rows(rows), t("worklist.title", officer=officer, date=on)))
         published.append((officer, key, len(rows)))
+    publish_tables(tables)
     return published
+
+
+def publish_tables(tables: list[tuple[str, list[dict[str, Any]], str]]) -> None:
+    """Keyed table artifacts (key, rows, description) of the running task, created
+    ``ARTIFACTS_AT_ONCE`` at a time: one request each, and a branch of 200 officers made every
+    daily run wait on 200 round trips in a row (about 6 s of a date with nothing due)."""
+    import asyncio
+
+    from prefect.artifacts import TableArtifact
+    from prefect.client.orchestration import get_client
+    from prefect.utilities.asyncutils import run_coro_as_sync
+    from prefect.utilities.context import get_task_and_flow_run_ids
+
+    task_run_id, flow_run_id = get_task_and_flow_run_ids()
+
+    async def create_all() -> None:
+        gate = asyncio.Semaphore(ARTIFACTS_AT_ONCE)
+        async with get_client() as client:
+            async def create(key: str, rows: list[dict[str, Any]], description: str) -> None:
+                async with gate:
+                    await TableArtifact(key=key, table=rows, description=description, task_run_id=task_run_id,
+                                        flow_run_id=flow_run_id).acreate(client)
+
+            await asyncio.gather(*(create(*table) for table in tables))
+
+    if tables:
+        run_coro_as_sync(create_all())
 
 
 def my_work_markdown(published: list[tuple[str, str, int]]) -> str:
