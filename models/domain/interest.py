@@ -14,6 +14,7 @@ Each accrual is rounded half-up to the fen once, when it is added to the balance
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -34,13 +35,21 @@ def round_half_up(value: Fraction) -> int:
     return sign * int(abs(value) + Fraction(1, 2))
 
 
+@functools.lru_cache(maxsize=64)
+def _ratio(multiplier: Decimal) -> tuple[int, int]:
+    """``multiplier`` as an exact (numerator, denominator): converted once per value (the daily
+    run asks with the same few multipliers for every case)."""
+    exact = Fraction(multiplier)
+    return exact.numerator, exact.denominator
+
+
 def interest_fen(principal_fen: int, rate_ppm: int, days: int, multiplier: Decimal = Decimal(1)) -> int:
     """Simple ACT/360 interest in fen on ``principal_fen`` for ``days`` days."""
     if days <= 0 or principal_fen <= 0:
         return 0
-    mult = Fraction(multiplier)
-    numerator = principal_fen * rate_ppm * days * mult.numerator
-    denominator = RATE_SCALE * DAY_BASIS * mult.denominator
+    num, den = _ratio(multiplier)
+    numerator = principal_fen * rate_ppm * days * num
+    denominator = RATE_SCALE * DAY_BASIS * den
     return (2 * numerator + denominator) // (2 * denominator)  # half-up, all integers
 
 
@@ -160,8 +169,8 @@ def compound_fen(
     """
     if not compound or end <= start:
         return 0
-    multiplier = Fraction(1 + uplift)
-    exact = Fraction(0)
+    num, den = _ratio(1 + uplift)
+    numerator = 0  # the exact sum over the common denominator, in integers (no Fraction per term)
     for item in unpaid_interest:
         if item.fen <= 0:
             continue
@@ -169,8 +178,9 @@ def compound_fen(
         hi = min(item.paid_on, end) if item.paid_on is not None else end
         days = (hi - lo).days
         if days > 0:
-            exact += Fraction(item.fen * rate_ppm * days) * multiplier / (RATE_SCALE * DAY_BASIS)
-    return round_half_up(exact)
+            numerator += item.fen * rate_ppm * days * num
+    denominator = RATE_SCALE * DAY_BASIS * den
+    return (2 * numerator + denominator) // (2 * denominator)  # half-up: every term is positive
 
 
 # --- interest for delayed performance of a judgment (Civil Procedure Law Art. 264; SPC 2014) --------

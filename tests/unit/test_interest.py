@@ -224,6 +224,23 @@ def test_compound_interest_is_never_negative_and_zero_when_interest_is_paid_on_t
     assert compound_fen(early, rate, start=start, end=end, uplift=uplift) == 0
 
 
+@given(
+    st.lists(st.tuples(st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31)), st.integers(-10, 10**9),
+                       st.one_of(st.none(), st.integers(-400, 4000))), max_size=8),
+    st.integers(0, 1_000_000), st.dates(min_value=date(2000, 1, 1), max_value=date(2035, 12, 31)), st.integers(0, 5000),
+    st.sampled_from([Decimal("0.3"), Decimal("0.35"), Decimal("0.5"), Decimal("0.75"), Decimal("1")]),
+)
+def test_compound_interest_is_the_exact_sum_of_each_unpaid_amount_at_the_penalty_rate_rounded_half_up_once(raw, rate, start, length, uplift):
+    end = start + timedelta(days=length)
+    items = [InterestDue(due, fen, None if lag is None else due + timedelta(days=lag)) for due, fen, lag in raw]
+    exact = Fraction(0)
+    for i in items:
+        days = ((min(i.paid_on, end) if i.paid_on else end) - max(i.due_on, start)).days
+        if i.fen > 0 and days > 0:
+            exact += Fraction(i.fen * rate * days) * (1 + Fraction(uplift)) / (1_000_000 * 360)
+    assert compound_fen(items, rate, start=start, end=end, uplift=uplift) == int(exact + Fraction(1, 2))
+
+
 # --- interest for delayed performance (Civil Procedure Law Art. 264; SPC 2014 Arts. 1-3) -----------
 
 # judgment money debt 100,000.00 unperformed, performance date 2015-03-31:
