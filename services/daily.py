@@ -491,10 +491,14 @@ def reschedule(make_uow: Callable[[], UnitOfWork], day: date, policy: Policy) ->
             if not loans:
                 return count
             loader = CaseLoader(s, loans)
+            bounds = []
             for loan in loans:
                 view = loader.view(loan, day, policy)
                 loan.next_event_on = next_event_on(view, day, policy)
-                loan.clocks_ahead_on, loan.clocks_behind_on = clocks_watch(view, day)
+                ahead, behind = clocks_watch(view, day)
+                bounds.append({"b_loan_id": loan.loan_id, "ahead": ahead, "behind": behind})
+            s.flush()
+            daily_sql.write_clocks_watch(s, bounds)  # a cache, not the case: no version moves
             uow.commit()
             count += len(loans)
             after = loans[-1].loan_id
