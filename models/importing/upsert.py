@@ -451,13 +451,17 @@ class Store:
         return {loan_id: (maturity, disbursed) for loan_id, maturity, disbursed in found}
 
     def guarantors(self, rows: list[tuple]) -> None:
-        """Guarantors of one batch; their loans are marked touched (deadlines may have moved)."""
+        """Guarantors of one batch; their loans in collection are marked touched (deadlines may
+        have moved). A performing loan is not: until it falls due the run's only rule for it is
+        the fall-due rule, on its own row (``machines.rules.fall_due``), and where its clocks end
+        is kept below: an import of guarantors for a whole book made the next run judge every
+        guaranteed loan (about 40% of a book, most of them performing)."""
         self.guarantor_upsert.run(self.session, rows)
         ids = sorted({row[0] for row in rows})
         connection = self.session.connection()
         # a new guarantee's period ends on or after its loan's maturity (Civil Code Art. 692;
         # Guarantee Law 1995 Arts. 25-26): the bound on where the clocks end comes down to it
-        touch = ("UPDATE loans SET touched = true, version = version + 1, clocks_ahead_on = "
+        touch = ("UPDATE loans SET touched = (touched OR state <> 'performing'), version = version + 1, clocks_ahead_on = "
                  "CASE WHEN clocks_ahead_on > maturity_on THEN maturity_on ELSE clocks_ahead_on END WHERE loan_id")
         if self.iso:
             for start in range(0, len(ids), SQLITE_MAX_IDS):

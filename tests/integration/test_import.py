@@ -442,19 +442,21 @@ def test_guarantor_of_a_rejected_loan_row_says_so(db_url: str, tmp_path: Path) -
     assert "its loans row was rejected" in report.rejected[1].reason
 
 
-def test_reimported_guarantor_keeps_its_demand_and_touches_the_loan(db_url: str, tmp_path: Path) -> None:
+def test_reimported_guarantor_keeps_its_demand_and_touches_the_loan_in_collection_not_a_performing_one(db_url: str, tmp_path: Path) -> None:
     loans, guarantors = copied(tmp_path, "loans.csv", "guarantors.csv")
     run_import(db_url, loans, guarantors)
     with UnitOfWork(db_url) as uow:
         assert uow.session is not None
         uow.session.execute(update(Guarantor).where(Guarantor.name == "Zhang").values(demanded_on=date(2008, 11, 30)))
-        uow.session.execute(update(Loan).values(touched=False))
+        uow.session.execute(update(Loan).values(touched=False, clocks_ahead_on=date(2011, 6, 30)))
+        uow.session.execute(update(Loan).where(Loan.loan_id == "L-0001").values(state="visit"))
         uow.commit()
-    before = loan_row(db_url, "L-0001")
+    before, performing = loan_row(db_url, "L-0001"), loan_row(db_url, "L-0002")
+    assert performing.state == "performing"
     again = written(
         tmp_path,
         "g2.csv",
-        "loan_id,guarantor_name,guarantee_type,account_balance\nL-0001,Zhang,joint,25000.00\n",
+        "loan_id,guarantor_name,guarantee_type,account_balance\nL-0001,Zhang,joint,25000.00\nL-0002,Late,joint,\n",
     )
 
     run_import(db_url, again)
@@ -463,10 +465,14 @@ def test_reimported_guarantor_keeps_its_demand_and_touches_the_loan(db_url: str,
         assert uow.session is not None
         zhang = uow.session.execute(select(Guarantor).where(Guarantor.name == "Zhang")).scalar_one()
     assert (zhang.demanded_on, zhang.account_balance_fen, zhang.phone) == (date(2008, 11, 30), 2_500_000, "13900000000")
-    assert count(db_url, Guarantor) == 3
+    assert count(db_url, Guarantor) == 4
     after = loan_row(db_url, "L-0001")
     assert after.touched is True and after.version == before.version + 1
-    assert loan_row(db_url, "L-0002").touched is False
+    # performing: nothing for the run to judge before it falls due (the fall-due rule alone), but
+    # its version moves and where its clocks end comes down to its maturity (the new guarantee)
+    late = loan_row(db_url, "L-0002")
+    assert late.touched is False and late.version == performing.version + 1
+    assert late.clocks_ahead_on == late.maturity_on < date(2011, 6, 30)
 
 
 def test_invalid_guarantor_rows_are_rejected(db_url: str, tmp_path: Path) -> None:
