@@ -8,11 +8,13 @@ in collection), is marked touched, its ``next_event_on`` only ever moves earlier
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+import functools
+from datetime import date, timedelta
 from typing import Any
 
 from models.domain.classification import Category
 from models.domain.dates import add_years
+from models.domain.law import limitation_end
 from models.domain.vocabulary import CREDIT_RATINGS, EMPLOYER_TYPES, ORIGINS, PRODUCTS
 from models.importing.fields import (
     DEFAULT_BOUNDS,
@@ -115,6 +117,14 @@ def _accepted(loading: Loading, source: Source, rejects: Rejects) -> Iterator[tu
                 loading.rejected_loans.setdefault(key, f"{source.name} line {line}")
             continue
         yield parsed
+
+
+@functools.lru_cache(maxsize=8192)
+def _limitation_end(maturity: date) -> date:
+    """Where a new loan's clocks end (``Loan.clocks_ahead_on``): with no act recorded, its
+    limitation from the maturity (Civil Code Art. 188; GPCL Art. 135 before 2017-10-01), as
+    ``models.domain.law`` runs it; its guarantors bring theirs (``upsert.GUARANTEES_BOUND``)."""
+    return limitation_end(maturity).date
 
 
 def _writer(loading: Loading) -> Any:
@@ -227,7 +237,9 @@ def loan_rows(
     responsible = introduced_by if origin == "insider_introduced" and introduced_by else officer_id
     key = borrower_id or id_number or "B-" + loan_id
     borrower = (key, borrower_name, id_number, phone, address, employer, employer_type, credit_rating)
+    clocks_ahead = _limitation_end(maturity)
     if iso:
+        clocks_ahead = clocks_ahead.isoformat()
         disbursed, maturity, accrued, next_event = (
             disbursed.isoformat(),
             maturity.isoformat(),
@@ -262,7 +274,7 @@ def loan_rows(
         next_event,
         staff_classification,
         bool(misused),  # blank: no (a term of the loan like the others: a re-import sets it as exported)
-        maturity,  # clocks_ahead_on: no legal clock of a loan ends before its maturity (see upsert._loan_update)
+        clocks_ahead,  # a new loan has no act and no guarantor yet: its limitation is its one clock (upsert.py)
     )
     return borrower, loan
 

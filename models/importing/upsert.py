@@ -272,6 +272,25 @@ class _LoanKeys(_Compiled):
         self._prepare(stmt, dialect, list(self.columns), "loans")
 
 
+# Where a loan's clocks end (Loan.clocks_ahead_on) once guarantors are written. A performing loan
+# with no act recorded (no legal act, payment or plan: nothing preserved a guarantee or
+# interrupted anything) has for clocks its limitation and its guarantors' periods, whose ends the
+# guarantors rows hold (``period_end``, computed when written from the loan's maturity:
+# models.domain.law.guarantee_period_end): the bound comes down to the earliest. Any other loan's
+# comes down to its maturity, before which no clock ends (a guarantee period runs from it, Civil
+# Code Art. 692; Guarantee Law 1995 Arts. 25-26). Unknown stays unknown.
+GUARANTEES_BOUND = (
+    "clocks_ahead_on = CASE WHEN clocks_ahead_on IS NULL THEN NULL "
+    "WHEN state = 'performing' "
+    "AND NOT EXISTS (SELECT 1 FROM legal_acts a WHERE a.loan_id = loans.loan_id) "
+    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.loan_id = loans.loan_id) "
+    "AND NOT EXISTS (SELECT 1 FROM plans pl WHERE pl.loan_id = loans.loan_id) "
+    "THEN (SELECT CASE WHEN min(g.period_end) < loans.clocks_ahead_on THEN min(g.period_end) ELSE loans.clocks_ahead_on END "
+    "FROM guarantors g WHERE g.loan_id = loans.loan_id) "
+    "WHEN clocks_ahead_on > maturity_on THEN maturity_on ELSE clocks_ahead_on END"
+)
+
+
 def _loan_update(new: Any, old: Any) -> dict[str, Any]:
     """A re-imported loan: the export's terms and balances; the case is kept, marked touched,
     its next event only moves earlier, and its version moves on (optimistic locking)."""
@@ -285,9 +304,9 @@ def _loan_update(new: Any, old: Any) -> dict[str, Any]:
     values["touched"] = true()
     # no legal clock ends before the maturity (models.domain.law: a guarantee period, Civil Code
     # Art. 692, and the limitation, Art. 188, run from it; a demand before it preserves nothing):
-    # an earlier maturity lowers the bound on where the case's clocks end (Loan.clocks_ahead_on)
+    # the bound on where the case's clocks end (Loan.clocks_ahead_on) comes down to the maturity
     values["clocks_ahead_on"] = case(
-        (new.clocks_ahead_on < old.clocks_ahead_on, new.clocks_ahead_on), else_=old.clocks_ahead_on)
+        (new.maturity_on < old.clocks_ahead_on, new.maturity_on), else_=old.clocks_ahead_on)
     values["version"] = old.version + literal_column("1")
     return values
 
@@ -459,10 +478,7 @@ class Store:
         self.guarantor_upsert.run(self.session, rows)
         ids = sorted({row[0] for row in rows})
         connection = self.session.connection()
-        # a new guarantee's period ends on or after its loan's maturity (Civil Code Art. 692;
-        # Guarantee Law 1995 Arts. 25-26): the bound on where the clocks end comes down to it
-        touch = ("UPDATE loans SET touched = (touched OR state <> 'performing'), version = version + 1, clocks_ahead_on = "
-                 "CASE WHEN clocks_ahead_on > maturity_on THEN maturity_on ELSE clocks_ahead_on END WHERE loan_id")
+        touch = f"UPDATE loans SET touched = (touched OR state <> 'performing'), version = version + 1, {GUARANTEES_BOUND} WHERE loan_id"
         if self.iso:
             for start in range(0, len(ids), SQLITE_MAX_IDS):
                 part = ids[start : start + SQLITE_MAX_IDS]

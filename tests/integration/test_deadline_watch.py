@@ -114,19 +114,26 @@ def test_the_deadlines_read_from_the_bounds_are_those_of_every_open_case(db_url,
     assert listed > 200  # clocks at risk and lapsed were listed along the way
 
 
-def test_a_new_loan_is_bounded_by_its_maturity_and_a_recorded_fact_makes_it_unknown(sqlite_db, tmp_path):
+def test_a_new_loan_is_bounded_by_its_limitation_a_guarantor_by_its_period_and_a_recorded_fact_makes_it_unknown(sqlite_db, tmp_path):
     maturity = date(2026, 6, 30)
-    load(sqlite_db, tmp_path, [{**LOAN_DEFAULTS, "loan_id": "N-1", "maturity_on": maturity.isoformat(),
-                                "disbursed_on": "2025-06-30"}])
+    load(sqlite_db, tmp_path, [{**LOAN_DEFAULTS, "loan_id": "N-1", "maturity_on": maturity.isoformat(), "disbursed_on": "2025-06-30"},
+                               {**LOAN_DEFAULTS, "loan_id": "N-2", "maturity_on": maturity.isoformat(), "disbursed_on": "2025-06-30"}])
+
+    def bounds(loan_id: str) -> tuple:
+        with UnitOfWork(sqlite_db) as uow:
+            loan = uow.session.get(Loan, loan_id)
+            return loan.clocks_ahead_on, loan.clocks_behind_on, loan.touched
+
+    assert bounds("N-1") == (date(2029, 6, 30), None, False)  # no act, no guarantor: the limitation (Civil Code Art. 188)
+    late = write_csv(tmp_path / "g.csv", [{"loan_id": "N-1", "guarantor_name": "Gu", "guarantee_type": "joint",
+                                           "guarantee_period_end": "2026-07-10"}])
+    assert not import_paths(sqlite_db, [late]).rejected
+    assert bounds("N-1") == (date(2026, 7, 10), None, False)  # the agreed period (Art. 692); performing: not touched
+    run(sqlite_db, date(2026, 7, 1))  # falls due: judged on its full view, both ends read from the clocks
+    assert bounds("N-1") == (date(2026, 7, 10), None, False)
     with UnitOfWork(sqlite_db) as uow:
-        loan = uow.session.get(Loan, "N-1")
-        assert (loan.clocks_ahead_on, loan.clocks_behind_on) == (maturity, None)
-    run(sqlite_db, date(2026, 7, 1))  # falls due: judged on its full view, the limitation's end stored
-    with UnitOfWork(sqlite_db) as uow:
-        loan = uow.session.get(Loan, "N-1")
-        assert (loan.clocks_ahead_on, loan.clocks_behind_on) == (date(2029, 6, 30), None)  # Civil Code Art. 188: three years
-    with UnitOfWork(sqlite_db) as uow:
-        cases.demand(uow, "N-1", on=date(2026, 7, 2), by="E-00")
-    with UnitOfWork(sqlite_db) as uow:
-        loan = uow.session.get(Loan, "N-1")
-        assert loan.clocks_ahead_on is None and loan.touched  # read again until judged
+        cases.demand(uow, "N-1", on=date(2026, 7, 2), guarantor="Gu", by="E-00")
+    assert bounds("N-1") == (None, None, True)  # read again until judged
+    run(sqlite_db, date(2026, 7, 2))  # the period preserved; the guarantee debt's limitation runs from the demand
+    assert bounds("N-1") == (date(2029, 6, 30), None, False)
+    assert bounds("N-2") == (date(2029, 6, 30), None, False)

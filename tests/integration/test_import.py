@@ -469,10 +469,12 @@ def test_reimported_guarantor_keeps_its_demand_and_touches_the_loan_in_collectio
     after = loan_row(db_url, "L-0001")
     assert after.touched is True and after.version == before.version + 1
     # performing: nothing for the run to judge before it falls due (the fall-due rule alone), but
-    # its version moves and where its clocks end comes down to its maturity (the new guarantee)
+    # its version moves and where its clocks end comes down to the new guarantee's period end
     late = loan_row(db_url, "L-0002")
     assert late.touched is False and late.version == performing.version + 1
-    assert late.clocks_ahead_on == late.maturity_on < date(2011, 6, 30)
+    with UnitOfWork(db_url) as uow:
+        period_end = uow.session.execute(select(Guarantor.period_end).where(Guarantor.name == "Late")).scalar_one()
+    assert late.clocks_ahead_on == period_end < date(2011, 6, 30)
 
 
 def test_invalid_guarantor_rows_are_rejected(db_url: str, tmp_path: Path) -> None:
