@@ -14,6 +14,7 @@ Each accrual is rounded half-up to the fen once, when it is added to the balance
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -34,11 +35,17 @@ def round_half_up(value: Fraction) -> int:
     return sign * int(abs(value) + Fraction(1, 2))
 
 
+@functools.lru_cache(maxsize=64)
+def _fraction(value: Decimal) -> Fraction:
+    """``Fraction(value)``, kept: a policy has a handful of multipliers, and every accrual reads them."""
+    return Fraction(value)
+
+
 def interest_fen(principal_fen: int, rate_ppm: int, days: int, multiplier: Decimal = Decimal(1)) -> int:
     """Simple ACT/360 interest in fen on ``principal_fen`` for ``days`` days."""
     if days <= 0 or principal_fen <= 0:
         return 0
-    mult = Fraction(multiplier)
+    mult = _fraction(multiplier)
     numerator = principal_fen * rate_ppm * days * mult.numerator
     denominator = RATE_SCALE * DAY_BASIS * mult.denominator
     return (2 * numerator + denominator) // (2 * denominator)  # half-up, all integers
@@ -160,8 +167,8 @@ def compound_fen(
     """
     if not compound or end <= start:
         return 0
-    multiplier = Fraction(1 + uplift)
-    exact = Fraction(0)
+    multiplier = _fraction(1 + uplift)
+    total = 0  # Σ fen × rate × days: the exact sum is total × multiplier / (RATE_SCALE × DAY_BASIS)
     for item in unpaid_interest:
         if item.fen <= 0:
             continue
@@ -169,8 +176,11 @@ def compound_fen(
         hi = min(item.paid_on, end) if item.paid_on is not None else end
         days = (hi - lo).days
         if days > 0:
-            exact += Fraction(item.fen * rate_ppm * days) * multiplier / (RATE_SCALE * DAY_BASIS)
-    return round_half_up(exact)
+            total += item.fen * rate_ppm * days
+    # round_half_up(total × multiplier / (RATE_SCALE × DAY_BASIS)) in integers
+    numerator, denominator = abs(total * multiplier.numerator), RATE_SCALE * DAY_BASIS * multiplier.denominator
+    rounded = (2 * numerator + denominator) // (2 * denominator)
+    return rounded if total * multiplier.numerator >= 0 else -rounded
 
 
 # --- interest for delayed performance of a judgment (Civil Procedure Law Art. 264; SPC 2014) --------
