@@ -156,8 +156,9 @@ class LegalWatch:
             for loan in loans:
                 try:  # the clocks read the acts, guarantees, judgments, state and visits: not the balance nor the promises
                     entries, later = self._clocks(legal_view(loader, loan, day), loan, day)
-                except NotLoaded:  # a rule read more: the full view, as legal_deadlines builds it
-                    entries, later = self._clocks(loader.view(loan, day, self.policy), loan, day)
+                except NotLoaded:  # a rule read more: the full view of the whole row, as legal_deadlines builds it
+                    full = CaseRow(s.execute(select(Loan.__table__).where(Loan.loan_id == loan.loan_id)).one()._mapping)
+                    entries, later = self._clocks(loader.view(full, day, self.policy), full, day)
                 if entries:
                     self.entries[loan.loan_id] = entries
                     self._set(loan.loan_id, entries, +1)
@@ -187,9 +188,14 @@ class LegalWatch:
         return entries, later
 
 
+# what ``legal_view`` and ``CaseLoader`` read of a loan row (a hundred thousand whole rows take seconds)
+LEGAL_COLUMNS = (Loan.loan_id, Loan.borrower_id, Loan.disbursed_on, Loan.maturity_on, Loan.overdue_since, Loan.state,
+                 Loan.state_entered_on, Loan.origin, Loan.limitation_start, Loan.sued_on, Loan.awaiting_approval, Loan.assigned_to)
+
+
 def read_cases_open(s: Session, ids: list[str]) -> list[CaseRow]:
-    """The open cases of ``ids`` as plain rows (what the daily run reads; no mapped objects)."""
-    query = select(Loan.__table__).where(Loan.loan_id.in_(ids), Loan.state != CaseState.closed.value)
+    """The open cases of ``ids`` as plain rows of ``LEGAL_COLUMNS`` (no mapped objects)."""
+    query = select(*LEGAL_COLUMNS).where(Loan.loan_id.in_(ids), Loan.state != CaseState.closed.value)
     return [CaseRow(r._mapping) for r in s.execute(query)]
 
 
