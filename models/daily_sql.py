@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import defaultdict
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 
@@ -109,6 +110,7 @@ class CaseRow:
     touched: bool
     next_event_on: date | None
     version: int
+    _read: tuple[Any, ...]  # the ``MUTABLE`` values as ``read_cases`` read them
 
     def __init__(self, mapping: Mapping[Any, Any]) -> None:
         self.__dict__.update(mapping)
@@ -196,28 +198,40 @@ def read_cases(uow: UnitOfWork, ids: Sequence[str], due_on: date | None = None) 
     """The chunk's loan rows, in loan id order; on PostgreSQL locked for the chunk's transaction
     (operators' single-case services wait for the chunk, not the reverse). With ``due_on``, only
     the rows still due on that date: PostgreSQL re-checks the condition under the row lock, so a
-    case another worker has judged meanwhile is left out, never judged twice."""
+    case another worker has judged meanwhile is left out, never judged twice. Each row keeps its
+    ``MUTABLE`` values as read (``write_cases`` writes back only the columns that changed)."""
     query = select(Loan.__table__).where(among(uow.session, Loan.loan_id, ids)).order_by(Loan.loan_id)
     if due_on is not None:
         query = query.where(_due(due_on))
     if uow.dialect == "postgresql":
         query = query.with_for_update()
-    return [CaseRow(r._mapping) for r in uow.session.execute(query)]
+    rows = [CaseRow(r._mapping) for r in uow.session.execute(query)]
+    for row in rows:
+        row._read = mutable_values(row)
+    return rows
+
+
+@functools.cache
+def _write_statement(columns: tuple[str, ...]) -> Any:
+    table = Loan.__table__
+    return (update(table).where(table.c.loan_id == bindparam("b_loan_id"), table.c.version == bindparam("b_version"))
+            .values({c: bindparam(f"v_{c}") for c in columns} | {"version": table.c.version + 1}))
 
 
 def write_cases(session: Session, changed: Sequence[CaseRow]) -> None:
-    """Write the changed rows' ``MUTABLE`` columns back in one executemany, each only if its
-    version is still the one read; raises ``ConcurrentUpdate`` otherwise."""
+    """Write the changed rows back, each only if its version is still the one read; raises
+    ``ConcurrentUpdate`` otherwise. A row read by ``read_cases`` sets only the ``MUTABLE``
+    columns that changed (most judged cases change only their next event date and touched flag:
+    fewer indexes to rewrite), rows changing the same columns in one executemany; another row
+    sets them all."""
     if not changed:
         return
-    table = Loan.__table__
-    stmt = (
-        update(table)
-        .where(table.c.loan_id == bindparam("b_loan_id"), table.c.version == bindparam("b_version"))
-        .values({c: bindparam(f"v_{c}") for c in MUTABLE} | {"version": table.c.version + 1})
-    )
-    params = [{"b_loan_id": x.loan_id, "b_version": x.version} | {f"v_{c}": getattr(x, c) for c in MUTABLE} for x in changed]
-    written = session.connection().execute(stmt, params).rowcount
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for x in changed:
+        read = getattr(x, "_read", None)
+        columns = tuple(c for c, old in zip(MUTABLE, read) if getattr(x, c) != old) if read is not None else MUTABLE
+        groups[columns or MUTABLE].append({"b_loan_id": x.loan_id, "b_version": x.version} | {f"v_{c}": getattr(x, c) for c in columns or MUTABLE})
+    written = sum(session.connection().execute(_write_statement(columns), params).rowcount for columns, params in groups.items())
     if written != len(changed):
         raise ConcurrentUpdate(f"{len(changed) - written} case(s) of the chunk were changed concurrently")
 
