@@ -337,7 +337,8 @@ def _classification(dialect: str, day: Any, floors: Mapping[int, Any]) -> Any:
                              func.coalesce(Loan.restructured_on, Loan.observation_until) <= day), restructured_floor), else_=0)
     staff = case(*((Loan.staff_classification == name, rank) for name, rank in STAFF_RANK.items()), else_=0)
     rank = _greatest(dialect, floor, observation, staff)
-    return case(*((rank == i, name) for i, name in enumerate(CATEGORIES)), else_=CATEGORIES[0])
+    # ``CASE rank WHEN 0 …``: the rank (and the oldest unpaid amount's subqueries in it) computed once, not once per category
+    return case({i: name for i, name in enumerate(CATEGORIES)}, value=rank, else_=CATEGORIES[0])
 
 
 @functools.cache
