@@ -9,11 +9,13 @@ order of the run in ``services.daily``.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections import defaultdict
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from sqlalchemy import Date, Integer, String, Text, and_, bindparam, case, cast, delete, func, insert, literal, literal_column, null, select, true, union_all, update
+from sqlalchemy import Date, Integer, String, Text, and_, bindparam, case, cast, delete, func, insert, literal, literal_column, null, select, true, union, union_all, update
 from sqlalchemy.orm import Session
 
 from models.domain.classification import DPD_FLOORS, Category
@@ -110,6 +112,7 @@ class CaseRow:
     clocks_ahead_on: date | None
     clocks_behind_on: date | None
     version: int
+    _read: tuple[Any, ...]  # the ``MUTABLE`` values as ``read_cases`` read them
 
     def __init__(self, mapping: Mapping[Any, Any]) -> None:
         self.__dict__.update(mapping)
@@ -159,9 +162,17 @@ def _due(day: date) -> Any:
     return (Loan.next_event_on <= day) | (Loan.touched == true())
 
 
+def _due_ids(day: date) -> Any:
+    """The ids of ``_due(day)`` as a union of the two indexes' ranges (the next-event index up to
+    ``day``, the touched index): the same set, found without reading the rest of the book."""
+    return union(select(Loan.loan_id).where(Loan.next_event_on <= day), select(Loan.loan_id).where(Loan.touched == true()))
+
+
 def due_chunks(session: Session, day: date, size: int, lo: str = "", hi: str | None = None) -> Iterator[list[str]]:
     """Loan ids due on ``day`` (or touched), quarantined cases aside, in keyset-paged chunks of
-    ``size``; within ``lo`` ≤ loan_id < ``hi`` when given (a part of the date)."""
+    ``size``; within ``lo`` ≤ loan_id < ``hi`` when given (a part of the date). The due ids come
+    from their indexes (``_due_ids``): with the condition itself, ordered by id and limited, the
+    planner walks the id index and tests every loan of the book, twice a date."""
     after, first = lo, True
     while True:
         bounds = [Loan.loan_id >= after if first else Loan.loan_id > after]
@@ -170,7 +181,7 @@ def due_chunks(session: Session, day: date, size: int, lo: str = "", hi: str | N
         ids = list(
             session.scalars(
                 select(Loan.loan_id)
-                .where(_due(day), *bounds, _not_quarantined())
+                .where(Loan.loan_id.in_(_due_ids(day)), *bounds, _not_quarantined())
                 .order_by(Loan.loan_id)
                 .limit(size)
             )
@@ -189,28 +200,40 @@ def read_cases(uow: UnitOfWork, ids: Sequence[str], due_on: date | None = None) 
     """The chunk's loan rows, in loan id order; on PostgreSQL locked for the chunk's transaction
     (operators' single-case services wait for the chunk, not the reverse). With ``due_on``, only
     the rows still due on that date: PostgreSQL re-checks the condition under the row lock, so a
-    case another worker has judged meanwhile is left out, never judged twice."""
+    case another worker has judged meanwhile is left out, never judged twice. Each row keeps its
+    ``MUTABLE`` values as read (``write_cases`` writes back only the columns that changed)."""
     query = select(Loan.__table__).where(among(uow.session, Loan.loan_id, ids)).order_by(Loan.loan_id)
     if due_on is not None:
         query = query.where(_due(due_on))
     if uow.dialect == "postgresql":
         query = query.with_for_update()
-    return [CaseRow(r._mapping) for r in uow.session.execute(query)]
+    rows = [CaseRow(r._mapping) for r in uow.session.execute(query)]
+    for row in rows:
+        row._read = mutable_values(row)
+    return rows
+
+
+@functools.cache
+def _write_statement(columns: tuple[str, ...]) -> Any:
+    table = Loan.__table__
+    return (update(table).where(table.c.loan_id == bindparam("b_loan_id"), table.c.version == bindparam("b_version"))
+            .values({c: bindparam(f"v_{c}") for c in columns} | {"version": table.c.version + 1}))
 
 
 def write_cases(session: Session, changed: Sequence[CaseRow]) -> None:
-    """Write the changed rows' ``MUTABLE`` columns back in one executemany, each only if its
-    version is still the one read; raises ``ConcurrentUpdate`` otherwise."""
+    """Write the changed rows back, each only if its version is still the one read; raises
+    ``ConcurrentUpdate`` otherwise. A row read by ``read_cases`` sets only the ``MUTABLE``
+    columns that changed (most judged cases change only their next event date and touched flag:
+    fewer indexes to rewrite), rows changing the same columns in one executemany; another row
+    sets them all."""
     if not changed:
         return
-    table = Loan.__table__
-    stmt = (
-        update(table)
-        .where(table.c.loan_id == bindparam("b_loan_id"), table.c.version == bindparam("b_version"))
-        .values({c: bindparam(f"v_{c}") for c in MUTABLE} | {"version": table.c.version + 1})
-    )
-    params = [{"b_loan_id": x.loan_id, "b_version": x.version} | {f"v_{c}": getattr(x, c) for c in MUTABLE} for x in changed]
-    written = session.connection().execute(stmt, params).rowcount
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for x in changed:
+        read = getattr(x, "_read", None)
+        columns = tuple(c for c, old in zip(MUTABLE, read) if getattr(x, c) != old) if read is not None else MUTABLE
+        groups[columns or MUTABLE].append({"b_loan_id": x.loan_id, "b_version": x.version} | {f"v_{c}": getattr(x, c) for c in columns or MUTABLE})
+    written = sum(session.connection().execute(_write_statement(columns), params).rowcount for columns, params in groups.items())
     if written != len(changed):
         raise ConcurrentUpdate(f"{len(changed) - written} case(s) of the chunk were changed concurrently")
 
@@ -311,10 +334,16 @@ def dpd_expression(dialect: str, day: date) -> Any:
 def classification_expression(dialect: str, day: date) -> Any:
     """SQL for the classification on ``day``: the DPD floor (DOMAIN.md §3) as date thresholds on the
     oldest unpaid amount, raised by the restructuring observation floor and by staff's own view."""
+    return _classification(dialect, day, {bound: add_days(day, -bound) for _rank, bound in FLOOR_BOUNDS})
+
+
+def _classification(dialect: str, day: Any, floors: Mapping[int, Any]) -> Any:
+    """``classification_expression`` with ``day`` and each floor's date (``day`` − its days past
+    due) given: dates, or bound parameters (``_classification_bound``)."""
     oldest = oldest_due_expression()
     floor = case(
         (oldest.is_(None), 0),
-        *((oldest <= add_days(day, -bound), rank) for rank, bound in FLOOR_BOUNDS),
+        *((oldest <= floors[bound], rank) for rank, bound in FLOOR_BOUNDS),
         else_=0,
     )
     # a restructured asset from its restructuring to the end of observation: its stored floor
@@ -326,7 +355,20 @@ def classification_expression(dialect: str, day: date) -> Any:
                              func.coalesce(Loan.restructured_on, Loan.observation_until) <= day), restructured_floor), else_=0)
     staff = case(*((Loan.staff_classification == name, rank) for name, rank in STAFF_RANK.items()), else_=0)
     rank = _greatest(dialect, floor, observation, staff)
-    return case(*((rank == i, name) for i, name in enumerate(CATEGORIES)), else_=CATEGORIES[0])
+    # ``CASE rank WHEN 0 …``: the rank (and the oldest unpaid amount's subqueries in it) computed once, not once per category
+    return case({i: name for i, name in enumerate(CATEGORIES)}, value=rank, else_=CATEGORIES[0])
+
+
+@functools.cache
+def _classification_bound(dialect: str) -> Any:
+    """The classification with the date as parameters (``_classification_params``): built once,
+    not for every chunk (a few milliseconds each: the oldest unpaid amount appears in every floor)."""
+    return _classification(dialect, bindparam("cls_day", type_=Date),
+                           {bound: bindparam(f"cls_floor_{bound}", type_=Date) for _rank, bound in FLOOR_BOUNDS})
+
+
+def _classification_params(day: date) -> dict[str, date]:
+    return {"cls_day": day} | {f"cls_floor_{bound}": add_days(day, -bound) for _rank, bound in FLOOR_BOUNDS}
 
 
 def crossing_candidates(since: date, day: date) -> Any:
@@ -354,12 +396,16 @@ def crossing_candidates(since: date, day: date) -> Any:
 def classify(session: Session, dialect: str, day: date, *where: Any) -> int:
     """Set the classification on ``day`` of the open loans matching ``where``; only rows that
     change are written. Returns how many changed."""
-    classification = classification_expression(dialect, day)
+    classification = _classification_bound(dialect)
+    # with ``where`` (a chunk's ids, the refresh's candidates): ``state || ''``, not the (state, …)
+    # index — the planner would read every closed loan of the book instead of the ids
+    state = Loan.state.concat("") if where else Loan.state
     # a case closed since (by the run or a payment): it keeps the category it had while open (issue 15 rule 8)
-    session.execute(update(Loan).where(Loan.state == CLOSED, Loan.classification_at_close.is_(None), *where)
+    session.execute(update(Loan).where(state == CLOSED, Loan.classification_at_close.is_(None), *where)
                     .values(classification_at_close=Loan.classification).execution_options(synchronize_session=False))
     stmt = update(Loan).where(Loan.state != CLOSED, Loan.classification != classification, *where)
-    return session.execute(stmt.values(classification=classification).execution_options(synchronize_session=False)).rowcount
+    return session.execute(stmt.values(classification=classification).execution_options(synchronize_session=False),
+                           _classification_params(day)).rowcount
 
 
 def refresh_classification(uow: UnitOfWork, day: date) -> int:

@@ -12,7 +12,7 @@ and makes the book as of D1 in a scratch SQLite file (``services.replay_book``):
    stands now, not as it stood on D1, so the book as of D1 is made by running it there; the
    engine stops only on the dates that have recorded acts (its catch-up walks the rest);
 3. there it branches: a copy continues under the challenger (next event dates recomputed with
-   ``services.daily.reschedule``), the original under the champion, each to D2, with the same
+   ``reschedule_rows``, as ``services.daily.reschedule``), the original under the champion, each to D2, with the same
    recorded acts, in two processes for a large book. An act the replayed case no longer allows
    is skipped and counted; what the challenger wants earlier than history did it is counted as
    "would be due on …", never done. Each side's legal clocks — the letters it has the branch
@@ -33,12 +33,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text, update
 
 from machines.policy import Policy, load_policy
 from models.domain.dates import add_days
-from models.domain.errors import BadInput, RuleViolation
-from models.tables import History
+from machines.loan_case import CaseState
+from models.daily_sql import CaseRow
+from models.domain.errors import BadInput, ConcurrentUpdate, RuleViolation
+from models.tables import History, Loan
 from services import daily
 from services.replay_book import Book, Scratch, read_book, rebuild, seed, source_engine
 from services.replay_events import RecordedEvent, apply
@@ -47,6 +49,7 @@ from services.replay_report import (
     KEEP, ReplayReport, chart, difference, markdown, summary_rows, weekly_table, would_be_due, write_files,
 )
 from services.replay_watch import DIRTY_SQL, LegalWatch
+from services.views import CaseLoader
 
 __all__ = [
     "CATEGORIES", "KEEP", "LIMITS", "RUNGS", "Acts", "Book", "ReplayReport", "Scratch", "advance", "chart", "markdown", "read_book",
@@ -168,6 +171,38 @@ def reproduce(source_url: str | None, policy: Policy | None = None, through: dat
     return sorted(tuple(r) for r in rows)  # type: ignore[misc]
 
 
+def reschedule_rows(scratch: Scratch, day: date, policy: Policy) -> int:
+    """``services.daily.reschedule`` on plain rows: every open case's next event date recomputed
+    under ``policy`` as of ``day``, the changed ones written back in one executemany (their version
+    moved on, as the mapped objects' flush does). Mapping and flushing every loan of a large book
+    one object at a time cost the challenger several times what judging them does."""
+    from machines.escalation import next_event_on
+
+    table = Loan.__table__
+    stmt = (update(table).where(table.c.loan_id == bindparam("b_loan_id"), table.c.version == bindparam("b_version"))
+            .values(next_event_on=bindparam("v_next"), version=table.c.version + 1))
+    count, after = 0, ""
+    while True:
+        with scratch.uow() as uow:
+            s = uow.session
+            loans = [CaseRow(r._mapping) for r in s.execute(
+                select(table).where(table.c.state != CaseState.closed.value, table.c.loan_id > after)
+                .order_by(table.c.loan_id).limit(daily.CHUNK))]
+            if not loans:
+                return count
+            loader = CaseLoader(s, loans, plain=True)
+            changed = []
+            for loan in loans:
+                nxt = next_event_on(loader.view(loan, day, policy), day, policy)
+                if nxt != loan.next_event_on:
+                    changed.append({"b_loan_id": loan.loan_id, "b_version": loan.version, "v_next": nxt})
+            if changed and s.connection().execute(stmt, changed).rowcount != len(changed):
+                raise ConcurrentUpdate("a scratch case changed while its next event date was recomputed")
+            uow.commit()
+            count += len(loans)
+            after = loans[-1].loan_id
+
+
 PARALLEL_FROM = 20_000  # below this, a second process costs more to start than it saves
 
 
@@ -179,7 +214,7 @@ def _branch(path: Path, events: list[RecordedEvent], policy: Policy, d1: date, d
     scratch = scratch or Scratch(path)
     try:
         if reschedule:
-            daily.reschedule(scratch.uow, d1, policy)  # the challenger's limits move every next event date
+            reschedule_rows(scratch, d1, policy)  # the challenger's limits move every next event date
         acts, risks, watch = Acts(), {}, LegalWatch(policy)
         with scratch.uow() as uow:
             watch.start(uow.session, d1)

@@ -11,13 +11,14 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from machines.rules.clocks import guarantee_clock
 from models.domain.deadlines import limitation_end
 from models.tables import Guarantor, History, Judgment, Loan
 from services.acts import acts_of
 from services import daily
 from services.replay_book import Scratch
 from services.replay_watch import LegalWatch
-from services.views import guarantee_of
+from services.views import GUARANTEE_TERMS, guarantee_facts
 
 RUNGS = ("overdue", "internal_review", "visit", "guarantor_pressure", "litigation", "installment", "revitalization", "closed")
 CATEGORIES = daily.CATEGORIES
@@ -114,9 +115,11 @@ def metrics(scratch: Scratch, d1: date, d2: date, watch: LegalWatch, risks_by_we
 def _lapsed(s: Any, d1: date, d2: date) -> dict[str, int]:
     """Legal periods that ended in (d1, d2] on a case still open at d2 without the act that keeps them."""
     guarantees = limitation = 0
-    loans = {loan.loan_id: loan for loan in s.scalars(select(Loan).where(Loan.state != "closed"))}
-    by_loan: dict[str, list[Guarantor]] = defaultdict(list)
-    for g in s.scalars(select(Guarantor).order_by(Guarantor.id)):
+    # plain rows, not mapped objects (a hundred thousand loans take seconds to map)
+    loans = {loan.loan_id: loan for loan in s.execute(select(Loan.loan_id, Loan.maturity_on, Loan.disbursed_on, Loan.sued_on,
+                                                             Loan.limitation_start).where(Loan.state != "closed"))}
+    by_loan: dict[str, list[Any]] = defaultdict(list)
+    for g in s.execute(select(*GUARANTEE_TERMS).order_by(Guarantor.id)):
         if g.loan_id in loans:
             by_loan[g.loan_id].append(g)
     ids = sorted(by_loan)
@@ -124,12 +127,14 @@ def _lapsed(s: Any, d1: date, d2: date) -> dict[str, int]:
         part = ids[i:i + CHUNK]
         acts = acts_of(s, part)
         judged: dict[str, list[tuple[date, date]]] = defaultdict(list)
-        for j in s.scalars(select(Judgment).where(Judgment.loan_id.in_(part)).order_by(Judgment.id)):
+        for j in s.execute(select(Judgment.loan_id, Judgment.judged_on, Judgment.perform_by).where(Judgment.loan_id.in_(part))
+                           .order_by(Judgment.id)):
             judged[j.loan_id].append((j.judged_on, j.perform_by))
         for loan_id in part:
             loan = loans[loan_id]
-            for g in by_loan[loan_id]:
-                status = guarantee_of(g, loan, acts.get(loan_id, []), judged[loan_id], loan.disbursed_on)
+            for g in by_loan[loan_id]:  # as services.views.guarantee_of, from the rows read here
+                status = guarantee_clock(guarantee_facts(g, loan.disbursed_on or loan.maturity_on), loan.maturity_on,
+                                         acts.get(loan_id, []), judged[loan_id])
                 if d1 < status.period_end <= d2 and not status.preserved:
                     guarantees += 1
     for loan in loans.values():

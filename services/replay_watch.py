@@ -29,21 +29,35 @@ from datetime import date
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from machines.escalation import CaseView, JudgmentView
 from machines.loan_case import CaseState
 from machines.policy import Policy
 from machines.rules.clocks import borrower_filed, clocks
 from models.domain.dates import add_days
 from models.domain.deadlines import FORECLOSED_DISPOSAL_YEARS, foreclosed_dispose_by
 from models.domain.law import Status
+from models.daily_sql import CaseRow
 from models.tables import Collateral, LegalAct, Loan
-from services.views import CaseLoader
+from services.views import UNLOADED, CaseLoader, NotLoaded, first_past_due
 from services.worklist import RISK_CLOCK, SCAN_CHUNK, UNASSIGNED, _task_for, started_by
 
-# every write to a case's rows marks the case for judging again
+# every write to a case's rows marks the case for judging again; on a loan row, a write that
+# changes a column the judgment can read: not the daily run's own bookkeeping (the next event date,
+# the touched flag, the version, the classification and the flags no view reads), which it
+# writes for every case it judges
 _WATCHED = {"loans": "loan_id", "guarantors": "loan_id", "legal_acts": "loan_id", "actions": "loan_id", "payments": "loan_id",
             "plans": "loan_id", "judgments": "loan_id", "collateral": "loan_id"}
+_BOOKKEEPING = {"next_event_on", "touched", "version", "classification", "classification_at_close", "urgent", "employer_pressure",
+                "awaiting_reason"}
+_LOAN_CHANGED = " OR ".join(f"OLD.{c.name} IS NOT NEW.{c.name}" for c in Loan.__table__.columns if c.name not in _BOOKKEEPING)
+
+
+def _when(table: str, op: str) -> str:
+    return f"WHEN {_LOAN_CHANGED} " if table == "loans" and op == "UPDATE" else ""
+
+
 DIRTY_SQL = ["CREATE TABLE replay_dirty (loan_id TEXT)"] + [
-    f"CREATE TRIGGER replay_dirty_{table}_{op.lower()} AFTER {op} ON {table} BEGIN "
+    f"CREATE TRIGGER replay_dirty_{table}_{op.lower()} AFTER {op} ON {table} {_when(table, op)}BEGIN "
     f"INSERT INTO replay_dirty VALUES ({'OLD' if op == 'DELETE' else 'NEW'}.{column}); END"
     for table, column in _WATCHED.items() for op in ("INSERT", "UPDATE", "DELETE")
 ]
@@ -137,22 +151,14 @@ class LegalWatch:
             self._set(loan_id, self.entries.pop(loan_id, []), -1)
             self.recheck.pop(loan_id, None)
         for i in range(0, len(ids), SCAN_CHUNK):
-            loans = list(s.scalars(select(Loan).where(Loan.loan_id.in_(ids[i:i + SCAN_CHUNK]), Loan.state != CaseState.closed.value)))
-            loader = CaseLoader(s, loans)
+            loans = read_cases_open(s, ids[i:i + SCAN_CHUNK])
+            loader = CaseLoader(s, loans, plain=True)
             for loan in loans:
-                view = loader.view(loan, day, self.policy)
-                filed = borrower_filed(view) is not None
-                entries = []
-                for clock in clocks(view, day):
-                    st = clock.status
-                    if clock.clock not in RISK_CLOCK or st.end is None or (clock.clock == "limitation" and filed):
-                        continue
-                    lead = self.policy.lead(RISK_CLOCK[clock.clock][1])
-                    if st.status in (Status.live, Status.interrupted):
-                        task, _detail, _parts = _task_for(clock, view)
-                        entries.append(Entry(clock.party, st.end, lead, task, loan.assigned_to or UNASSIGNED))
-                    elif st.status is Status.lapsed:
-                        entries.append(Entry(clock.party, st.end, lead, None, loan.assigned_to or UNASSIGNED))
+                try:  # the clocks read the acts, guarantees, judgments, state and visits: not the balance nor the promises
+                    entries, later = self._clocks(legal_view(loader, loan, day), loan, day)
+                except NotLoaded:  # a rule read more: the full view of the whole row, as legal_deadlines builds it
+                    full = CaseRow(s.execute(select(Loan.__table__).where(Loan.loan_id == loan.loan_id)).one()._mapping)
+                    entries, later = self._clocks(loader.view(full, day, self.policy), full, day)
                 if entries:
                     self.entries[loan.loan_id] = entries
                     self._set(loan.loan_id, entries, +1)
@@ -160,7 +166,50 @@ class LegalWatch:
                         due = e.letter_from()
                         if due is not None and due <= e.end:
                             self._due[max(due, add_days(day, 1))].append((loan.loan_id, e))
-                later = [g.status.debt_start.date for g in view.guarantees
-                         if g.status.debt_start is not None and g.status.debt_start.date > day]
                 if later:
                     self.recheck[loan.loan_id] = min(later)
+
+    def _clocks(self, view: CaseView, loan: CaseRow, day: date) -> tuple[list[Entry], list[date]]:
+        """The case's clocks listed as ``legal_deadlines`` lists them, and the later dates on which
+        a guarantee debt's limitation starts."""
+        filed = borrower_filed(view) is not None
+        entries = []
+        for clock in clocks(view, day):
+            st = clock.status
+            if clock.clock not in RISK_CLOCK or st.end is None or (clock.clock == "limitation" and filed):
+                continue
+            lead = self.policy.lead(RISK_CLOCK[clock.clock][1])
+            if st.status in (Status.live, Status.interrupted):
+                task, _detail, _parts = _task_for(clock, view)
+                entries.append(Entry(clock.party, st.end, lead, task, loan.assigned_to or UNASSIGNED))
+            elif st.status is Status.lapsed:
+                entries.append(Entry(clock.party, st.end, lead, None, loan.assigned_to or UNASSIGNED))
+        later = [g.status.debt_start.date for g in view.guarantees if g.status.debt_start is not None and g.status.debt_start.date > day]
+        return entries, later
+
+
+# what ``legal_view`` and ``CaseLoader`` read of a loan row (a hundred thousand whole rows take seconds)
+LEGAL_COLUMNS = (Loan.loan_id, Loan.borrower_id, Loan.disbursed_on, Loan.maturity_on, Loan.overdue_since, Loan.state,
+                 Loan.state_entered_on, Loan.origin, Loan.limitation_start, Loan.sued_on, Loan.awaiting_approval, Loan.assigned_to)
+
+
+def read_cases_open(s: Session, ids: list[str]) -> list[CaseRow]:
+    """The open cases of ``ids`` as plain rows of ``LEGAL_COLUMNS`` (no mapped objects)."""
+    query = select(*LEGAL_COLUMNS).where(Loan.loan_id.in_(ids), Loan.state != CaseState.closed.value)
+    return [CaseRow(r._mapping) for r in s.execute(query)]
+
+
+def legal_view(loader: CaseLoader, loan: CaseRow, day: date) -> CaseView:
+    """``CaseLoader.view`` without the parts the legal clocks do not read (the balance, which
+    accrues interest to ``day``, and the promises, a query each): those are ``UNLOADED``, and a
+    rule that reads one raises ``NotLoaded`` (the caller then builds the full view)."""
+    return CaseView(
+        loan_id=loan.loan_id, state=loan.state, state_entered_on=loan.state_entered_on, origin=loan.origin,
+        employer_type=loader.employer_type.get(loan.borrower_id, "none"), maturity_on=loan.maturity_on,
+        first_past_due=first_past_due(loan), balance_fen=UNLOADED, last_payer=loader.last_payer.get(loan.loan_id),
+        limitation_start=loan.limitation_start, sued_on=loan.sued_on, awaiting_approval=loan.awaiting_approval,
+        last_visit_outcome=loader.last_visit.get(loan.loan_id), guarantees=loader.guarantees(loan, day), promises=UNLOADED,
+        plan_active=UNLOADED, oldest_unpaid_line_due=UNLOADED,
+        judgments=tuple(JudgmentView(j.id, j.perform_by, j.enforcement_applied_on, j.judged_on) for j in loader.judgments.get(loan.loan_id, [])),
+        acts=tuple(loader.acts_until(loan.loan_id, day)),
+    )
