@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import os
 import uuid
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -17,6 +17,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import paragraph as _rl_paragraph
 from reportlab.platypus import (
     Flowable,
@@ -306,19 +307,36 @@ def _check_glyphs(letter: Letter, covered: frozenset[int]) -> None:
         raise LetterError(f"letter {letter.letter_no}: the font cannot draw {shown}; it would print as a box")
 
 
-def _build(letter: Letter, font: str, target: io.BytesIO | str, total_pages: int | None) -> int:
+def _numbered_canvas(font: str, letter_no: str) -> type[Canvas]:
+    """A canvas that holds each page until the document is complete, then draws every page's
+    footer with the page count ("第 n 页 / 共 N 页"): the letter is laid out once (the reportlab
+    recipe for "page n of N"; laying it out twice, once to count, cost half of every letter)."""
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._held: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:
+            self._held.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._held)
+            for page in self._held:
+                self.__dict__.update(page)
+                self.saveState()
+                self.setFont(font, 8)
+                self.drawCentredString(A4[0] / 2, 10 * mm, f"编号 {letter_no}　第 {self._pageNumber} 页 / 共 {total} 页")
+                self.restoreState()
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+def _build(letter: Letter, font: str, target: str) -> None:
     margin = 20 * mm
-    pages = 0
-
-    def footer(canvas, doc) -> None:  # type: ignore[no-untyped-def]
-        nonlocal pages
-        pages = doc.page
-        canvas.saveState()
-        canvas.setFont(font, 8)
-        of = f" / 共 {total_pages} 页" if total_pages else ""
-        canvas.drawCentredString(A4[0] / 2, 10 * mm, f"编号 {letter.letter_no}　第 {doc.page} 页{of}")
-        canvas.restoreState()
-
     doc = SimpleDocTemplate(
         target,
         pagesize=A4,
@@ -334,8 +352,7 @@ def _build(letter: Letter, font: str, target: io.BytesIO | str, total_pages: int
         invariant=1,  # no wall-clock time in the file: the same letter gives the same bytes
     )
     width = A4[0] - 2 * margin - 12  # the frame pads 6 pt a side
-    doc.build(_story(letter, font, width), onFirstPage=footer, onLaterPages=footer)
-    return pages
+    doc.build(_story(letter, font, width), canvasmaker=_numbered_canvas(font, letter.letter_no))
 
 
 def render_letter(letter: Letter, path: PathArg) -> Path:
@@ -346,12 +363,11 @@ def render_letter(letter: Letter, path: PathArg) -> Path:
     """
     font, covered = _font()
     _check_glyphs(letter, covered)
-    pages = _build(letter, font, io.BytesIO(), None)  # first pass: count the pages for the footer
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
-        _build(letter, font, str(temporary), pages)
+        _build(letter, font, str(temporary))
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -148,7 +148,9 @@ def test_a_usual_letter_is_one_page_and_a_long_one_two_with_the_whole_slip_on_th
     )
     pdf = render(long_letter, tmp_path)
     assert pages_of(pdf) == 2
+    assert "编号CS-20081201-0099第1页/共2页" in squeezed(run("pdftotext", "-f", "1", "-l", "1", pdf, "-"))
     last = squeezed(run("pdftotext", "-f", "2", "-l", "2", pdf, "-"))
+    assert "第2页/共2页" in last
     for field in ("沿此虚线剪下", "回执", "签收人", "签收日期", "指印", "CS-20081201-0099"):
         assert field in last, field
 
