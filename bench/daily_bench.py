@@ -222,6 +222,13 @@ def steady_state(url: str, day: date = RUN_DATE) -> None:
     reschedule(lambda: UnitOfWork(url), day - timedelta(days=1), load_policy())
     with UnitOfWork(url) as uow:  # classified as of the last completed date, as the running system left it
         refresh_classification(uow, day - timedelta(days=1))
+    if url.startswith("postgresql"):  # statistics of the state built above, as autovacuum keeps a running system's
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE")
+        engine.dispose()
 
 
 def digest(url: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from machines.escalation import INSIDER_ORIGINS, CaseView
@@ -117,7 +117,8 @@ def deadline_candidates(session: Session, as_of: date, policy: Policy, officer: 
     One indexed query per condition; every other case has no clock that ``legal_deadlines``
     could list on ``as_of``."""
     lead = _widest_lead(policy)
-    conditions = (Loan.touched.is_(True), Loan.clocks_ahead_on.is_(None), Loan.clocks_ahead_on <= add_days(as_of, lead),
+    # ``touched = true``, not ``IS TRUE``: only the former matches the partial index on touched
+    conditions = (Loan.touched == true(), Loan.clocks_ahead_on.is_(None), Loan.clocks_ahead_on <= add_days(as_of, lead),
                   Loan.clocks_behind_on >= add_days(as_of, -lead))
     found: set[str] = set()
     for condition in conditions:

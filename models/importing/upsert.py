@@ -380,6 +380,7 @@ class Store:
         self.collateral_kept = upsert(_COLLATERAL, COLLATERAL_COLUMNS, assets, _collateral_update(False))
         self._cache_size: int | None = None
         self._dropped: list[str] = []  # CREATE INDEX statements of the indexes plan() dropped
+        self._analyze: list[str] = []  # PostgreSQL: tables plan() saw loaded in bulk
         if not postgres:  # a large export updates indexes all over a large file: cache more of it
             connection = self.session.connection()
             self._cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
@@ -394,9 +395,12 @@ class Store:
         writes the rows, then sorts each index once. Atomic: SQLite's DDL is transactional; the
         DROP and the CREATE are in the import's one transaction (opened here if the driver has
         not opened it yet), so a failed or killed import leaves every index as it was. Unique
-        indexes stay (the upserts' ON CONFLICT needs them), and so does every lookup by key."""
-        if not self.iso:
-            return
+        indexes stay (the upserts' ON CONFLICT needs them), and so does every lookup by key.
+
+        PostgreSQL keeps its indexes; the tables are analyzed at :meth:`finish` instead: the
+        planner's statistics of a table that was empty or small say nothing of the rows just
+        loaded, and the first daily run comes before autovacuum's next look (a seq scan of the
+        whole book where an index would read a few rows)."""
         connection = self.session.connection()
         driver = connection.connection.driver_connection
         for table in BULK_TABLES:
@@ -405,6 +409,9 @@ class Store:
                 continue
             held = connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() or 0
             if rows < BULK_RATIO * held:
+                continue
+            if not self.iso:
+                self._analyze += [table, "borrowers"] if table == "loans" else [table]
                 continue
             indexes = connection.exec_driver_sql(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL "
@@ -421,10 +428,14 @@ class Store:
             self._dropped += [sql for _, sql in indexes]
 
     def finish(self) -> None:
-        """Rebuild the indexes :meth:`plan` dropped, in the import's transaction."""
+        """Rebuild the indexes :meth:`plan` dropped (SQLite), or analyze the tables it loaded in
+        bulk (PostgreSQL: ANALYZE in the import's transaction sees its rows), in the import's
+        transaction."""
         connection = self.session.connection()
         while self._dropped:
             connection.exec_driver_sql(self._dropped.pop(0))
+        while self._analyze:
+            connection.exec_driver_sql(f"ANALYZE {self._analyze.pop(0)}")
 
     def close(self) -> None:
         """Give the pooled connection back with its own page-cache size."""
