@@ -169,28 +169,18 @@ def _due_ids(day: date) -> Any:
 
 
 def due_chunks(session: Session, day: date, size: int, lo: str = "", hi: str | None = None) -> Iterator[list[str]]:
-    """Loan ids due on ``day`` (or touched), quarantined cases aside, in keyset-paged chunks of
-    ``size``; within ``lo`` ≤ loan_id < ``hi`` when given (a part of the date). The due ids come
-    from their indexes (``_due_ids``): with the condition itself, ordered by id and limited, the
-    planner walks the id index and tests every loan of the book, twice a date."""
-    after, first = lo, True
-    while True:
-        bounds = [Loan.loan_id >= after if first else Loan.loan_id > after]
-        if hi is not None:
-            bounds.append(Loan.loan_id < hi)
-        ids = list(
-            session.scalars(
-                select(Loan.loan_id)
-                .where(Loan.loan_id.in_(_due_ids(day)), *bounds, _not_quarantined())
-                .order_by(Loan.loan_id)
-                .limit(size)
-            )
-        )
-        first = False
-        if not ids:
-            return
-        yield ids
-        after = ids[-1]
+    """Loan ids due on ``day`` (or touched), quarantined cases aside, in id order, in chunks of
+    ``size``; within ``lo`` ≤ loan_id < ``hi`` when given (a part of the date). One query reads
+    them all from their indexes (``_due_ids``): with the condition itself, ordered by id, the
+    planner walks the id index and tests every loan of the book; and a query a chunk (keyset
+    paging) read every due id of the date again for each chunk (0.7 s a chunk on PostgreSQL
+    with 74,000 due). The callers take the date's chunks before judging any (a case judged
+    leaves the due set), so one read is the same answer."""
+    bounds = [Loan.loan_id >= lo] + ([Loan.loan_id < hi] if hi is not None else [])
+    ids = list(session.scalars(select(Loan.loan_id).where(Loan.loan_id.in_(_due_ids(day)), *bounds, _not_quarantined())
+                               .order_by(Loan.loan_id)))
+    for at in range(0, len(ids), size):
+        yield ids[at:at + size]
 
 
 # --- one chunk ------------------------------------------------------------------------------------
