@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import logging
 
-from prefect.exceptions import ParameterTypeError
-
 from models.domain.errors import NplError
 
 VALIDATION = "Validation of flow parameters failed with error:"
@@ -26,6 +24,10 @@ def one_line(text: object) -> str:
 
 class OneLineRefusals(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        # imported here: ``flows`` installs this filter as it is imported, and importing prefect
+        # then would fix its settings before the command line's defaults (flows.prefect_env) are set
+        from prefect.exceptions import ParameterTypeError
+
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, (NplError, ParameterTypeError)):
             record.msg, record.args = "refused: %s", (one_line(exc),)

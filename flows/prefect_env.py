@@ -22,9 +22,12 @@ PROBE_TIMEOUT_S = "10"
 
 
 def quiet_prefect() -> None:
-    """Set before prefect is imported: no analytics, logs at WARNING unless asked otherwise."""
+    """The command line's Prefect defaults (each unless set already): no analytics, time for a
+    temporary server's first start, bounded API calls. Prefect reads its settings once, as it is
+    imported: call this first (importing ``flows`` does not import prefect). Run logs stay at
+    Prefect's INFO, sent to the API: a run started from the command line shows its log lines in
+    the UI like a served one."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "true")
     # a first start migrates the temporary server's database: give it time on a busy machine
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

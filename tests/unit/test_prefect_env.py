@@ -38,3 +38,19 @@ def test_an_explicit_timeout_setting_wins(monkeypatch) -> None:
     monkeypatch.setattr(os, "environ", {**os.environ, "PREFECT_API_REQUEST_TIMEOUT": "5"})
     quiet_prefect()
     assert os.environ["PREFECT_API_REQUEST_TIMEOUT"] == "5"
+
+
+def test_the_command_lines_prefect_defaults_take_effect_though_flows_is_imported_first() -> None:
+    """Prefect fixes its settings as it is imported: ``npl`` imports ``flows`` before it calls
+    quiet_prefect, so flows must not import prefect (a temporary server's first start was given
+    Prefect's 20 s, and a fresh machine's first benchmark timed out)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    script = ("import flows.cli\n"
+        "from flows.prefect_env import quiet_prefect\nquiet_prefect()\n"
+        "from prefect.settings import get_current_settings\ns = get_current_settings()\n"
+        "print(s.server.ephemeral.startup_timeout_seconds, s.api.request_timeout, s.client.max_retries)\n")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["120", "20.0", "2"]
