@@ -117,15 +117,11 @@ def generate(uow: UnitOfWork, as_of: date, out_dir: str | Path | None = None, *,
     branch_address = (os.environ.get(BRANCH_ADDRESS_ENV) or "").strip() or DEFAULT_BRANCH_ADDRESS
     pay_by = add_days(as_of, policy.letters["pay_within_days"])
     made: list[paper.Letter] = []
-    paths: list[Path] = []
     for loan_id, party in todo:
         seq += 1
-        loan = s.get(Loan, loan_id)
-        letter = _letter(s, loan, party, f"{prefix}{seq:04d}", as_of, pay_by, branch, branch_address, policy)
-        path = out / f"{letter.letter_no}.pdf"
-        paper.render_letter(letter, path)
-        made.append(letter)
-        paths.append(path)
+        made.append(_letter(s, s.get(Loan, loan_id), party, f"{prefix}{seq:04d}", as_of, pay_by, branch, branch_address, policy))
+    paths = paper.render_letters([(letter, out / f"{letter.letter_no}.pdf") for letter in made])  # a large batch on several processes
+    for (loan_id, party), letter, path in zip(todo, made, paths):
         s.add(DemandLetter(letter_no=letter.letter_no, loan_id=loan_id, party=party, kind=letter.kind, issued_on=as_of,
                            pay_by=pay_by, total_fen=int(letter.total * 100), method_planned=letter.method, path=str(path)))
     first = made[0].letter_no.rsplit("-", 1)[1]

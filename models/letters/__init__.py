@@ -26,7 +26,9 @@ worse than none, so :func:`render_letter` refuses it (:class:`LetterError`) inst
 # The package: the data (texts), the PDF (render) and the mail room's register (register); every
 # public name is re-exported here, so ``from models.letters import X`` stays the way to reach them.
 from models.letters.register import REGISTER_COLUMNS, REGISTER_HEADERS_ZH, register_rows, write_register
-from models.letters.render import FONT_CANDIDATES, FONT_ENV, FONT_NAME, font_path, missing_glyphs, render_letter
+from models.letters.render import (
+    FONT_CANDIDATES, FONT_ENV, FONT_NAME, WORKERS_ENV, font_path, letter_workers, missing_glyphs, render_letter, render_letters,
+)
 from models.letters.texts import (
     GUARANTEE_LABELS,
     GUARANTEE_TYPES,
@@ -59,6 +61,7 @@ __all__ = [
     "REGISTER_COLUMNS",
     "REGISTER_HEADERS_ZH",
     "TITLES",
+    "WORKERS_ENV",
     "FontNotFound",
     "GuaranteeType",
     "Kind",
@@ -71,8 +74,10 @@ __all__ = [
     "format_amount",
     "format_date",
     "guarantor_legal_basis",
+    "letter_workers",
     "missing_glyphs",
     "register_rows",
     "render_letter",
+    "render_letters",
     "write_register",
 ]

@@ -242,3 +242,30 @@ def test_compound_and_delayed_interest_are_parts_of_a_letters_total() -> None:
     assert with_both.total - base.total == with_both.compound + with_both.delayed
     with pytest.raises(LetterError, match="compound"):
         replace(base, compound=Decimal("10.86"))  # the total no longer adds up
+
+
+def test_letters_are_laid_out_with_reportlabs_c_accelerators_installed() -> None:
+    """rl_accel is a dependency: without it reportlab measures every string in Python (about a
+    quarter more CPU a letter, and the first date after an import prints thousands)."""
+    import types
+
+    from reportlab.lib import rl_accel
+
+    assert isinstance(rl_accel.instanceStringWidthTTF, types.BuiltinFunctionType)
+    assert isinstance(rl_accel.fp_str, types.BuiltinFunctionType)
+
+
+def test_a_large_batch_laid_out_on_two_processes_gives_the_same_files_as_one_process(tmp_path: Path) -> None:
+    jobs = [(yang_letter(letter_no=f"CS-20081201-{i:04d}") if i % 2 else zhang_letter(letter_no=f"CS-20081201-{i:04d}"), f"{i:04d}.pdf")
+            for i in range(letters.render.PARALLEL_FROM)]
+    one = letters.render_letters([(letter, tmp_path / "one" / name) for letter, name in jobs], workers=1)
+    two = letters.render_letters([(letter, tmp_path / "two" / name) for letter, name in jobs], workers=2)
+    assert [p.name for p in two] == [name for _, name in jobs]
+    assert [p.read_bytes() for p in two] == [p.read_bytes() for p in one]
+
+
+def test_a_letter_the_font_cannot_print_fails_a_batch_laid_out_on_two_processes(tmp_path: Path) -> None:
+    jobs = [(yang_letter(letter_no=f"CS-20081201-{i:04d}"), tmp_path / f"{i:04d}.pdf") for i in range(letters.render.PARALLEL_FROM)]
+    jobs[7] = (yang_letter(letter_no="CS-20081201-0007", recipient_name="杨𠀀"), tmp_path / "0007.pdf")
+    with pytest.raises(LetterError, match="CS-20081201-0007: the font cannot draw"):
+        letters.render_letters(jobs, workers=2)
