@@ -13,7 +13,9 @@ dates spread over ten years, 40% guaranteed, insider and relationship loans), th
 3. a steady state, as if the branch had been running npl-collect (states spread along the
    ladder, installment plans, the demands recorded as legal acts: set with SQL, then every case's next event date and
    classification computed by the engine: untimed setup), built once and copied for each run
-   below, so each starts from the same state:
+   below, so each starts from the same state; on each copy (untimed) the officers' worklist tables
+   of the eve are published, as the branch's run of the day before left them (a date publishes
+   again only the tables that changed):
    a. one business date (RUN_DATE),
    b. a ``--through`` catch-up of 30 business dates (RUN_DATE and the 29 after it),
    c. a date on which nothing falls due (every next event moved 400 days on, then RUN_DATE).
@@ -495,11 +497,15 @@ HEADER = ("| backend | loans | import | first date after the import | CPU per du
 
 
 def table_line(row: Row) -> str:
-    f, o, c = row.first, row.one, row.catch_up
+    f, o, c, q = row.first, row.one, row.catch_up, row.quiet
+
+    def ran(step: Step, text: str) -> str:
+        return text if step.seconds else "not run"
+
     return (f"| {row.backend} | {row.loans:,} | {row.import_s:.1f} s | {f.seconds:.1f} s ({f.cases:,} cases, {f.transitions:,} transitions) "
-            f"| {f.cpu_per_case_ms()} | {o.seconds:.2f} s ({o.cases:,} cases, {o.transitions:,} transitions) | {o.cpu_per_case_ms()} "
-            f"| {c.seconds:.1f} s ({c.seconds / max(c.dates, 1):.2f} s a date, {c.transitions:,} transitions) | {c.cpu_per_case_ms()} "
-            f"| {row.quiet.seconds:.2f} s | {row.rss_mb:.0f} MB |")
+            f"| {f.cpu_per_case_ms()} | {ran(o, f'{o.seconds:.2f} s ({o.cases:,} cases, {o.transitions:,} transitions)')} | {ran(o, o.cpu_per_case_ms())} "
+            f"| {ran(c, f'{c.seconds:.1f} s ({c.seconds / max(c.dates, 1):.2f} s a date, {c.transitions:,} transitions)')} | {ran(c, c.cpu_per_case_ms())} "
+            f"| {ran(q, f'{q.seconds:.2f} s')} | {row.rss_mb:.0f} MB |")
 
 
 def print_table(rows: list[Row]) -> None:
@@ -540,6 +546,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the work folder (SQLite databases and CSV files)")
     ap.add_argument("--workers", type=int, default=1,
                     help="PostgreSQL: worker processes a date is given (NPL_WORKERS; the flow's process-pool task runner)")
+    ap.add_argument("--first-date-only", action="store_true",
+                    help="stop after the first business date after the import (e.g. to compare worker counts on it)")
     ap.add_argument("--per-case", action="store_true", help="every move through its case's machine (NPL_SETWISE=0): the reference")
     args = ap.parse_args()
     if args.table:
@@ -617,6 +625,23 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
         with UnitOfWork(url) as uow:
             return uow.session.execute(select(func.count()).select_from(History)).scalar_one()
 
+    @flow(name="bench-eve-publishing")
+    def eve_publishing(url: str, day: date) -> None:
+        """What the branch's run of ``day`` published: each officer's table (a date publishes the
+        tables that changed since, as a running system does)."""
+        from flows import publishing
+        from machines.policy import load_policy
+        from services import worklist
+
+        with UnitOfWork(url) as uow:
+            items = worklist.worklist(uow.session, day, load_policy())
+        publishing.publish_officer_worklists(items, day, url)
+
+    def on_the_eve(url: str) -> None:
+        t = time.perf_counter()
+        eve_publishing(url, RUN_DATE - timedelta(days=1))
+        print(f"  the eve's worklists (untimed)      {time.perf_counter() - t:8.1f} s")
+
     def timed(step: Step, url: str, as_of: date, through: date | None = None) -> None:
         h0 = transitions(url)
         with measured(step, backends):
@@ -629,17 +654,23 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
     timed(f, imported, RUN_DATE)
     print(f"  first business date after import   {f.seconds:8.1f} s   ({f.log()})")
     scratch.drop(imported)
+    if args.first_date_only:
+        scratch.drop(base)
+        row.rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return row
 
     t = time.perf_counter()
     steady_state(base)
     print(f"  steady-state setup (untimed)       {time.perf_counter() - t:8.1f} s")
 
     one = scratch.copy(base, "date")
+    on_the_eve(one)
     o = row.one
     timed(o, one, RUN_DATE)
     print(f"  one business date                  {o.seconds:8.2f} s   ({o.log()})")
 
     catch_up = scratch.copy(base, "catchup")
+    on_the_eve(catch_up)
     c = row.catch_up
     timed(c, catch_up, RUN_DATE, RUN_DATE + timedelta(days=args.days - 1))
     print(f"  {args.days} dates (--through)              {c.seconds:8.1f} s   ({c.seconds / max(c.dates, 1):.2f} s a date, {c.log()})")
@@ -651,6 +682,7 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
     with UnitOfWork(quiet) as uow:
         uow.session.execute(text(QUIET_SQL[uow.dialect]))
         uow.commit()
+    on_the_eve(quiet)
     timed(row.quiet, quiet, RUN_DATE)
     print(f"  a date with nothing due            {row.quiet.seconds:8.2f} s   (Prefect server {row.quiet.prefect_server_cpu:.1f} CPU-s)")
     scratch.drop(quiet)

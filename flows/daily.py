@@ -141,7 +141,7 @@ def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
         everything = worklist.worklist(uow.session, through, policy, risks=risks)
     urgent.sort(key=lambda i: (i["task"] != worklist.QUARANTINED, not i["urgent"], i["due"] or "9999-12-31",
                                worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
-    officers = publishing.publish_officer_worklists(everything, through)
+    officers = publishing.publish_officer_worklists(everything, through, flow_database_url())
     publishing.publish_worklist_workbook(everything, through)
     markdown = reporting.summary_markdown(through, summary, run, risks, t)
     if run.get("feed") is not None:

@@ -11,15 +11,19 @@ note on its own run page saying so.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from prefect import get_run_logger
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
 from flows.i18n import detail_text, t, task_label
-from services import worklist
+from models.store import UnitOfWork
+from services import published, worklist
 
 KEY_PREFIX = "worklist-"
 
@@ -46,8 +50,9 @@ def by_officer(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 def officer_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An officer's table: loan, task, detail, due, urgent — with the chosen language's headers."""
-    return [{t("col.loan"): i["loan_id"], t("col.task"): task_label(i["task"]), t("col.detail"): detail_text(i),
-             t("col.due"): i["due"] or "", t("col.urgent"): t("yes") if i["urgent"] else ""} for i in items]
+    loan, task, detail, due, urgent, yes = (t(k) for k in ("col.loan", "col.task", "col.detail", "col.due", "col.urgent", "yes"))
+    return [{loan: i["loan_id"], task: task_label(i["task"]), detail: detail_text(i), due: i["due"] or "", urgent: yes if i["urgent"] else ""}
+            for i in items]
 
 
 def urgent_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -65,21 +70,65 @@ def risk_rows(risks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 ARTIFACTS_AT_ONCE = 8  # requests to the Prefect API in flight while publishing the officers' tables
 
 
-def publish_officer_worklists(items: list[dict[str, Any]], on: date) -> list[tuple[str, str, int]]:
-    """One table artifact per officer with work on ``on``; returns (officer, key, items) of each."""
-    published, tables = [], []
-    for officer, rows in by_officer(items).items():
-        key = officer_key(officer)
-        tables.append((key, officer_rows(rows), t("worklist.title", officer=officer, date=on)))
-        published.append((officer, key, len(rows)))
-    publish_tables(tables)
-    return published
+def publish_officer_worklists(items: list[dict[str, Any]], on: date, db_url: str) -> list[tuple[str, str, int, date]]:
+    """One table artifact per officer with work on ``on``, published again only when it changed.
+
+    Every date stored every officer's table on the Prefect server (200 tables, about 75,000 rows
+    at a million loans), most of them what the day before had stored: seconds of every date,
+    most of a date with nothing due. Now a table is published when its rows differ from the
+    last one published under its key (a digest kept in the book, ``published_worklists``), or
+    when that artifact is no longer the key's latest (another book published under the key, or
+    the Prefect server is new); an officer on record whose work is all done gets a table saying
+    there is nothing to do, so that no table shows work that is gone. Returns (officer, key,
+    items, date of the table the officer sees) of each officer with work."""
+    mine = by_officer(items)
+    with UnitOfWork(db_url) as uow:
+        before = published.worklists(uow.session)
+    tables = {officer_key(officer): (officer, officer_rows(rows)) for officer, rows in mine.items()}
+    for key, done in before.items():
+        tables.setdefault(key, (done.officer, [nothing_to_do_row()]))
+    digests = {key: table_digest(officer, rows) for key, (officer, rows) in tables.items()}
+    kept = {key: was for key, was in before.items() if was.digest == digests[key]}
+    if kept and not still_latest([was.artifact_id for was in kept.values()]):
+        kept = {}  # the server lost or replaced some: publish every table again
+    fresh = [(key, rows, t("worklist.title", officer=officer, date=on)) for key, (officer, rows) in tables.items() if key not in kept]
+    ids = publish_tables(fresh)
+    get_run_logger().info("published %d of %d officers' worklist tables; %d unchanged", len(fresh), len(tables), len(kept))
+    now = [published.Published(key, tables[key][0], digests[key], ids[key], on) for key, _, _ in fresh]
+    with UnitOfWork(db_url) as uow:
+        published.record(uow.session, now)
+        uow.commit()
+    since = {key: was.since for key, was in kept.items()} | {table.key: on for table in now}
+    return [(officer, officer_key(officer), len(rows), since[officer_key(officer)]) for officer, rows in mine.items()]
 
 
-def publish_tables(tables: list[tuple[str, list[dict[str, Any]], str]]) -> None:
+def nothing_to_do_row() -> dict[str, Any]:
+    return {t("col.loan"): "-", t("col.task"): t("daily.no_work"), t("col.detail"): "", t("col.due"): "", t("col.urgent"): ""}
+
+
+def table_digest(officer: str, rows: list[dict[str, Any]]) -> str:
+    """What an officer's table shows (its rows with their headers, so in its language)."""
+    return hashlib.sha256(json.dumps([officer, rows], ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def still_latest(artifact_ids: list[str]) -> bool:
+    """Whether each of these artifacts is still the latest of its key on the Prefect server
+    (one request: the server counts the keys whose latest is among them)."""
+    from prefect.client.orchestration import get_client
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def count() -> int:
+        async with get_client() as client:
+            response = await client.request("POST", "/artifacts/latest/count", json={"artifacts": {"latest_id": {"any_": artifact_ids}}})
+            return int(response.json())
+
+    return run_coro_as_sync(count()) == len(set(artifact_ids))
+
+
+def publish_tables(tables: list[tuple[str, list[dict[str, Any]], str]]) -> dict[str, str]:
     """Keyed table artifacts (key, rows, description) of the running task, created
-    ``ARTIFACTS_AT_ONCE`` at a time: one request each, and a branch of 200 officers made every
-    daily run wait on 200 round trips in a row (about 6 s of a date with nothing due)."""
+    ``ARTIFACTS_AT_ONCE`` at a time (one request each: 200 in a row made a date wait on 200
+    round trips); returns each key's new artifact id."""
     import asyncio
 
     from prefect.artifacts import TableArtifact
@@ -89,27 +138,27 @@ def publish_tables(tables: list[tuple[str, list[dict[str, Any]], str]]) -> None:
 
     task_run_id, flow_run_id = get_task_and_flow_run_ids()
 
-    async def create_all() -> None:
+    async def create_all() -> dict[str, str]:
         gate = asyncio.Semaphore(ARTIFACTS_AT_ONCE)
         async with get_client() as client:
-            async def create(key: str, rows: list[dict[str, Any]], description: str) -> None:
+            async def create(key: str, rows: list[dict[str, Any]], description: str) -> tuple[str, str]:
                 async with gate:
-                    await TableArtifact(key=key, table=rows, description=description, task_run_id=task_run_id,
-                                        flow_run_id=flow_run_id).acreate(client)
+                    made = await TableArtifact(key=key, table=rows, description=description, task_run_id=task_run_id,
+                                               flow_run_id=flow_run_id).acreate(client)
+                    return key, str(made.id)
 
-            await asyncio.gather(*(create(*table) for table in tables))
+            return dict(await asyncio.gather(*(create(*table) for table in tables)))
 
-    if tables:
-        run_coro_as_sync(create_all())
+    return run_coro_as_sync(create_all()) if tables else {}
 
 
-def my_work_markdown(published: list[tuple[str, str, int]]) -> str:
-    """The summary's "my work today" section: a link to each officer's table."""
+def my_work_markdown(officers: list[tuple[str, str, int, date]]) -> str:
+    """The summary's "my work today" section: a link to each officer's table, its items and its date."""
     lines = [f"## {t('daily.my_work')}", "", t("daily.my_work_hint"), ""]
-    if not published:
+    if not officers:
         return "\n".join(lines + [t("daily.no_work"), ""])
-    lines += [f"| {t('col.officer')} | {t('col.items')} |", "|---|---:|"]
-    lines += [f"| [{officer}](/artifacts/key/{key}) | {count} |" for officer, key, count in published]
+    lines += [f"| {t('col.officer')} | {t('col.items')} | {t('col.table_of')} |", "|---|---:|---|"]
+    lines += [f"| [{officer}](/artifacts/key/{key}) | {count} | {since.isoformat()} |" for officer, key, count, since in officers]
     return "\n".join(lines) + "\n"
 
 

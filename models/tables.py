@@ -289,6 +289,20 @@ class Snapshot(Base):
     principal_fen: Mapped[int] = mapped_column(Money)
 
 
+class PublishedWorklist(Base):
+    """An officer's worklist table as the daily run last published it on the Prefect server
+    (artifact ``key``): a digest of what it shows, the id of the artifact that shows it, and
+    ``since``, the business date it was published for. A run publishes the table again only
+    when its digest changes or that artifact is no longer the key's latest."""
+
+    __tablename__ = "published_worklists"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    officer: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    artifact_id: Mapped[str] = mapped_column(String(36))
+    since: Mapped[date] = mapped_column(Date)
+
+
 class FeedFile(Base):
     """A file of the nightly core-banking export taken from the inbox: what it held, what became
     of its rows, which run took it. A file with a recorded checksum is never applied again."""

@@ -37,10 +37,10 @@ def test_items_are_split_per_officer_with_every_column(monkeypatch: pytest.Monke
     assert list(row) == ["loan", "task", "detail", "due", "urgent"]
 
 
-def test_the_summary_links_to_each_officers_worklist(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_summary_links_to_each_officers_worklist_with_the_date_of_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NPL_LANG", "en")
-    section = publishing.my_work_markdown([("E-01", "worklist-e-01", 3)])
-    assert "## My work today" in section and "| [E-01](/artifacts/key/worklist-e-01) | 3 |" in section
+    section = publishing.my_work_markdown([("E-01", "worklist-e-01", 3, date(2008, 11, 28))])
+    assert "## My work today" in section and "| [E-01](/artifacts/key/worklist-e-01) | 3 | 2008-11-28 |" in section
     merged = publishing.with_section("# Daily collection — 2008-11-30\n\nRan 1 date.\n", section)
     assert merged.startswith("# Daily collection — 2008-11-30\n\n## My work today")
     assert merged.rstrip().endswith("Ran 1 date.")

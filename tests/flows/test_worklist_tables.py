@@ -1,0 +1,107 @@
+"""An officer's worklist table is published again only when it changed (issue 20: every date
+stored every officer's table, about 5 s of a date with nothing due at 200,000 loans), against
+the session's real Prefect server: the record lives in the book, the artifacts on the server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
+
+from flows import publishing
+from tests.builders import load
+
+D1, D2, D3, D4 = date(2008, 10, 6), date(2008, 10, 7), date(2008, 10, 8), date(2008, 10, 9)
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NPL_LANG", "en")
+
+
+def book(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'npl.db'}"
+    load(url, tmp_path, [{"loan_id": "L-T1"}])
+    return url
+
+
+@flow(name="publish-worklists")
+def publish(items: list[dict[str, Any]], on: date, url: str) -> list[tuple[str, str, int, date]]:
+    """As the daily run's publishing calls it, inside a run (an artifact belongs to a run)."""
+    return publishing.publish_officer_worklists(items, on, url)
+
+
+def item(loan_id: str, officer: str, task: str = "visit") -> dict[str, Any]:
+    return {"officer": officer, "loan_id": loan_id, "task": task, "detail": f"visit {loan_id}", "due": None, "urgent": False}
+
+
+def latest(key: str) -> tuple[str, list[dict[str, Any]], str] | None:
+    """The key's latest artifact on the server: (id, rows, description)."""
+    async def read() -> Any:
+        async with get_client() as client:
+            return await client.read_latest_artifacts(artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key])))
+
+    found = asyncio.run(read())
+    if not found:
+        return None
+    data = json.loads(found[0].data) if isinstance(found[0].data, str) else found[0].data
+    return str(found[0].latest_id), data, found[0].description
+
+
+def test_an_officers_table_is_published_again_only_when_the_work_in_it_changes(prefect_server: Any, tmp_path: Path) -> None:
+    url = book(tmp_path)
+    a, b = "PUB-A", "PUB-B"
+    first = publish([item("L-1", a), item("L-2", b)], D1, url)
+    assert first == [(a, "worklist-pub-a", 1, D1), (b, "worklist-pub-b", 1, D1)]
+    a1, b1 = latest("worklist-pub-a"), latest("worklist-pub-b")
+    assert a1 is not None and b1 is not None and a1[2] == f"Work of {a} on {D1}"
+
+    # the next date, the same work: nothing stored again, and the summary says whose table it is
+    assert publish([item("L-1", a), item("L-2", b)], D2, url) == [
+        (a, "worklist-pub-a", 1, D1), (b, "worklist-pub-b", 1, D1)]
+    assert latest("worklist-pub-a") == a1 and latest("worklist-pub-b") == b1
+
+    # A's work grows: only A's table is published, with the new date
+    assert publish([item("L-1", a), item("L-3", a), item("L-2", b)], D3, url) == [
+        (a, "worklist-pub-a", 2, D3), (b, "worklist-pub-b", 1, D1)]
+    a3 = latest("worklist-pub-a")
+    assert a3 is not None and a3[0] != a1[0] and [r["loan"] for r in a3[1]] == ["L-1", "L-3"] and a3[2] == f"Work of {a} on {D3}"
+    assert latest("worklist-pub-b") == b1
+
+    # B's work is all done: B's table says so (it showed L-2), and it is not published again after
+    assert publish([item("L-1", a), item("L-3", a)], D4, url) == [(a, "worklist-pub-a", 2, D3)]
+    b4 = latest("worklist-pub-b")
+    assert b4 is not None and b4[1] == [{"loan": "-", "task": "nothing to do today", "detail": "", "due": "", "urgent": ""}]
+    publish([item("L-1", a), item("L-3", a)], date(2008, 10, 10), url)
+    assert latest("worklist-pub-b") == b4 and latest("worklist-pub-a") == a3
+
+
+def test_every_table_is_published_again_when_the_server_no_longer_has_the_latest_or_the_language_changes(
+    prefect_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = book(tmp_path)
+    work = [item("L-1", "PUB-C"), item("L-2", "PUB-D")]
+    publish(work, D1, url)
+    c1, d1 = latest("worklist-pub-c"), latest("worklist-pub-d")
+    assert c1 is not None and d1 is not None
+
+    async def delete(artifact_id: str) -> None:
+        async with get_client() as client:
+            await client.delete_artifact(artifact_id)
+
+    asyncio.run(delete(c1[0]))  # a new or cleaned Prefect server: the book's record is no longer the truth
+    assert publish(work, D2, url) == [("PUB-C", "worklist-pub-c", 1, D2), ("PUB-D", "worklist-pub-d", 1, D2)]
+    c2, d2 = latest("worklist-pub-c"), latest("worklist-pub-d")
+    assert c2 is not None and d2 is not None and d2[0] != d1[0] and c2[1] == c1[1]
+
+    monkeypatch.setenv("NPL_LANG", "zh")  # the same work in the other language is another table
+    publish(work, D3, url)
+    c3 = latest("worklist-pub-c")
+    assert c3 is not None and c3[0] != c2[0] and list(c3[1][0]) == ["贷款", "任务", "说明", "期限", "紧急"]
