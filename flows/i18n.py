@@ -474,17 +474,19 @@ def t_in(language: str, key: str, **values: object) -> str:
     return LABELS[key][language].format(**values)
 
 
-def task_label(task: str) -> str:
-    return t(f"task.{task}")
+def task_label(task: str, language: str | None = None) -> str:
+    return t_in(language or lang(), f"task.{task}")
 
 
-def detail_text(item: dict[str, object]) -> str:
-    """An item's detail in the chosen language: its ``detail_parts`` (services.worklist) as labels
+def detail_text(item: dict[str, object], language: str | None = None) -> str:
+    """An item's detail in the chosen language (or ``language``, when a caller translating tens of
+    thousands of items has read it once): its ``detail_parts`` (services.worklist) as labels
     joined in order; the English ``detail`` where the item carries none."""
     parts = item.get("detail_parts")
     if not parts or not isinstance(parts, list):
         return str(item.get("detail") or "")
-    return "".join(t(key, **values) for key, values in parts)
+    language = language or lang()
+    return "".join(t_in(language, key, **values) for key, values in parts)
 
 
 def amount(value: Decimal | str | None) -> str:

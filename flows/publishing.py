@@ -21,7 +21,7 @@ from typing import Any
 from prefect import get_run_logger
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
-from flows.i18n import detail_text, t, task_label
+from flows.i18n import detail_text, lang, t, t_in, task_label
 from models.store import UnitOfWork
 from services import published, worklist
 
@@ -50,9 +50,10 @@ def by_officer(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 def officer_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An officer's table: loan, task, detail, due, urgent — with the chosen language's headers."""
-    loan, task, detail, due, urgent, yes = (t(k) for k in ("col.loan", "col.task", "col.detail", "col.due", "col.urgent", "yes"))
-    return [{loan: i["loan_id"], task: task_label(i["task"]), detail: detail_text(i), due: i["due"] or "", urgent: yes if i["urgent"] else ""}
-            for i in items]
+    language = lang()  # read once: an officer can have thousands of items
+    loan, task, detail, due, urgent, yes = (t_in(language, k) for k in ("col.loan", "col.task", "col.detail", "col.due", "col.urgent", "yes"))
+    return [{loan: i["loan_id"], task: task_label(i["task"], language), detail: detail_text(i, language), due: i["due"] or "",
+             urgent: yes if i["urgent"] else ""} for i in items]
 
 
 def urgent_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
