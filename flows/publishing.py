@@ -48,12 +48,21 @@ def by_officer(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {officer: most_urgent_first(rows) for officer, rows in sorted(per.items())}
 
 
+OFFICER_COLUMNS = ("col.loan", "col.task", "col.detail", "col.due", "col.urgent")
+
+
 def officer_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An officer's table: loan, task, detail, due, urgent — with the chosen language's headers."""
     language = lang()  # read once: an officer can have thousands of items
-    loan, task, detail, due, urgent, yes = (t_in(language, k) for k in ("col.loan", "col.task", "col.detail", "col.due", "col.urgent", "yes"))
+    loan, task, detail, due, urgent = (t_in(language, k) for k in OFFICER_COLUMNS)
+    yes = t_in(language, "yes")
     return [{loan: i["loan_id"], task: task_label(i["task"], language), detail: detail_text(i, language), due: i["due"] or "",
              urgent: yes if i["urgent"] else ""} for i in items]
+
+
+def nothing_to_do_row() -> dict[str, Any]:
+    """The one row of an officer's table when all of their work is done."""
+    return dict(zip((t(k) for k in OFFICER_COLUMNS), ("-", t("daily.no_work"), "", "", "")))
 
 
 def urgent_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -101,10 +110,6 @@ def publish_officer_worklists(items: list[dict[str, Any]], on: date, db_url: str
         uow.commit()
     since = {key: was.since for key, was in kept.items()} | {table.key: on for table in now}
     return [(officer, officer_key(officer), len(rows), since[officer_key(officer)]) for officer, rows in mine.items()]
-
-
-def nothing_to_do_row() -> dict[str, Any]:
-    return {t("col.loan"): "-", t("col.task"): t("daily.no_work"), t("col.detail"): "", t("col.due"): "", t("col.urgent"): ""}
 
 
 def table_digest(officer: str, rows: list[dict[str, Any]]) -> str:

@@ -386,7 +386,11 @@ def letter_workers() -> int:
     """Processes a large batch of letters is laid out on: ``NPL_LETTER_WORKERS``, else the
     machine's cores."""
     chosen = os.environ.get(WORKERS_ENV, "").strip()
-    return max(1, int(chosen) if chosen else (os.cpu_count() or 1))
+    if not chosen:
+        return os.cpu_count() or 1
+    if not chosen.isdigit():
+        raise ValueError(f"{WORKERS_ENV} must be a whole number of processes, got {chosen!r}")
+    return max(1, int(chosen))
 
 
 def _render_one(job: tuple[Letter, PathArg]) -> Path:

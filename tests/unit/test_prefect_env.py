@@ -49,8 +49,8 @@ def test_the_command_lines_prefect_defaults_take_effect_though_flows_is_imported
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     script = ("import flows.cli\n"
-        "from flows.prefect_env import quiet_prefect\nquiet_prefect()\n"
-        "from prefect.settings import get_current_settings\ns = get_current_settings()\n"
-        "print(s.server.ephemeral.startup_timeout_seconds, s.api.request_timeout, s.client.max_retries)\n")
+              "from flows.prefect_env import quiet_prefect\nquiet_prefect()\n"
+              "from prefect.settings import get_current_settings\ns = get_current_settings()\n"
+              "print(s.server.ephemeral.startup_timeout_seconds, s.api.request_timeout, s.client.max_retries)\n")
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout.split()
     assert out == ["120", "20.0", "2"]
