@@ -245,8 +245,8 @@ def worklist(
     # plain columns, not ORM objects: tens of thousands of rows on a large book
     open_loans = select(
         Loan.loan_id, Loan.state, Loan.assigned_to, Loan.awaiting_approval, Loan.awaiting_reason, Loan.urgent,
-        Loan.employer_pressure, Loan.origin, Borrower.name, Borrower.address, Borrower.employer, Borrower.employer_type,
-        Borrower.phone,
+        Loan.employer_pressure, Loan.origin, Loan.maturity_on, Loan.disbursed_on, Borrower.name, Borrower.address,
+        Borrower.employer, Borrower.employer_type, Borrower.phone,
     ).join(Borrower, Borrower.borrower_id == Loan.borrower_id).where(Loan.state != "closed")
     if officer:
         open_loans = open_loans.where(Loan.assigned_to == officer)
@@ -257,6 +257,7 @@ def worklist(
     if most is not None:
         work = work.order_by(Loan.urgent.desc(), Loan.loan_id).limit(most)
     guarantors: dict[str, list[str]] = {}
+    pressed: list[Any] = []  # the rows of the cases whose guarantors are pressed: what their guarantees' clocks read
     for case in session.execute(work):
         if case.awaiting_approval and "approval_awaited" in tasks:
             add(case.assigned_to, case.loan_id, "approval_awaited", f"{case.awaiting_approval}: {case.awaiting_reason or ''}", case.urgent,
@@ -282,13 +283,13 @@ def worklist(
             add(case.assigned_to, case.loan_id, "visit", detail, parts=parts)
         elif case.state == "guarantor_pressure":
             guarantors[case.loan_id] = []
+            pressed.append(case)
             add(case.assigned_to, case.loan_id, "press_guarantor", "")
         elif case.state == "litigation":
             add(case.assigned_to, case.loan_id, "prepare_filing", "file / follow the suit; seek seizure or account deduction",
                 parts=[_part("detail.prepare_filing")])
     if guarantors:  # only guarantors still liable: a lapsed guarantee frees its guarantor (Civil Code Art. 693)
-        pressed = list(session.scalars(select(Loan).where(Loan.loan_id.in_(list(guarantors)))))
-        loader = CaseLoader(session, pressed)
+        loader = CaseLoader(session, pressed, plain=True, clocks_only=True)
         for loan in pressed:
             for g in loader.guarantees(loan, as_of):
                 if g.status.liable_on(as_of):
