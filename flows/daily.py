@@ -138,10 +138,11 @@ def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
         uow.commit()  # where the clocks of the cases read end, as of this date (refresh)
         per_officer = worklist.worklist_summary(uow.session, through, policy, risks)
         urgent = worklist.worklist(uow.session, through, policy, tasks=worklist.URGENT_TASKS, risks=risks, most=URGENT_ROWS)
-        everything = worklist.worklist(uow.session, through, policy, risks=risks)
+        # each officer's table goes to the Prefect server while the next officers' items are built
+        officers, everything = publishing.publish_officer_worklists_as_built(
+            worklist.worklist_by_officer(uow.session, through, policy, risks=risks), through, flow_database_url())
     urgent.sort(key=lambda i: (i["task"] != worklist.QUARANTINED, not i["urgent"], i["due"] or "9999-12-31",
                                worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
-    officers = publishing.publish_officer_worklists(everything, through, flow_database_url())
     publishing.publish_worklist_workbook(everything, through)
     markdown = reporting.summary_markdown(through, summary, run, risks, t)
     if run.get("feed") is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -224,24 +226,37 @@ def worklist(
     employer), guarantors to press, filings to prepare, enforcement applications (``tasks``
     narrows the kinds; ``risks``: ``deadlines_at_risk`` of the same date, if already read;
     ``most``: read at most this many cases from each source, urgent ones first — for a published
-    excerpt of a large book; the command lists everything)."""
-    items: list[dict[str, Any]] = []
+    excerpt of a large book; the command lists everything). Quarantined cases first, then by
+    officer, task, urgency and loan."""
+    items = [item for _officer, mine in worklist_by_officer(session, as_of, policy, officer, tasks, risks, most) for item in mine]
+    items.sort(key=_worklist_order)
+    return items
+
+
+def _worklist_order(item: dict[str, Any]) -> tuple[Any, ...]:
+    return item["task"] != QUARANTINED, item["officer"], TASK_ORDER.index(item["task"]), not item["urgent"], item["loan_id"]
+
+
+BATCH_CASES = 5000  # cases whose items are built at once: an officer's table can be published while the next are built
+
+
+def worklist_by_officer(
+    session: Session, as_of: date, policy: Policy, officer: str | None = None, tasks: tuple[str, ...] = TASK_ORDER,
+    risks: list[dict[str, Any]] | None = None, most: int | None = None, batch: int = BATCH_CASES,
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """``worklist``'s items officer by officer, in the officers' order, each officer's in
+    ``worklist``'s order: the cases are read at once, their items built for about ``batch`` cases
+    of officers at a time (the daily run publishes each officer's table while the next ones are
+    built: at a million loans the Prefect server stores 200 tables for seconds)."""
     states = tuple(st for st, task in (("visit", "visit"), ("guarantor_pressure", "press_guarantor"), ("litigation", "prepare_filing")) if task in tasks)
-
-    def add(officer_id: str | None, loan_id: str, task: str, detail: str, urgent: bool = False, due: str | None = None,
-            parts: Parts | None = None) -> None:
-        items.append({"officer": officer_id or UNASSIGNED, "loan_id": loan_id, "task": task, "detail": detail,
-                      "due": due, "urgent": urgent, "detail_parts": parts or []})
-
+    held: dict[str, list[Any]] = defaultdict(list)
     if QUARANTINED in tasks:
-        held = select(Quarantine.loan_id, Quarantine.business_date, Quarantine.error, Loan.assigned_to).join(
+        quarantined = select(Quarantine.loan_id, Quarantine.business_date, Quarantine.error, Loan.assigned_to).join(
             Loan, Loan.loan_id == Quarantine.loan_id).where(Quarantine.released_on.is_(None)).order_by(Quarantine.loan_id, Quarantine.business_date)
         if officer:
-            held = held.where(Loan.assigned_to == officer)
-        for loan_id, since, error, assigned in session.execute(held):
-            add(assigned, loan_id, QUARANTINED, f"the daily run could not judge this case on {since} ({error}); "
-                "correct it, and the next run catches up the dates it missed", True, since.isoformat(),
-                [_part("detail.quarantined", date=since, error=error)])
+            quarantined = quarantined.where(Loan.assigned_to == officer)
+        for row in session.execute(quarantined):
+            held[row.assigned_to or UNASSIGNED].append(row)
     # plain columns, not ORM objects: tens of thousands of rows on a large book
     open_loans = select(
         Loan.loan_id, Loan.state, Loan.assigned_to, Loan.awaiting_approval, Loan.awaiting_reason, Loan.urgent,
@@ -256,62 +271,98 @@ def worklist(
     work = open_loans.where(or_(*wanted)) if wanted else open_loans.where(false())
     if most is not None:
         work = work.order_by(Loan.urgent.desc(), Loan.loan_id).limit(most)
-    guarantors: dict[str, list[str]] = {}
-    pressed: list[Any] = []  # the rows of the cases whose guarantors are pressed: what their guarantees' clocks read
+    cases: dict[str, list[Any]] = defaultdict(list)
     for case in session.execute(work):
-        if case.awaiting_approval and "approval_awaited" in tasks:
-            add(case.assigned_to, case.loan_id, "approval_awaited", f"{case.awaiting_approval}: {case.awaiting_reason or ''}", case.urgent,
-                parts=[_part("detail.approval", move=case.awaiting_approval, reason=case.awaiting_reason or "")])
-        if case.state not in states:
-            continue
-        if case.state == "visit":
-            where = case.address or "address unknown"
-            if case.employer_pressure and case.employer:
-                detail = f"visit the borrower's unit {case.employer} ({case.employer_type}); home: {where}"
-                parts = [_part("detail.visit_unit", employer=case.employer, employer_type=case.employer_type, address=case.address) if case.address
-                         else _part("detail.visit_unit_no_address", employer=case.employer, employer_type=case.employer_type)]
-            else:
-                detail = f"visit {case.name} at {where}" + (f"; employer {case.employer}" if case.employer else "")
-                parts = [_part("detail.visit", name=case.name, address=case.address) if case.address
-                         else _part("detail.visit_no_address", name=case.name)]
-                parts += [_part("detail.visit_employer", employer=case.employer)] if case.employer else []
-            detail += f"; phone {mask_phone(case.phone)}" if case.phone else ""
-            parts += [_part("detail.phone", phone=mask_phone(case.phone))] if case.phone else []
-            if case.origin in INSIDER_ORIGINS:
-                detail += " (insider loan: your responsibility)"
-                parts.append(_part("detail.insider"))
-            add(case.assigned_to, case.loan_id, "visit", detail, parts=parts)
-        elif case.state == "guarantor_pressure":
-            guarantors[case.loan_id] = []
-            pressed.append(case)
-            add(case.assigned_to, case.loan_id, "press_guarantor", "")
-        elif case.state == "litigation":
-            add(case.assigned_to, case.loan_id, "prepare_filing", "file / follow the suit; seek seizure or account deduction",
-                parts=[_part("detail.prepare_filing")])
-    if guarantors:  # only guarantors still liable: a lapsed guarantee frees its guarantor (Civil Code Art. 693)
-        loader = CaseLoader(session, pressed, plain=True, clocks_only=True)
-        for loan in pressed:
-            for g in loader.guarantees(loan, as_of):
-                if g.status.liable_on(as_of):
-                    guarantors[loan.loan_id].append(f"{g.name} ({g.kind.value})")
-        for item in items:
-            if item["task"] == "press_guarantor":
-                names = guarantors.get(item["loan_id"]) or ["no guarantor on record"]
-                item["detail"] = "demand, freeze request or in-kind settlement: " + ", ".join(names)
-                item["detail_parts"] = ([_part("detail.press_guarantor", guarantors=", ".join(names))] if guarantors.get(item["loan_id"])
-                                        else [_part("detail.no_guarantor")])
+        cases[case.assigned_to or UNASSIGNED].append(case)
     # tasks are derived from the clocks every day until their act is recorded (never stored)
+    at_risk: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for risk in (deadlines_at_risk(session, as_of, policy) if risks is None else risks)[:most]:
-        if risk.get("status") == "lapsed":
-            task = "deadline_lapsed"
-        else:
-            task = risk.get("task") or ("apply_enforcement" if risk["clock"] == "enforcement" else "deadline_at_risk")
-        if (officer and risk["officer"] != officer) or task not in tasks:
-            continue
-        add(risk["officer"], risk["loan_id"], task, f"{risk['clock']} ends {risk['date']}: {risk['detail']}", True, risk["date"],
-            [_part("detail.clock_ends", clock=risk["clock"], date=risk["date"]), *risk.get("detail_parts", [])])
-    items.sort(key=lambda i: (i["task"] != QUARANTINED, i["officer"], TASK_ORDER.index(i["task"]), not i["urgent"], i["loan_id"]))
-    return items
+        if not officer or risk["officer"] == officer:
+            at_risk[risk["officer"]].append(risk)
+    officers = sorted(held.keys() | cases.keys() | at_risk.keys())
+    start, size = 0, 0
+    for i, officer_id in enumerate(officers):
+        size += len(cases.get(officer_id, ()))
+        if size >= batch or i == len(officers) - 1:
+            built = _officers_items(session, as_of, officers[start:i + 1], held, cases, at_risk, tasks, states)
+            for one in officers[start:i + 1]:
+                yield one, sorted(built[one], key=_worklist_order)
+            start, size = i + 1, 0
+
+
+def _officers_items(
+    session: Session, as_of: date, officers: list[str], held: dict[str, list[Any]], cases: dict[str, list[Any]],
+    at_risk: dict[str, list[dict[str, Any]]], tasks: tuple[str, ...], states: tuple[str, ...],
+) -> dict[str, list[dict[str, Any]]]:
+    """The items of these officers (unsorted), from their quarantined cases, their cases' rows and their deadlines."""
+    out: dict[str, list[dict[str, Any]]] = {officer_id: [] for officer_id in officers}
+
+    def add(officer_id: str, loan_id: str, task: str, detail: str, urgent: bool = False, due: str | None = None,
+            parts: Parts | None = None) -> dict[str, Any]:
+        item = {"officer": officer_id, "loan_id": loan_id, "task": task, "detail": detail, "due": due, "urgent": urgent,
+                "detail_parts": parts or []}
+        out[officer_id].append(item)
+        return item
+
+    pressed: list[Any] = []  # the rows of the cases whose guarantors are pressed: what their guarantees' clocks read
+    pressing: list[dict[str, Any]] = []
+    for officer_id in officers:
+        for loan_id, since, error, _assigned in held.get(officer_id, ()):
+            add(officer_id, loan_id, QUARANTINED, f"the daily run could not judge this case on {since} ({error}); "
+                "correct it, and the next run catches up the dates it missed", True, since.isoformat(),
+                [_part("detail.quarantined", date=since, error=error)])
+        for case in cases.get(officer_id, ()):
+            if case.awaiting_approval and "approval_awaited" in tasks:
+                add(officer_id, case.loan_id, "approval_awaited", f"{case.awaiting_approval}: {case.awaiting_reason or ''}", case.urgent,
+                    parts=[_part("detail.approval", move=case.awaiting_approval, reason=case.awaiting_reason or "")])
+            if case.state not in states:
+                continue
+            if case.state == "visit":
+                add(officer_id, case.loan_id, "visit", *_visit_detail(case))
+            elif case.state == "guarantor_pressure":
+                pressed.append(case)
+                pressing.append(add(officer_id, case.loan_id, "press_guarantor", ""))
+            elif case.state == "litigation":
+                add(officer_id, case.loan_id, "prepare_filing", "file / follow the suit; seek seizure or account deduction",
+                    parts=[_part("detail.prepare_filing")])
+        for risk in at_risk.get(officer_id, ()):
+            if risk.get("status") == "lapsed":
+                task = "deadline_lapsed"
+            else:
+                task = risk.get("task") or ("apply_enforcement" if risk["clock"] == "enforcement" else "deadline_at_risk")
+            if task in tasks:
+                add(officer_id, risk["loan_id"], task, f"{risk['clock']} ends {risk['date']}: {risk['detail']}", True, risk["date"],
+                    [_part("detail.clock_ends", clock=risk["clock"], date=risk["date"]), *risk.get("detail_parts", [])])
+    if pressed:  # only guarantors still liable: a lapsed guarantee frees its guarantor (Civil Code Art. 693)
+        loader = CaseLoader(session, pressed, plain=True, clocks_only=True)
+        liable = {case.loan_id: [f"{g.name} ({g.kind.value})" for g in loader.guarantees(case, as_of) if g.status.liable_on(as_of)]
+                  for case in pressed}
+        for item in pressing:
+            names = liable.get(item["loan_id"]) or ["no guarantor on record"]
+            item["detail"] = "demand, freeze request or in-kind settlement: " + ", ".join(names)
+            item["detail_parts"] = ([_part("detail.press_guarantor", guarantors=", ".join(names))] if liable.get(item["loan_id"])
+                                    else [_part("detail.no_guarantor")])
+    return out
+
+
+def _visit_detail(case: Any) -> tuple[str, bool, None, Parts]:
+    """A visit's detail (address, employer, masked phone, insider) and its parts, for ``add``."""
+    where = case.address or "address unknown"
+    if case.employer_pressure and case.employer:
+        detail = f"visit the borrower's unit {case.employer} ({case.employer_type}); home: {where}"
+        parts = [_part("detail.visit_unit", employer=case.employer, employer_type=case.employer_type, address=case.address) if case.address
+                 else _part("detail.visit_unit_no_address", employer=case.employer, employer_type=case.employer_type)]
+    else:
+        detail = f"visit {case.name} at {where}" + (f"; employer {case.employer}" if case.employer else "")
+        parts = [_part("detail.visit", name=case.name, address=case.address) if case.address
+                 else _part("detail.visit_no_address", name=case.name)]
+        parts += [_part("detail.visit_employer", employer=case.employer)] if case.employer else []
+    detail += f"; phone {mask_phone(case.phone)}" if case.phone else ""
+    parts += [_part("detail.phone", phone=mask_phone(case.phone))] if case.phone else []
+    if case.origin in INSIDER_ORIGINS:
+        detail += " (insider loan: your responsibility)"
+        parts.append(_part("detail.insider"))
+    return detail, False, None, parts
 
 
 def worklist_summary(

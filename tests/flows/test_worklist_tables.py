@@ -16,6 +16,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 
 from flows import publishing
+from models.store import UnitOfWork
+from services import published
 from tests.builders import load
 
 D1, D2, D3, D4 = date(2008, 10, 6), date(2008, 10, 7), date(2008, 10, 8), date(2008, 10, 9)
@@ -105,3 +107,43 @@ def test_every_table_is_published_again_when_the_server_no_longer_has_the_latest
     publish(work, D3, url)
     c3 = latest("worklist-pub-c")
     assert c3 is not None and c3[0] != c2[0] and list(c3[1][0]) == ["贷款", "任务", "说明", "期限", "紧急"]
+
+
+def test_a_failure_building_the_tables_or_storing_one_fails_the_publishing_and_the_book_records_no_table(prefect_server: Any, tmp_path: Path) -> None:
+    url = book(tmp_path)
+
+    @flow(name="publish-refused")
+    def refused() -> None:
+        def built() -> Any:
+            yield "PUB-E", [item("L-1", "PUB-E")]
+            raise RuntimeError("the worklist could not be read")  # the next officers' items fail to build
+
+        publishing.publish_officer_worklists_as_built(built(), D1, url)
+
+    with pytest.raises(RuntimeError, match="the worklist could not be read"):
+        refused()
+
+    @flow(name="publish-bad-key")
+    def bad_key() -> None:
+        with publishing.TableUploads() as uploads:
+            uploads.put("not a key!", [{"a": 1}], "refused")  # Prefect keys are ^[a-z0-9-]*$
+
+    with pytest.raises(Exception, match="lowercase letters, numbers"):
+        bad_key()
+    with UnitOfWork(url) as uow:
+        assert published.worklists(uow.session) == {}
+
+
+def test_tables_are_stored_while_the_next_are_built_and_every_one_is_waited_for(prefect_server: Any, tmp_path: Path) -> None:
+    url = book(tmp_path)
+    officers = [f"PUB-S{n:02d}" for n in range(20)]
+
+    @flow(name="publish-streamed")
+    def streamed() -> tuple[list[Any], list[dict[str, Any]]]:
+        return publishing.publish_officer_worklists_as_built(((o, [item(f"L-{o}", o)]) for o in officers), D1, url)
+
+    shown, everything = streamed()
+    assert [row[0] for row in shown] == officers and len(everything) == 20
+    assert all(latest(publishing.officer_key(o)) is not None for o in officers)
+    with UnitOfWork(url) as uow:
+        assert set(published.worklists(uow.session)) == {publishing.officer_key(o) for o in officers}
