@@ -39,7 +39,7 @@ test: $(TEST_STAMP)
 	scripts/setup-test-env
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 ## The benchmark on SQLite, then on PostgreSQL (scratch databases on $(NPL_BENCH_PG)'s server), then one table.
 NPL_BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
