@@ -214,11 +214,13 @@ class TableUploads:
                         self.ids[key] = str(made.id)
 
                 sent = []
+                first = True
                 while (job := await loop.run_in_executor(None, self._jobs.get)) is not None:
-                    if not sent and not self.ids:
+                    if first:
                         # the first alone: a server with CSRF protection gives this client its token on
                         # its first change; eight first requests at once fetched eight tokens, each
                         # voiding the one before, and were refused (403)
+                        first = False
                         await create(*job)
                     else:
                         sent.append(asyncio.ensure_future(create(*job)))

@@ -318,7 +318,8 @@ def _officers_items(
             if case.state not in states:
                 continue
             if case.state == "visit":
-                add(officer_id, case.loan_id, "visit", *_visit_detail(case))
+                detail, parts = _visit_detail(case)
+                add(officer_id, case.loan_id, "visit", detail, parts=parts)
             elif case.state == "guarantor_pressure":
                 pressed.append(case)
                 pressing.append(add(officer_id, case.loan_id, "press_guarantor", ""))
@@ -345,8 +346,8 @@ def _officers_items(
     return out
 
 
-def _visit_detail(case: Any) -> tuple[str, bool, None, Parts]:
-    """A visit's detail (address, employer, masked phone, insider) and its parts, for ``add``."""
+def _visit_detail(case: Any) -> tuple[str, Parts]:
+    """A visit's detail (address, employer, masked phone, insider) and its parts."""
     where = case.address or "address unknown"
     if case.employer_pressure and case.employer:
         detail = f"visit the borrower's unit {case.employer} ({case.employer_type}); home: {where}"
@@ -362,7 +363,7 @@ def _visit_detail(case: Any) -> tuple[str, bool, None, Parts]:
     if case.origin in INSIDER_ORIGINS:
         detail += " (insider loan: your responsibility)"
         parts.append(_part("detail.insider"))
-    return detail, False, None, parts
+    return detail, parts
 
 
 def worklist_summary(
