@@ -11,7 +11,7 @@ from models.domain.vocabulary import COLLATERAL_OWNERS, COLLATERAL_STATUSES
 from models.importing.fields import LIMITS, Field, ImportBounds, Problems, RowParser, amount_field, choice_field, shown, text_field
 from models.importing.files import Source
 from models.importing.loaders import Kind, Loading, in_batches, known_loans, read_rows
-from models.importing.rejects import Rejects
+from models.importing.rejects import Rejects, RejectSink
 
 REQUIRED = ("loan_id", "owner", "description", "estimated_value")
 OPTIONAL = ("asset_id", "status")
@@ -29,16 +29,16 @@ Parsed = tuple[int, list[str], tuple]  # (line, cells, a COLLATERAL_COLUMNS row)
 
 
 def load(loading: Loading, source: Source, rejects: Rejects) -> int:
-    def write(batch: list[Parsed], rejects: Rejects) -> int:
+    def write(batch: list[Parsed], rejects: RejectSink) -> int:
         known, _ = known_loans(loading, batch, rejects)
         if known:
             loading.store.collateral(known)
         return len(known)
 
-    return in_batches(_accepted(source, rejects, loading.bounds), write, rejects)
+    return in_batches(_accepted, (loading.bounds,), source, write, rejects)
 
 
-def _accepted(source: Source, rejects: Rejects, bounds: ImportBounds) -> Iterator[Parsed]:
+def _accepted(source: Source, rejects: RejectSink, bounds: ImportBounds) -> Iterator[Parsed]:
     parse = RowParser(COLLATERAL_FIELDS, source)
     loan_at = source.index["loan_id"]
     asset_at = source.index.get("asset_id")

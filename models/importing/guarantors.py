@@ -34,7 +34,7 @@ from models.importing.fields import (
 )
 from models.importing.files import Source
 from models.importing.loaders import Kind, Loading, in_batches, known_loans, read_rows
-from models.importing.rejects import Rejects
+from models.importing.rejects import Rejects, RejectSink
 
 REQUIRED = ("loan_id", "guarantor_name", "guarantee_type")
 OPTIONAL = ("guarantor_id", "id_number", "phone", "guarantee_period_end", "account_balance", "signed_on", "until_repaid")
@@ -72,13 +72,13 @@ Parsed = tuple[int, list[str], list[Any]]  # (line, cells, a GUARANTOR_COLUMNS r
 
 
 def load(loading: Loading, source: Source, rejects: Rejects) -> int:
-    def write(batch: list[Parsed], rejects: Rejects) -> int:
+    def write(batch: list[Parsed], rejects: RejectSink) -> int:
         return _write(loading, batch, rejects)
 
-    return in_batches(_accepted(source, rejects, loading.bounds), write, rejects)
+    return in_batches(_accepted, (loading.bounds,), source, write, rejects)
 
 
-def _accepted(source: Source, rejects: Rejects, bounds: ImportBounds) -> Iterator[Parsed]:
+def _accepted(source: Source, rejects: RejectSink, bounds: ImportBounds) -> Iterator[Parsed]:
     parse = RowParser(GUARANTOR_FIELDS, source)
     loan_at, name_at = source.index["loan_id"], source.index["guarantor_name"]
     seen: dict[tuple[str, str], int] = {}
@@ -110,7 +110,7 @@ def guarantor_row(values: list[Any]) -> list[Any]:
     return [loan_id, name, guarantor_id, id_number, phone, kind, agreed_end, None, balance, signed_on, bool(until_repaid)]
 
 
-def _write(loading: Loading, batch: list[Parsed], rejects: Rejects) -> int:
+def _write(loading: Loading, batch: list[Parsed], rejects: RejectSink) -> int:
     store = loading.store
     known, loans = known_loans(loading, batch, rejects)
     rows = []

@@ -36,7 +36,7 @@ from models.importing.fields import (
 from models.importing.files import Source
 from models.importing.guarantors import flag_field
 from models.importing.loaders import Kind, Loading, in_batches, read_rows
-from models.importing.rejects import Rejects
+from models.importing.rejects import Rejects, RejectSink
 
 ONE_DAY = timedelta(days=1)
 
@@ -94,13 +94,16 @@ LOAN_FIELDS: tuple[Field, ...] = (
 
 
 def load(loading: Loading, source: Source, rejects: Rejects) -> int:
-    return in_batches(_accepted(loading, source, rejects), _writer(loading), rejects)
+    return in_batches(_accepted, (loading.bounds, loading.store.iso), source, _writer(loading), rejects,
+                      notes=loading.rejected_loans)
 
 
-def _accepted(loading: Loading, source: Source, rejects: Rejects) -> Iterator[tuple[tuple, tuple]]:
+def _accepted(
+    source: Source, rejects: RejectSink, bounds: ImportBounds, iso: bool, notes: dict[str, Any]
+) -> Iterator[tuple[tuple, tuple]]:
+    """The file's (borrower, loan) rows that pass; ``notes``: loan id → where its row was
+    rejected (``Loading.rejected_loans``). Pure: it may run on a process of its own."""
     parse = RowParser(LOAN_FIELDS, source)
-    iso = loading.store.iso
-    bounds = loading.bounds
     key_at = source.index["loan_id"]
     seen: dict[str, int] = {}
     for line, row in read_rows(source, rejects):
@@ -114,7 +117,7 @@ def _accepted(loading: Loading, source: Source, rejects: Rejects) -> Iterator[tu
         if parsed is None:
             rejects.add(line, row, problems)
             if key:
-                loading.rejected_loans.setdefault(key, f"{source.name} line {line}")
+                notes.setdefault(key, f"{source.name} line {line}")
             continue
         yield parsed
 
@@ -128,7 +131,7 @@ def _limitation_end(maturity: date) -> date:
 
 
 def _writer(loading: Loading) -> Any:
-    def write(batch: list[tuple[tuple, tuple]], _rejects: Rejects) -> int:
+    def write(batch: list[tuple[tuple, tuple]], _rejects: RejectSink) -> int:
         loading.store.loans(batch)
         return len(batch)
 

@@ -14,7 +14,7 @@ import re
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from models.domain.errors import BadInput
 from models.importing.fields import FORMULA_RAW, FORMULA_TEXT
@@ -35,13 +35,36 @@ def cell_for_spreadsheet(value: str) -> str:
 SIGNED_NUMBER = re.compile(r"[+-][0-9]+(?:\.[0-9]+)?").fullmatch
 
 
+RejectedRow = tuple[int, list[str], list[tuple[str, str]]]  # (line, cells, problems) of a row not taken
+
+
+class RejectSink(Protocol):
+    """Where a reader reports a row it does not take."""
+
+    def add(self, line: int, row: list[str], problems: list[tuple[str, str]]) -> None: ...
+
+
+class RejectsBuffer:
+    """Rows rejected while a batch is read (or written), until they are written in line order."""
+
+    def __init__(self) -> None:
+        self.pending: list[RejectedRow] = []
+
+    def add(self, line: int, row: list[str], problems: list[tuple[str, str]]) -> None:
+        self.pending.append((line, row, problems))
+
+    def take(self) -> list[RejectedRow]:
+        taken, self.pending = self.pending, []
+        return taken
+
+
 class Rejects:
     """Collects one file's rejected rows; writes them, line-ordered, to a temp file beside it."""
 
     def __init__(self, source: Source, out: list[Rejected]):
         self.source = source
         self.out = out
-        self.pending: list[tuple[int, list[str], list[tuple[str, str]]]] = []
+        self.pending: list[RejectedRow] = []
         self.count = 0
         self._tmp: Path | None = None
         self._handle: Any = None
@@ -51,14 +74,20 @@ class Rejects:
         self.pending.append((line, row, problems))
 
     def flush(self) -> None:
-        if not self.pending:
+        """Write the pending rejects, in line order."""
+        pending, self.pending = self.pending, []
+        self.write(pending)
+
+    def write(self, rejected: list[RejectedRow]) -> None:
+        """Write ``rejected`` (a batch's, read and written: ``loaders.in_batches``) in line order."""
+        if not rejected:
             return
         if self._writer is None:
             self._open()
         width = len(self.source.header)
         masks = [(at, MASKED[name]) for name, at in self.source.index.items() if name in MASKED and at < width]
-        self.pending.sort(key=lambda item: item[0])
-        for line, row, problems in self.pending:
+        rejected.sort(key=lambda item: item[0])
+        for line, row, problems in rejected:
             column, reason = problems[0]
             if len(problems) > 1:
                 reason += "; also " + "; ".join(f"{col}: {why}" for col, why in problems[1:])
@@ -68,8 +97,7 @@ class Rejects:
                 cells[at] = mask(cells[at].strip()) or cells[at]
             self._writer.writerow([*cells, line, column, reason])
             self.out.append(Rejected(self.source.name, line, column, reason))
-        self.count += len(self.pending)
-        self.pending.clear()
+        self.count += len(rejected)
 
     def _open(self) -> None:
         final = self.source.rejects_path
