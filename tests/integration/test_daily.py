@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from models.store import UnitOfWork
@@ -193,3 +194,39 @@ def dump(url: str) -> dict[str, list[tuple]]:
     from tests.canonical import canonical_dump
 
     return canonical_dump(url)
+
+
+def test_a_date_is_handed_to_process_a_few_chunks_a_call_and_each_chunk_commits_on_its_own(sqlite_db, tmp_path, monkeypatch):
+    """The flow makes one Prefect task run of each ``process`` call: a date of 23 chunks makes 3
+    calls (10, 10, 3 chunks), and a failure in the third chunk of a call keeps the two before it."""
+    from machines.policy import load_policy
+    from services import daily
+
+    monkeypatch.setattr(daily, "CHUNK", 4)
+    load(sqlite_db, tmp_path, [{"loan_id": f"L-{i:03d}"} for i in range(90)])  # all fall due on 2008-07-01
+    calls: list[int] = []
+
+    def process(ids: list[str], day: date, result: daily.DayResult) -> None:
+        calls.append(len(ids))
+        daily.process_ids(lambda: UnitOfWork(sqlite_db), ids, day, load_policy(), result)
+
+    result = daily.run_dates(lambda: UnitOfWork(sqlite_db), date(2008, 7, 1), None, load_policy(), process=process)
+    assert calls == [40, 40, 10]
+    assert sum(d.cases for d in result.days) == 90
+    assert {state(sqlite_db, f"L-{i:03d}") for i in range(90)} == {"overdue"}
+
+    committed: list[str] = []
+    original = daily.process_chunk
+
+    def third_fails(uow: UnitOfWork, ids: list[str], *rest: object) -> None:
+        if len(committed) == 8:
+            raise RuntimeError("the database went away")
+        original(uow, ids, *rest)  # type: ignore[arg-type]
+        committed.extend(ids)
+
+    monkeypatch.setattr(daily, "process_chunk", third_fails)
+    load(sqlite_db, tmp_path, [{"loan_id": f"M-{i:03d}", "maturity_on": "2008-07-01"} for i in range(12)])
+    with pytest.raises(RuntimeError, match="the database went away"):
+        daily.process_ids(lambda: UnitOfWork(sqlite_db), [f"M-{i:03d}" for i in range(12)], date(2008, 7, 2),
+                          load_policy(), daily.DayResult(date(2008, 7, 2), daily.Tally(keep=None)))
+    assert [state(sqlite_db, f"M-{i:03d}") for i in range(12)] == ["overdue"] * 8 + ["performing"] * 4
