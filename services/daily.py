@@ -418,9 +418,8 @@ def run_dates(
     """Run every business date not yet completed up to ``through`` (or ``as_of``), in order,
     skipping quiet stretches. ``process(ids, date, result)`` judges the ids of up to
     ``CHUNKS_A_CALL`` chunks, committing per chunk (``process_ids``; the flow makes each call one
-    Prefect task run: a first date at a million loans makes 10 rather than 100, a catch-up date
-    one; each costs the Prefect server states and events, measured at 200,000 loans: its CPU 4.2 →
-    3.8 s on the first date, the run's time the same);
+    Prefect task run, each a set of states and events on the Prefect server: a first date at a
+    million loans makes 10, a catch-up date one);
     on PostgreSQL a date is split into parts (``day_parts``) that ``run_parts(date, result)``
     hands to parallel workers when there are several; then this process works what is left (a
     date of one part, or a part a dead worker left once its lease has run out);
@@ -475,10 +474,10 @@ def run_dates(
                 run_parts(day, day_result)
             finish_parts(make_uow, day, policy, day_result)
         else:
-            with make_uow() as uow:
-                chunks = list(due_chunks(uow.session, day))
-            for at in range(0, len(chunks), CHUNKS_A_CALL):  # a few task runs a date, each committing per chunk
-                process([i for chunk in chunks[at:at + CHUNKS_A_CALL] for i in chunk], day, day_result)
+            with make_uow() as uow:  # a few calls (task runs) a date, each committing per chunk
+                calls = list(daily_sql.due_chunks(uow.session, day, CHUNK * CHUNKS_A_CALL))
+            for ids in calls:
+                process(ids, day, day_result)
         if is_month_end(day):
             with make_uow() as uow:
                 snapshot_month_end(uow, day)

@@ -58,25 +58,21 @@ class RejectsBuffer:
         return taken
 
 
-class Rejects:
+class Rejects(RejectsBuffer):
     """Collects one file's rejected rows; writes them, line-ordered, to a temp file beside it."""
 
     def __init__(self, source: Source, out: list[Rejected]):
+        super().__init__()
         self.source = source
         self.out = out
-        self.pending: list[RejectedRow] = []
         self.count = 0
         self._tmp: Path | None = None
         self._handle: Any = None
         self._writer: Any = None
 
-    def add(self, line: int, row: list[str], problems: list[tuple[str, str]]) -> None:
-        self.pending.append((line, row, problems))
-
     def flush(self) -> None:
         """Write the pending rejects, in line order."""
-        pending, self.pending = self.pending, []
-        self.write(pending)
+        self.write(self.take())
 
     def write(self, rejected: list[RejectedRow]) -> None:
         """Write ``rejected`` (a batch's, read and written: ``loaders.in_batches``) in line order."""
