@@ -29,7 +29,8 @@ async def _task_runs(flow_run_id: str) -> list[str]:
 def _flow(pg_url, tmp_path, monkeypatch, task_runner, workers: int) -> tuple[str, list[str]]:
     from flows.daily import daily_collection
 
-    monkeypatch.setattr(daily, "CHUNK", 20)  # the flow's process plans the parts: several per date at this size
+    monkeypatch.setattr(daily, "CHUNK", 20)
+    monkeypatch.setattr(daily, "PART_CASES", 20)  # the flow's process plans the parts: several per date at this size
     monkeypatch.setenv("NPL_WORKERS", str(workers))
     monkeypatch.setenv("NPL_DATABASE_URL", pg_url)  # no flow takes a database URL; worker processes inherit it
     _empty(pg_url)

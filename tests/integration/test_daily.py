@@ -203,6 +203,7 @@ def test_a_date_is_handed_to_process_a_few_chunks_a_call_and_each_chunk_commits_
     from services import daily
 
     monkeypatch.setattr(daily, "CHUNK", 4)
+    monkeypatch.setattr(daily, "CHUNKS_A_CALL", 10)
     load(sqlite_db, tmp_path, [{"loan_id": f"L-{i:03d}"} for i in range(90)])  # all fall due on 2008-07-01
     calls: list[int] = []
 

@@ -54,6 +54,7 @@ def book():
 
 def _run(url: str, tmp_path, book, monkeypatch, run_parts=None) -> str:
     monkeypatch.setattr(daily, "CHUNK", CHUNK)
+    monkeypatch.setattr(daily, "PART_CASES", CHUNK)
     monkeypatch.setattr(daily, "MOST_PARTS", 6)
     monkeypatch.setenv("NPL_LEASE_SECONDS", "1")
     _empty(url)
