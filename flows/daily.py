@@ -225,7 +225,7 @@ def run_daily(
             day_result.tally.merge(part)
 
     result = daily.run_dates(lambda: UnitOfWork(db_url), as_of, through, policy, flow_run_id=_flow_run_id(),
-                             on_progress=progress, process=process, run_parts=run_parts)
+                             on_progress=progress, process=process, run_parts=run_parts, workers=workers())
     return {
         "as_of": as_of.isoformat(),
         "through": result.through.isoformat(),

@@ -350,10 +350,12 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def plan_parts(make_uow: Callable[[], UnitOfWork], day: date) -> int:
-    """The date's parts (kept if a killed run already made them)."""
+def plan_parts(make_uow: Callable[[], UnitOfWork], day: date, workers: int = 1) -> int:
+    """The date's parts (kept if a killed run already made them): for several workers one per
+    ``PART_CASES`` due cases, so that each has its share; for one, one per ``CHUNK``, so that
+    each part is judged in chunks as large as any."""
     with make_uow() as uow:
-        n = daily_sql.plan_parts(uow.session, day, PART_CASES, MOST_PARTS)
+        n = daily_sql.plan_parts(uow.session, day, PART_CASES if workers > 1 else CHUNK, MOST_PARTS)
         uow.commit()
     return n
 
@@ -420,6 +422,7 @@ def run_dates(
     on_progress: Callable[[date, date], None] | None = None,
     process: Callable[[list[str], date, DayResult], None] | None = None,
     run_parts: Callable[[date, DayResult], None] | None = None,
+    workers: int = 1,
 ) -> RunResult:
     """Run every business date not yet completed up to ``through`` (or ``as_of``), in order,
     skipping quiet stretches. ``process(ids, date, result)`` judges the ids of up to
@@ -427,7 +430,7 @@ def run_dates(
     Prefect task run, each a set of states and events on the Prefect server: a first date at a
     million loans makes 10, a catch-up date one);
     on PostgreSQL a date is split into parts (``day_parts``) that ``run_parts(date, result)``
-    hands to parallel workers when there are several; then this process works what is left (a
+    hands to parallel workers when there are several (``workers``: how many it starts); then this process works what is left (a
     date of one part, or a part a dead worker left once its lease has run out);
     ``on_progress(date reached, last date)`` is told after each date or quiet stretch.
 
@@ -476,7 +479,7 @@ def run_dates(
             continue
         day_result = DayResult(day, result.tally)
         if in_parts:  # SQLite allows one writer at a time: its run stays in one process
-            if plan_parts(make_uow, day) > 1 and run_parts is not None:  # a date of one part: not worth a worker
+            if plan_parts(make_uow, day, workers) > 1 and run_parts is not None:  # a date of one part: not worth a worker
                 run_parts(day, day_result)
             finish_parts(make_uow, day, policy, day_result)
         else:

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from models.store import UnitOfWork
 from models.tables import History, Loan, Officer, RunDay
@@ -231,3 +231,21 @@ def test_a_date_is_handed_to_process_a_few_chunks_a_call_and_each_chunk_commits_
         daily.process_ids(lambda: UnitOfWork(sqlite_db), [f"M-{i:03d}" for i in range(12)], date(2008, 7, 2),
                           load_policy(), daily.DayResult(date(2008, 7, 2), daily.Tally(keep=None)))
     assert [state(sqlite_db, f"M-{i:03d}") for i in range(12)] == ["overdue"] * 8 + ["performing"] * 4
+
+
+def test_a_date_for_one_worker_is_split_in_parts_of_a_chunk_and_for_several_in_parts_of_part_cases(sqlite_db, tmp_path, monkeypatch):
+    """Parallel workers each need a share of a date (a part per ``PART_CASES`` due cases); one
+    worker judges each part in chunks as large as ``CHUNK``, so its parts are that large."""
+    from models.tables import DayPart
+    from services import daily
+
+    monkeypatch.setattr(daily, "CHUNK", 40)
+    monkeypatch.setattr(daily, "PART_CASES", 10)
+    load(sqlite_db, tmp_path, [{"loan_id": f"L-{i:03d}"} for i in range(90)])  # all fall due on 2008-07-01
+    make_uow = lambda: UnitOfWork(sqlite_db)  # noqa: E731
+    assert daily.plan_parts(make_uow, date(2008, 7, 1), workers=1) == 3
+    assert daily.plan_parts(make_uow, date(2008, 7, 1), workers=2) == 3  # a date keeps the parts it has (a resumed run)
+    with UnitOfWork(sqlite_db) as uow:
+        uow.session.execute(delete(DayPart))
+        uow.commit()
+    assert daily.plan_parts(make_uow, date(2008, 7, 1), workers=2) == 9

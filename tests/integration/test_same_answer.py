@@ -60,11 +60,12 @@ def _run(url: str, tmp_path, book, monkeypatch, run_parts=None) -> str:
     _empty(url)
     load(url, tmp_path, *book)
     policy = load_policy()
-    daily.run_dates(lambda: UnitOfWork(url), RUN_DATE, None, policy, run_parts=run_parts)
+    workers = 2 if run_parts is not None else 1  # as many as run_parts starts (parts: PART_CASES = CHUNK here)
+    daily.run_dates(lambda: UnitOfWork(url), RUN_DATE, None, policy, run_parts=run_parts, workers=workers)
     with UnitOfWork(url) as uow:  # the first date moves most of the book (workers report to their own tallies)
         assert uow.session.execute(select(func.count()).select_from(History).where(History.on == RUN_DATE)).scalar_one() > 100
     daily.run_dates(lambda: UnitOfWork(url), RUN_DATE + timedelta(days=1), RUN_DATE + timedelta(days=CATCH_UP), policy,
-                    run_parts=run_parts)
+                    run_parts=run_parts, workers=workers)
     return run_digest(url)
 
 
