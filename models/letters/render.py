@@ -86,6 +86,10 @@ def _load_font(path: str) -> tuple[str, frozenset[int]]:
     """Register the font with reportlab once per file; its name and the code points it covers."""
     name = f"{FONT_NAME}-{uuid.uuid5(uuid.NAMESPACE_URL, path).hex[:8]}"
     font = TTFont(name, path, subfontIndex=0) if path.lower().endswith(".ttc") else TTFont(name, path)
+    # Each letter embeds a subset of the face, and reportlab cuts every subset from a fresh copy of
+    # the table it needs, the glyph table included (megabytes for a CJK face, twice a letter). A
+    # table's bytes never change: this face copies each once.
+    font.face.get_table = lru_cache(maxsize=None)(font.face.get_table)
     pdfmetrics.registerFont(font)
     return name, frozenset(font.face.charToGlyph)
 
