@@ -22,7 +22,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -53,7 +53,7 @@ from services.worklist import clocks_watch
 __all__ = [
     "CATEGORIES", "CHUNK", "FLOOR_BOUNDS", "KEEP", "KINDS", "MUTABLE", "STAFF_RANK", "CaseRow", "DayResult", "RunResult", "Tally",
     "any_touched", "catch_up_quarantined", "classification_expression", "classify", "complete", "crossing_candidates", "dates_to_run",
-    "dpd_expression", "due_chunks", "finish_parts", "is_month_end", "next_due_date", "oldest_due_expression", "process_chunk",
+    "dpd_expression", "finish_parts", "is_month_end", "next_due_date", "oldest_due_expression", "process_chunk",
     "plan_parts", "process_ids", "refresh_classification", "reschedule", "run_dates", "snapshot_month_end", "work_parts",
 ]
 
@@ -75,11 +75,6 @@ def setwise_enabled() -> bool:
 
 
 CHUNKS_A_CALL = 2  # chunks one ``process`` call of run_dates is given (10,000 cases): the flow makes one Prefect task run of it
-
-
-def due_chunks(session: Session, day: date) -> Iterator[list[str]]:
-    """Loan ids due on ``day`` (or touched), in keyset-paged chunks of ``CHUNK``."""
-    return daily_sql.due_chunks(session, day, CHUNK)
 
 
 # --- one business date --------------------------------------------------------------------------
@@ -428,7 +423,7 @@ def run_dates(
     skipping quiet stretches. ``process(ids, date, result)`` judges the ids of up to
     ``CHUNKS_A_CALL`` chunks, committing per chunk (``process_ids``; the flow makes each call one
     Prefect task run, each a set of states and events on the Prefect server: a first date at a
-    million loans makes 10, a catch-up date one);
+    million loans makes 11, a catch-up date one);
     on PostgreSQL a date is split into parts (``day_parts``) that ``run_parts(date, result)``
     hands to parallel workers when there are several (``workers``: how many it starts); then this process works what is left (a
     date of one part, or a part a dead worker left once its lease has run out);
