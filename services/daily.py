@@ -46,7 +46,7 @@ from services.cases import release_officer_if_done
 from services.daily_results import (  # re-exported: the run's results, its dates, the quarantine catch-up
     KEEP, KINDS, DayResult, RunResult, Tally, catch_up_quarantined, dates_to_run,
 )
-from services.restructuring import record_missed_installment
+from services.restructuring import record_missed_installments
 from services.views import CaseLoader, light_view
 from services.worklist import clocks_watch
 
@@ -154,7 +154,7 @@ def _process_chunk_once(
     failed = failed or {}
     s = uow.session
     loans = daily_sql.read_cases(uow, ids, due_on=day if recheck else None)
-    before = {loan.loan_id: mutable_values(loan) for loan in loans}
+    before = {loan.loan_id: loan._read for loan in loans}  # the MUTABLE values as read
     # First each case from its own row (``light_view``): a case whose rules end the day without
     # reading its other tables (a performing loan not yet past due, e.g. every loan an import of
     # guarantors touched) is judged with no query and no clock; the others are loaded together.
@@ -193,6 +193,7 @@ def _process_chunk_once(
 
     setwise = setwise_enabled()
     watch: list[dict[str, Any]] = []  # where the judged cases' legal clocks end (services.worklist)
+    broken: list[tuple[CaseRow, date]] = []  # (case, the installment's due date) of the plans broken
     # (position in the case's day, event, source, target, reason) → the cases taking that rung
     rungs: dict[tuple[int, str, str, str, str], list[str]] = defaultdict(list)
     for loan in loans:
@@ -220,14 +221,16 @@ def _process_chunk_once(
                 ahead, behind = clocks_watch(view, day)
                 if (ahead, behind) != (loan.clocks_ahead_on, loan.clocks_behind_on):
                     watch.append({"b_loan_id": loan.loan_id, "ahead": ahead, "behind": behind})
-            if plan.plan_broken:  # a missed installment restarts a restructured asset's observation (issue 15 rule 1)
-                record_missed_installment(s, loan, view.oldest_unpaid_line_due, policy)
+            if plan.plan_broken and view.oldest_unpaid_line_due is not None:  # recorded set-wise below
+                broken.append((loan, view.oldest_unpaid_line_due))
         except SQLAlchemyError:
             raise  # the database, not the case: the run fails and is run again
         except Exception as exc:  # any rule's failure is this case's alone
             errors[loan.loan_id] = _error_text(exc)
             continue
         result.cases += 1
+    # a missed installment restarts a restructured asset's observation (issue 15 rule 1)
+    record_missed_installments(s, broken, policy, failed=lambda loan, exc: errors.setdefault(loan.loan_id, _error_text(exc)))
     if errors:
         raise CasesFailed(errors)
 

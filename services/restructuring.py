@@ -9,11 +9,12 @@ classification (``models.daily_sql.classification_expression``) reads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from machines.policy import Policy
@@ -75,18 +76,48 @@ def record_missed_installment(s: Session, loan: Any, missed_on: date | None, pol
     the columns the run writes back). Returns whether the observation restarted."""
     if missed_on is None:
         return False
-    # days past due run from the first missed installment (issue 15 rule 6): the agreement replaced
-    # the due dates before it (views.days_past_due_on, daily_sql.oldest_due_expression)
-    loan.overdue_since = missed_on
-    if not isinstance(loan, Loan):
-        s.execute(update(Loan).where(Loan.loan_id == loan.loan_id).values(overdue_since=missed_on)
-                  .execution_options(synchronize_session=False))
-    plan_id = s.execute(select(Plan.id).where(Plan.loan_id == loan.loan_id).order_by(Plan.id.desc()).limit(1)).scalar()
-    dates = list(s.scalars(select(PlanLine.due_on).where(PlanLine.plan_id == plan_id))) if plan_id is not None else []
-    if not missed_during_observation(loan, missed_on, dates or [missed_on], policy):
-        return False
-    if not isinstance(loan, Loan):
-        s.execute(update(Loan).where(Loan.loan_id == loan.loan_id).values(
-            observation_from=loan.observation_from, observation_until=loan.observation_until,
-            restructured_floor=loan.restructured_floor).execution_options(synchronize_session=False))
-    return True
+    return bool(record_missed_installments(s, [(loan, missed_on)], policy))
+
+
+_MISSED_COLUMNS = ("overdue_since", "observation_from", "observation_until", "restructured_floor")
+
+
+def record_missed_installments(
+    s: Session, missed: Sequence[tuple[Any, date]], policy: Policy, failed: Callable[[Any, Exception], None] | None = None,
+) -> list[Any]:
+    """``record_missed_installment`` of several loans at once, each with the due date of its
+    installment missed: two queries for their plans' repayment dates (each loan's latest plan,
+    the one that broke), and the plain rows among them written in one statement (the daily run's
+    cases whose plan broke on a date: their queries and updates one by one cost 1.8 ms a case,
+    six times the judging of one, on a catch-up). ``failed(loan, error)``: a loan whose rule
+    raises is reported there and not written, the others go on (else the error is raised).
+    Returns the loans whose observation restarted."""
+    if not missed:
+        return []
+    ids = [loan.loan_id for loan, _ in missed]
+    latest = dict(s.execute(select(Plan.loan_id, func.max(Plan.id)).where(Plan.loan_id.in_(ids)).group_by(Plan.loan_id)).all())
+    dates: dict[int, list[date]] = defaultdict(list)
+    if latest:
+        for plan_id, due_on in s.execute(select(PlanLine.plan_id, PlanLine.due_on).where(PlanLine.plan_id.in_(list(latest.values())))):
+            dates[plan_id].append(due_on)
+    restarted: list[Any] = []
+    written: list[Any] = []
+    for loan, missed_on in missed:
+        try:
+            # days past due run from the first missed installment (issue 15 rule 6): the agreement replaced
+            # the due dates before it (views.days_past_due_on, daily_sql.oldest_due_expression)
+            loan.overdue_since = missed_on
+            if missed_during_observation(loan, missed_on, dates.get(latest.get(loan.loan_id), []) or [missed_on], policy):
+                restarted.append(loan)
+        except Exception as exc:
+            if failed is None:
+                raise
+            failed(loan, exc)  # the caller judges the loan's chunk again from its row, without it
+            continue
+        if not isinstance(loan, Loan):
+            written.append(loan)
+    if written:
+        table = Loan.__table__
+        stmt = update(table).where(table.c.loan_id == bindparam("b_loan_id")).values({c: bindparam(f"v_{c}") for c in _MISSED_COLUMNS})
+        s.connection().execute(stmt, [{"b_loan_id": loan.loan_id} | {f"v_{c}": getattr(loan, c) for c in _MISSED_COLUMNS} for loan in written])
+    return restarted

@@ -21,7 +21,7 @@ from flows.present import jsonable
 from machines.policy import load_policy
 from models.domain.errors import ClassificationBetterThanFloor
 from models.store import UnitOfWork
-from models.tables import Action, Loan
+from models.tables import Action, Loan, Quarantine
 from services import case_view, cases, escalations, judgement, reporting
 from services.importing import import_paths
 from services.operators import ApprovalRefused
@@ -83,6 +83,44 @@ def test_a_missed_installment_during_observation_restarts_it_one_category_worse_
         "on": "2008-07-10", "observation_from": "2008-09-15", "observation_until": "2009-09-15", "floor": "substandard"}
     assert case["classification"] == "substandard"  # the DPD floor alone would be special mention
     assert case["dpd"] == 16  # rule 6: from the first missed installment (2008-09-15), not from maturity (2008-06-30)
+
+
+def test_plans_broken_on_one_date_each_restart_their_own_observation_and_a_failing_one_is_quarantined_alone_rule_1(
+        db_url, tmp_path, monkeypatch):
+    # three plans of one chunk break on 2008-10-01 (grace of 15 days after 2008-09-15): L-SM special
+    # mention and L-NPL substandard before their plans (L-NPL fell due 2008-01-31), L-BAD as L-SM
+    load(db_url, tmp_path, [{"loan_id": "L-BAD"}, {"loan_id": "L-NPL", "maturity_on": "2008-01-31"}, {"loan_id": "L-SM"}])
+    run(db_url, date(2008, 7, 1), date(2008, 7, 10))
+    for loan_id in ("L-BAD", "L-NPL", "L-SM"):
+        with UnitOfWork(db_url) as uow:
+            cases.plan(uow, loan_id, monthly=D("10000"), first_due=date(2008, 9, 15), on=date(2008, 7, 10), by="E-01")
+    run(db_url, date(2008, 7, 11), date(2008, 9, 30))
+    from services import restructuring
+
+    rule = restructuring.missed_during_observation
+
+    def fails_for_l_bad(loan, *args):
+        if loan.loan_id == "L-BAD":
+            raise RuntimeError("a rule went wrong")
+        return rule(loan, *args)
+
+    monkeypatch.setattr(restructuring, "missed_during_observation", fails_for_l_bad)
+    run(db_url, date(2008, 10, 1), date(2008, 10, 1))
+
+    # each restarted from its missed installment (2008-09-15), one category worse than its own floor
+    assert show(db_url, "L-SM")["restructured"] == {
+        "on": "2008-07-10", "observation_from": "2008-09-15", "observation_until": "2009-09-15", "floor": "substandard"}
+    assert show(db_url, "L-NPL")["restructured"] == {
+        "on": "2008-07-10", "observation_from": "2008-09-15", "observation_until": "2009-09-15", "floor": "doubtful"}
+    assert (stored(db_url, "L-SM").overdue_since, stored(db_url, "L-NPL").overdue_since) == (date(2008, 9, 15), date(2008, 9, 15))
+    assert (show(db_url, "L-SM")["classification"], show(db_url, "L-NPL")["classification"]) == ("substandard", "doubtful")
+    # the case whose rule raised moved nothing and is left to the next run
+    bad = stored(db_url, "L-BAD")
+    assert (bad.state, bad.overdue_since, bad.observation_from, bad.restructured_floor) == (
+        "installment", None, date(2008, 9, 15), "special_mention")
+    with UnitOfWork(db_url) as uow:
+        quarantined = uow.session.execute(select(Quarantine.loan_id, Quarantine.error).where(Quarantine.released_on.is_(None))).all()
+    assert quarantined == [("L-BAD", "RuntimeError: a rule went wrong")]
 
 
 def test_the_demo_installment_loan_ends_substandard_and_in_observation_rule_1(db_url, tmp_path):
