@@ -249,3 +249,41 @@ def test_a_date_for_one_worker_is_split_in_parts_of_a_chunk_and_for_several_in_p
         uow.session.execute(delete(DayPart))
         uow.commit()
     assert daily.plan_parts(make_uow, date(2008, 7, 1), workers=2) == 9
+
+
+def test_cases_written_back_keep_each_changed_value_and_a_case_changed_meanwhile_refuses_the_write(db_url, tmp_path):
+    from models import daily_sql
+    from models.domain.errors import ConcurrentUpdate
+
+    ids = [f"L-{n:02d}" for n in range(40)]  # more than 32: one array (or JSON) parameter for the chunk's ids
+    load(db_url, tmp_path, [{"loan_id": loan_id} for loan_id in ids])
+    with UnitOfWork(db_url) as uow:
+        rows = daily_sql.read_cases(uow, ids)
+        assert [r.loan_id for r in rows] == ids
+        first, second = rows[0], rows[1]
+        first.next_event_on, first.touched, first.awaiting_reason = date(2009, 1, 2), True, "why"
+        second.state, second.state_entered_on, second.urgent, second.accrued_to = "overdue", date(2008, 7, 1), True, date(2008, 8, 1)
+        daily_sql.write_cases(uow.session, [first, second])  # two groups of changed columns
+        uow.commit()
+    with UnitOfWork(db_url) as uow:
+        stored = {loan.loan_id: loan for loan in uow.session.scalars(select(Loan).where(Loan.loan_id.in_(ids[:3])))}
+        assert (stored["L-00"].next_event_on, stored["L-00"].touched, stored["L-00"].awaiting_reason, stored["L-00"].state) == (
+            date(2009, 1, 2), True, "why", "performing")
+        assert (stored["L-01"].state, stored["L-01"].state_entered_on, stored["L-01"].urgent, stored["L-01"].accrued_to) == (
+            "overdue", date(2008, 7, 1), True, date(2008, 8, 1))
+        assert [stored[i].version for i in ids[:3]] == [first.version + 1, second.version + 1, rows[2].version]
+    with UnitOfWork(db_url) as uow:  # a value taken away and one given, in one group
+        first, _, third = daily_sql.read_cases(uow, ids)[:3]
+        first.awaiting_reason, third.awaiting_reason = None, "also"
+        daily_sql.write_cases(uow.session, [first, third])
+        uow.commit()
+    with UnitOfWork(db_url) as uow:
+        assert [uow.session.get(Loan, i).awaiting_reason for i in ids[:3]] == [None, None, "also"]
+
+    with UnitOfWork(db_url) as uow:
+        rows = daily_sql.read_cases(uow, ids)
+        uow.session.execute(Loan.__table__.update().where(Loan.loan_id == "L-05").values(version=Loan.version + 1))  # meanwhile
+        for row in rows:
+            row.next_event_on = date(2009, 2, 1)
+        with pytest.raises(ConcurrentUpdate, match="1 case"):
+            daily_sql.write_cases(uow.session, rows)
