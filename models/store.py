@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.tables import Loan, Mark, RunDay
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0016"
+HEAD_REVISION = "0017"
 DEFAULT_SQLITE = "sqlite:///var/npl.db"
 CLASSIFICATION_MARK = "classification"  # the date stored classifications are true of
 

@@ -128,9 +128,12 @@ class Loan(Base):
         Index("ix_loans_touched", "loan_id", sqlite_where=text("touched = 1"), postgresql_where=text("touched")),
         # the date the oldest unpaid amount fell due (outside a plan): classification thresholds
         Index("ix_loans_oldest_due", text("coalesce(overdue_since, maturity_on)")),
-        Index("ix_loans_observation_until", "observation_until"),
+        # only the rows that have one (most loans have neither); every query of them is a range (migration 0017)
+        Index("ix_loans_observation_until", "observation_until", sqlite_where=text("observation_until IS NOT NULL"),
+              postgresql_where=text("observation_until IS NOT NULL")),
         Index("ix_loans_clocks_ahead_on", "clocks_ahead_on"),
-        Index("ix_loans_clocks_behind_on", "clocks_behind_on"),
+        Index("ix_loans_clocks_behind_on", "clocks_behind_on", sqlite_where=text("clocks_behind_on IS NOT NULL"),
+              postgresql_where=text("clocks_behind_on IS NOT NULL")),
     )
 
 

@@ -58,6 +58,11 @@ def test_a_database_at_the_first_revision_is_upgraded_on_first_use_and_keeps_its
             )).scalars())
             assert {"ix_loans_oldest_due", "ix_loans_touched", "ix_loans_state_classification"} <= indexes
             assert "ix_loans_state" not in indexes  # replaced by the covering index that starts with state
+            for column in ("observation_until", "clocks_behind_on"):  # 0017: only the rows that have one
+                definition = conn.execute(text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = :name" if conn.dialect.name == "postgresql"
+                    else "SELECT sql FROM sqlite_master WHERE name = :name"), {"name": f"ix_loans_{column}"}).scalar()
+                assert definition is not None and f"{column} IS NOT NULL" in definition, definition
             assert inspect(conn).has_table("marks")
             assert {"taken_on", "disposed_on"} <= {c["name"] for c in inspect(conn).get_columns("collateral")}
             assert "limitation_interrupted_on" in {c["name"] for c in inspect(conn).get_columns("guarantors")}
