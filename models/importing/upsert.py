@@ -398,11 +398,11 @@ class Store:
         not opened it yet), so a failed or killed import leaves every index as it was. Unique
         indexes stay (the upserts' ON CONFLICT needs them), and so does every lookup by key.
 
-        PostgreSQL the same (its DDL is transactional too; the DROP holds the table's exclusive lock
-        until the import commits, which on a book this small against the load blocks nobody's
-        work), with ``maintenance_work_mem`` raised for the rebuild's sorts: at a million loans the
-        import took 70.4 s against 93.7 s with the indexes kept (the server's CPU 50.7 against
-        75.6 s). Its tables are also analyzed at :meth:`finish`: the planner's statistics of a
+        PostgreSQL the same for a first load (no loan on file yet) by the tables' owner (its DDL is
+        transactional too; see ``_first_load_by_owner``), with ``maintenance_work_mem`` raised for
+        the rebuild's sorts: at a million loans the import took 70.4 s against 93.7 s with the
+        indexes kept (the server's CPU 50.7 against 75.6 s). Any other import keeps the indexes.
+        Its tables are also analyzed at :meth:`finish`: the planner's statistics of a
         table that was empty or small say nothing of the rows just loaded, and the first daily
         run comes before autovacuum's next look (a seq scan of the whole book where an index
         would read a few rows)."""
@@ -423,6 +423,8 @@ class Store:
                 ).all()
             else:
                 self._analyze += [table, "borrowers"] if table == "loans" else [table]
+                if not self._first_load_by_owner(connection, table):
+                    continue
                 indexes = connection.exec_driver_sql(
                     "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s "
                     "ORDER BY indexname",
@@ -436,6 +438,18 @@ class Store:
             for name, _ in indexes:
                 connection.exec_driver_sql(f'DROP INDEX "{name}"')
             self._dropped += [sql for _, sql in indexes]
+
+    @staticmethod
+    def _first_load_by_owner(connection: Any, table: str) -> bool:
+        """PostgreSQL: whether the book holds no loan yet and this role owns ``table``. Only an
+        owner may drop its indexes (the application role of ``npl db grant`` owns nothing: its
+        imports keep them), and the DROP locks the table until the import commits: with no case
+        on file yet, that keeps nobody from anything."""
+        return bool(connection.exec_driver_sql(
+            "SELECT NOT EXISTS (SELECT 1 FROM loans) AND pg_has_role(current_user, c.relowner, 'USAGE') "
+            "FROM pg_class c WHERE c.oid = to_regclass(%s)",
+            (table,),
+        ).scalar())
 
     def finish(self) -> None:
         """Rebuild the indexes :meth:`plan` dropped, and on PostgreSQL analyze the tables it

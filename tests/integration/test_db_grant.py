@@ -93,3 +93,35 @@ def test_the_schemas_owner_or_a_superuser_is_refused_as_the_application_role(own
 def test_db_grant_on_sqlite_is_bad_input(tmp_path):
     result = CliRunner().invoke(app, ["db", "grant", "npl_app", "--db", f"sqlite:///{tmp_path / 'npl.db'}"])
     assert result.exit_code == 2 and "PostgreSQL" in result.stderr
+
+
+@pytest.mark.postgres
+def test_a_first_load_drops_and_rebuilds_the_indexes_as_the_owner_and_keeps_them_as_the_application_role(
+        owner_and_app, tmp_path, monkeypatch):
+    from models.importing import upsert
+
+    owner_url, role, app_url = owner_and_app
+    assert CliRunner().invoke(app, ["db", "grant", role, "--db", owner_url]).exit_code == 0
+    monkeypatch.setattr(upsert, "BULK_MIN_ROWS", 5)  # the demo's files count as a bulk load
+    dropped: list[list[str]] = []
+    finish = upsert.Store.finish
+    monkeypatch.setattr(upsert.Store, "finish", lambda self: (dropped.append(list(self._dropped)), finish(self))[1])
+
+    def indexes(url: str) -> list[tuple[str, str]]:
+        with store.engine_for(url).connect() as conn:
+            return sorted(tuple(r) for r in conn.execute(text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")))
+
+    files = [DEMO / "loans.csv", DEMO / "guarantors.csv"]
+    schema = indexes(owner_url)
+    assert not import_paths(app_url, files).rejected  # the application role owns nothing: it writes through them
+    assert dropped == [[]] and indexes(app_url) == schema
+
+    with UnitOfWork(owner_url) as uow:  # an empty book again, loaded by the owner: dropped and rebuilt
+        for table in ("guarantors", "loans", "borrowers"):
+            uow.session.execute(text(f"DELETE FROM {table}"))
+        uow.commit()
+    assert not import_paths(owner_url, files).rejected
+    assert any("ix_loans_next_event_on" in sql for sql in dropped[1]) and indexes(owner_url) == schema
+    assert not import_paths(owner_url, files).rejected  # the same files again: loans on file, indexes kept
+    assert dropped[2] == []
