@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections import defaultdict
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
@@ -112,6 +113,9 @@ class CaseRow:
     next_event_on: date | None
     clocks_ahead_on: date | None
     clocks_behind_on: date | None
+    observation_from: date | None
+    observation_until: date | None
+    restructured_floor: str | None
     version: int
     _read: tuple[Any, ...]  # the ``MUTABLE`` values as ``read_cases`` read them
 
@@ -119,15 +123,20 @@ class CaseRow:
         self.__dict__.update(mapping)
 
 
-# What the daily run may change on a loan row; written back in one executemany per chunk.
+# What the daily run may change on a loan row; written back by ``write_cases`` per chunk (the last
+# four: a missed installment of a broken plan, ``services.restructuring.record_missed_installments``).
 MUTABLE = (
     "state", "state_entered_on", "closed_reason", "sued_on", "awaiting_approval", "awaiting_reason", "urgent",
     "employer_pressure", "next_event_on", "touched", "limitation_start", "accrual_stopped", "accrued_to",
+    "overdue_since", "observation_from", "observation_until", "restructured_floor",
 )
 
 
+_MUTABLE_VALUES = operator.attrgetter(*MUTABLE)
+
+
 def mutable_values(row: CaseRow) -> tuple[Any, ...]:
-    return tuple(getattr(row, c) for c in MUTABLE)
+    return _MUTABLE_VALUES(row)  # type: ignore[no-any-return]  # attrgetter of several names gives a tuple
 
 
 def among(session: Session, column: Any, ids: Sequence[Any]) -> Any:
@@ -223,12 +232,11 @@ def _write_statement_pg(columns: tuple[str, ...]) -> str:
     """``_write_statement`` for a whole group at once on PostgreSQL: one array parameter a column."""
     table = Loan.__table__
     dialect = postgresql.dialect()
-    names = ("loan_id", "version", *columns)
-    arrays = ", ".join(f"%(b_{n})s::{table.c[n].type.compile(dialect=dialect)}[]" if n in ("loan_id", "version")
-                       else f"%(v_{n})s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
+    params = [("b_loan_id", "loan_id"), ("b_version", "version"), *((f"v_{c}", c) for c in columns)]
+    arrays = ", ".join(f"%({param})s::{table.c[column].type.compile(dialect=dialect)}[]" for param, column in params)
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
-    return (f"UPDATE loans AS l SET {sets}, version = l.version + 1 FROM unnest({arrays}) AS v({', '.join(names)}) "
-            "WHERE l.loan_id = v.loan_id AND l.version = v.version")
+    return (f"UPDATE loans AS l SET {sets}, version = l.version + 1 FROM unnest({arrays}) "
+            f"AS v({', '.join(column for _, column in params)}) WHERE l.loan_id = v.loan_id AND l.version = v.version")
 
 
 def write_cases(session: Session, changed: Sequence[CaseRow]) -> None:
