@@ -7,6 +7,9 @@ bad input. Single-case commands call the services directly (no Prefect server); 
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
 import sys
 
 import typer
@@ -25,19 +28,49 @@ from flows import cli_feed, cli_cases, cli_book, cli_admin  # noqa: F401 - impor
 def main() -> None:
     """The `npl` script. Usage errors (a missing option, an unknown command) are one line too,
     exit 2, like every other error the user can cause."""
+    atexit.register(_leave)  # registered first, so run last: after Prefect's own exit handlers
     try:
         code = app(standalone_mode=False)
     except usage_errors.NoArgsIsHelpError as exc:
         typer.echo(exc.format_message(), err=True)
-        sys.exit(2)
+        code = 2
     except usage_errors.UsageError as exc:
         command = " ".join(exc.ctx.command_path.split()[1:]) if exc.ctx else ""
         typer.echo(f"npl: {exc.format_message()} (see npl {command + ' ' if command else ''}--help)", err=True)
-        sys.exit(2)
+        code = 2
     except typer.Abort:
         typer.echo("npl: aborted", err=True)
-        sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+        code = 1
+    code = code if isinstance(code, int) else 0
+    _settled.append(code)
+    sys.exit(code)
+
+
+_settled: list[int] = []  # the exit code main() settled on, for _leave
+
+
+def _leave() -> None:
+    """The last of `npl`'s exit handlers, once the others have run (Prefect's send the run's
+    events and logs to its server): flush the logs and the output, close the database
+    connections (SQLite checkpoints its log as the last one closes), then end the process
+    without the interpreter's teardown, which frees every object one by one and has nothing
+    left to save: 1.8 s after a daily run at 100,000 loans on the 2-core test machine (0.8 s of
+    it Prefect's modules alone), paid by every `npl daily`. A command that did not finish
+    (an unexpected error, a traceback) ends as Python ends it."""
+    if not _settled:
+        return
+    try:
+        logging.shutdown()  # its own exit handler was registered before this one: it would not run
+        store = sys.modules.get("models.store")
+        if store is not None:
+            store.dispose_all()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe (`npl … | head`): nothing more can be written
+                pass
+        os._exit(_settled[0])
 
 
 if __name__ == "__main__":
