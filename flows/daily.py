@@ -27,7 +27,7 @@ from flows.letters import letters_due
 from flows.prefect_env import flow_database_url
 from machines.policy import load_policy
 from models.store import UnitOfWork, last_run_date
-from services import daily, feed, reporting, worklist
+from services import daily, daily_summary, feed, worklist
 
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -134,7 +134,7 @@ def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
     date; return the deadlines at risk."""
     policy = load_policy()
     with UnitOfWork(flow_database_url()) as uow:
-        summary = reporting.summary_tables(uow.session, policy)
+        summary = daily_summary.summary_tables(uow.session, policy)
         risks = worklist.deadlines_at_risk(uow.session, through, policy, refresh=True)
         uow.commit()  # where the clocks of the cases read end, as of this date (refresh)
         per_officer = worklist.worklist_summary(uow.session, through, policy, risks)
@@ -145,7 +145,7 @@ def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
     urgent.sort(key=lambda i: (i["task"] != worklist.QUARANTINED, not i["urgent"], i["due"] or "9999-12-31",
                                worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
     publishing.publish_worklist_workbook(everything, through)
-    markdown = reporting.summary_markdown(through, summary, run, risks, t)
+    markdown = daily_summary.summary_markdown(through, summary, run, risks, t)
     if run.get("feed") is not None:
         markdown = feed.with_section(markdown, feed.markdown(run["feed"], t))
     markdown = quarantined_first(publishing.with_section(markdown, publishing.my_work_markdown(officers)), run)
@@ -173,7 +173,7 @@ def quarantined_first(markdown: str, run: dict[str, Any]) -> str:
              "| " + " | ".join(headers) + " |", "|---|---|---|---|"]
     lines += [f"| {q['loan_id']} | {q['business_date']} | {' '.join(q['error'].split()).replace('|', '/')} | {q['officer'] or '-'} |" for q in rows]
     if total > len(rows):
-        lines.append(reporting.shown_note(t, len(rows), total))
+        lines.append(daily_summary.shown_note(t, len(rows), total))
     title, _, rest = markdown.partition("\n\n")
     return f"{title}\n\n" + "\n".join(lines) + f"\n\n{rest}"
 

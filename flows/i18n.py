@@ -171,7 +171,7 @@ LABELS: dict[str, dict[str, str]] = {
     "form.loan_id": {"zh": "贷款编号，例如 L-0001", "en": "the loan, e.g. L-0001"},
     "error.amount": {"zh": "{field}：金额须为正数（元），最多两位小数，例如 1000.00；收到的是“{value}”",
                      "en": "{field}: an amount is a positive number of yuan with at most two decimals, e.g. 1000.00; got \"{value}\""},
-    # --- the daily run's summary (services.reporting.summary_markdown) and tables -------------------
+    # --- the daily run's summary (services.daily_summary.summary_markdown) and tables -------------------
     "summary.title": {"zh": "每日催收汇总 — {date}", "en": "Daily collection — {date}"},
     "summary.already_done": {"zh": "营业日 {date} 此前已完成：未做任何改动。", "en": "Business date {date} was already completed: nothing changed."},
     "summary.ran": {"zh": "运行 {dates} 个营业日（其中 {event_dates} 个有事件）；判断 {cases} 户；状态变更 {transitions} 次。",

@@ -25,10 +25,12 @@ worse than none, so :func:`render_letter` refuses it (:class:`LetterError`) inst
 
 # The package: the data (texts), the PDF (render) and the mail room's register (register); every
 # public name is re-exported here, so ``from models.letters import X`` stays the way to reach them.
-from models.letters.register import REGISTER_COLUMNS, REGISTER_HEADERS_ZH, register_rows, write_register
-from models.letters.render import (
-    FONT_CANDIDATES, FONT_ENV, FONT_NAME, WORKERS_ENV, font_path, letter_workers, missing_glyphs, render_letter, render_letters,
-)
+# The PDF's and the register's names are loaded when first used (``__getattr__``): reportlab,
+# openpyxl and pandas cost a second of every `npl daily`'s start on the test machine, and a date
+# with no letter due needs none of them.
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from models.letters.texts import (
     GUARANTEE_LABELS,
     GUARANTEE_TYPES,
@@ -48,6 +50,29 @@ from models.letters.texts import (
     format_date,
     guarantor_legal_basis,
 )
+
+if TYPE_CHECKING:
+    from models.letters.register import REGISTER_COLUMNS, REGISTER_HEADERS_ZH, register_rows, write_register
+    from models.letters.render import (
+        FONT_CANDIDATES, FONT_ENV, FONT_NAME, WORKERS_ENV, font_path, letter_workers, missing_glyphs, render_letter,
+        render_letters,
+    )
+
+_LOADED_WHEN_USED = {
+    **dict.fromkeys(("REGISTER_COLUMNS", "REGISTER_HEADERS_ZH", "register_rows", "write_register"), "models.letters.register"),
+    **dict.fromkeys(("FONT_CANDIDATES", "FONT_ENV", "FONT_NAME", "WORKERS_ENV", "font_path", "letter_workers", "missing_glyphs",
+                     "render_letter", "render_letters"), "models.letters.render"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LOADED_WHEN_USED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FONT_CANDIDATES",

@@ -76,7 +76,7 @@ RISKS = [{"loan_id": "L-3", "clock": "guarantee", "date": "2009-03-01", "detail"
 
 def summary() -> str:
     from flows.i18n import t
-    from services.reporting import summary_markdown
+    from services.daily_summary import summary_markdown
 
     return summary_markdown(date(2008, 11, 30), SUMMARY, RUN, RISKS, t)
 
