@@ -535,6 +535,9 @@ def _terminate(signum: int, _frame: Any) -> None:
 
 
 def main() -> None:
+    from flows.collector import fewer_full_collections
+
+    fewer_full_collections()  # as `npl` does for the import and the daily run
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--loans", type=int, default=100_000)
     ap.add_argument("--days", type=int, default=30, help="business dates in the --through catch-up (default 30)")

@@ -37,6 +37,9 @@ def files_for(folder: Path, loans: int) -> list[Path]:
 
 
 def main() -> None:
+    from flows.collector import fewer_full_collections
+
+    fewer_full_collections()  # as `npl` does for the import and the daily run
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loans", type=int, default=100_000)
     parser.add_argument("--db", default=None, help="a PostgreSQL URL (default: a SQLite file in a temporary folder)")

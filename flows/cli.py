@@ -23,12 +23,14 @@ from flows.cli_common import (  # noqa: F401
 # Each command module registers its commands on `app` when imported, in this order: the order
 # `npl --help` lists them (the operator and db sub-commands come after the commands).
 from flows import cli_feed, cli_cases, cli_book, cli_admin  # noqa: F401 - imported for the commands they register
+from flows.collector import fewer_full_collections
 
 
 def main() -> None:
     """The `npl` script. Usage errors (a missing option, an unknown command) are one line too,
     exit 2, like every other error the user can cause."""
     atexit.register(_leave)  # registered first, so run last: after Prefect's own exit handlers
+    fewer_full_collections()  # an import, a daily run, a worklist: large heaps, millions of small objects
     try:
         code = app(standalone_mode=False)
     except usage_errors.NoArgsIsHelpError as exc:

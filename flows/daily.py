@@ -22,6 +22,7 @@ from prefect.context import get_run_context
 from prefect.events import emit_event
 
 from flows import approvals, publishing, run_names
+from flows.collector import fewer_full_collections
 from flows.i18n import t
 from flows.letters import letters_due
 from flows.prefect_env import flow_database_url
@@ -65,6 +66,7 @@ def work_parts(day: date, room: dict[str, int | None] | None = None, db_url: str
     their due cases (services.daily.work_parts); a date makes one such task run per worker,
     whatever the size of the book. As a task it finds its database itself (``flow_database_url``):
     a task's inputs are not a place for credentials."""
+    fewer_full_collections()  # a worker process of its own (process pool, Dask)
     result = daily.DayResult(day, daily.Tally(keep=None))
     url = db_url or flow_database_url()
     daily.work_parts(lambda: UnitOfWork(url), day, load_policy(), result)
@@ -98,6 +100,7 @@ def advance_cases(ids: list[str], day: date, room: dict[str, int | None] | None 
     the items the run still has ``room`` for (Prefect keeps every task's return value until the
     flow run ends: a long catch-up must not hold every case it moved). As a task it finds its
     database itself (``flow_database_url``): a task's inputs are not a place for credentials."""
+    fewer_full_collections()
     result = daily.DayResult(day, daily.Tally(keep=None))
     url = db_url or flow_database_url()
     daily.process_ids(lambda: UnitOfWork(url), ids, day, load_policy(), result)
@@ -254,6 +257,7 @@ def daily_collection(as_of: date | None = None, through: date | None = None, pub
     already completed changes nothing. ``wait_for_export`` (the scheduled deployment): wait for a
     missing export up to the policy's ``[feed] wait_minutes``, then run on the book as it is. The
     database is the environment's (``flows.prefect_env.flow_database_url``), never a parameter."""
+    fewer_full_collections()  # whoever started the run: `npl daily`, a served deployment, a worker
     logger = get_run_logger()
     as_of = as_of or today_in_branch_zone()
     url = flow_database_url()
