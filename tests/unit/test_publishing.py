@@ -109,3 +109,12 @@ def test_the_feed_section_speaks_the_chosen_language(monkeypatch: pytest.MonkeyP
     assert markdown(feed, t).startswith("## 夜间数据 (var/inbox)\n\n**数据缺失**：等待 5 分钟后仍无 2008-07-03 的 loans 文件")
     monkeypatch.setenv("NPL_LANG", "en")
     assert "**Export missing**: no loans file for 2008-07-03 after waiting 5 min" in markdown(feed, t)
+
+
+def test_the_daily_summary_orders_states_and_classes_as_the_portfolio_report_does() -> None:
+    # the report's orders are a copy in models (which may not import the machine): they must not drift
+    from models import portfolio
+    from services import daily_summary
+
+    assert daily_summary.STATES == portfolio.STATES
+    assert daily_summary.CATEGORIES == portfolio.CATEGORIES
