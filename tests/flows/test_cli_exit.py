@@ -14,23 +14,12 @@ from typing import Any
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
-from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
 from tests.builders import LOAN_DEFAULTS, write_csv
+from tests.flows.test_feed_flow import events_named
 
 NPL = Path(sys.executable).with_name("npl")
 LOAN = "L-EXIT-1"  # an id no other test uses: the session's server is shared
-
-
-def escalations_of(loan_id: str, timeout: float = 30) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    flt = EventFilter(event=EventNameFilter(name=["npl.case.escalated"]), resource=EventResourceFilter(id=[f"npl.loan.{loan_id}"]))
-    with get_client(sync_client=True) as client:
-        while True:
-            found = client.read_events(filter=flt, limit=10).events
-            if found or time.monotonic() > deadline:
-                return found
-            time.sleep(0.3)
 
 
 def test_npl_daily_exits_with_its_code_after_its_events_and_logs_reached_the_server_and_the_database_closed(
@@ -50,7 +39,7 @@ def test_npl_daily_exits_with_its_code_after_its_events_and_logs_reached_the_ser
     assert ran.stdout.startswith("ran 1 business date(s) to 2008-07-01: 1 transition(s)")
     assert db_file.exists() and not Path(f"{db_file}-wal").exists()  # closed: the log written back, removed
     # sent before the process ended (nothing can send them now; the server stores events in batches)
-    [event] = escalations_of(LOAN)
+    [event] = events_named("npl.case.escalated", f"npl.loan.{LOAN}", timeout=30)
     assert event.payload["to"] == "overdue"
     flow_run_id = event.resource_in_role["flow-run"].id.removeprefix("prefect.flow-run.")
     with get_client(sync_client=True) as client:
