@@ -100,7 +100,6 @@ def advance_cases(ids: list[str], day: date, room: dict[str, int | None] | None 
     the items the run still has ``room`` for (Prefect keeps every task's return value until the
     flow run ends: a long catch-up must not hold every case it moved). As a task it finds its
     database itself (``flow_database_url``): a task's inputs are not a place for credentials."""
-    fewer_full_collections()
     result = daily.DayResult(day, daily.Tally(keep=None))
     url = db_url or flow_database_url()
     daily.process_ids(lambda: UnitOfWork(url), ids, day, load_policy(), result)
