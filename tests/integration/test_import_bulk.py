@@ -15,18 +15,29 @@ from models.importing import import_files, upsert
 from models.store import UnitOfWork
 from models.tables import Loan
 from tests.canonical import canonical_dump
+from tests.conftest import _empty
 
 
 def _indexes(url: str) -> list[tuple[str, str]]:
-    """Every index of the database with its definition."""
+    """Every index and every foreign key of the database with its definition (SQLite: a table's
+    foreign keys are in its CREATE TABLE, which nothing drops)."""
     store.dispose_all()
     engine = create_engine(url)
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()" if conn.dialect.name == "postgresql"
-            else "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index'").all()
+        if conn.dialect.name == "postgresql":
+            rows = conn.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "UNION ALL SELECT conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE contype = 'f' AND connamespace = current_schema()::regnamespace").all()
+        else:
+            rows = conn.exec_driver_sql("SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index'").all()
     engine.dispose()
     return sorted((name, definition) for name, definition in rows)
+
+
+def _foreign_keys(url: str) -> list[str]:
+    """The foreign keys of the database (PostgreSQL), by name."""
+    return [name for name, definition in _indexes(url) if definition.startswith("FOREIGN KEY")]
 
 
 def _fresh(folder: Path, name: str) -> str:
@@ -53,7 +64,9 @@ def test_a_bulk_load_writes_what_the_row_by_row_path_writes_and_keeps_every_inde
     monkeypatch.setattr(upsert, "BULK_MIN_ROWS", 100)
     dropped: list[str] = []
     finish = upsert.Store.finish
-    monkeypatch.setattr(upsert.Store, "finish", lambda self: (dropped.extend(self._dropped), finish(self))[1])
+    unchecked: list[str] = []
+    monkeypatch.setattr(upsert.Store, "finish",
+                        lambda self: (dropped.extend(self._dropped), unchecked.extend(self._unchecked), finish(self))[2])
     schema = _indexes(db_url)
     with UnitOfWork(db_url) as uow:
         report = import_files(uow, book)
@@ -61,6 +74,12 @@ def test_a_bulk_load_writes_what_the_row_by_row_path_writes_and_keeps_every_inde
     assert report.loans == 1500 and report.guarantors > 500
     assert any("ix_loans_next_event_on" in sql for sql in dropped) and any("ix_guarantors_loan_id" in sql for sql in dropped)
     assert not any("UNIQUE" in sql.upper() for sql in dropped)  # the upserts' ON CONFLICT needs them
+    if db_url.startswith("postgresql"):  # a first load by the owner: its foreign keys dropped, added back at the end
+        assert set(_foreign_keys(db_url)) >= {"loans.fk_loans_borrower_id_borrowers", "guarantors.fk_guarantors_loan_id_loans"}
+        assert any("ADD CONSTRAINT \"fk_loans_borrower_id_borrowers\"" in sql for sql in unchecked)
+        assert any("ADD CONSTRAINT \"fk_guarantors_loan_id_loans\"" in sql for sql in unchecked)
+    else:
+        assert unchecked == []
     assert _indexes(db_url) == schema
     assert canonical_dump(db_url) == canonical_dump(by_row)
 
@@ -96,4 +115,31 @@ def test_a_bulk_load_that_fails_half_way_leaves_every_index_and_no_row(
 
     assert _indexes(db_url) == schema
     with UnitOfWork(db_url) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Loan)) == 0
+
+
+@pytest.mark.postgres
+def test_a_row_breaking_a_foreign_key_dropped_for_a_first_load_fails_the_import_at_the_end_and_leaves_nothing(
+    book: list[Path], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    _empty(pg_url)
+    monkeypatch.setattr(upsert, "BULK_MIN_ROWS", 100)
+    schema = _indexes(pg_url)
+    assert "guarantors.fk_guarantors_loan_id_loans" in _foreign_keys(pg_url)
+    finish = upsert.Store.finish
+
+    def with_a_stray_guarantor(self: upsert.Store) -> None:  # a row that no check before the key caught
+        self.session.connection().exec_driver_sql(
+            "INSERT INTO guarantors (loan_id, name, guarantee_type, period_end, consent_to_change, until_repaid) "
+            "VALUES ('NO-SUCH-LOAN', 'X', 'joint', '2030-01-01', false, false)")
+        finish(self)
+
+    monkeypatch.setattr(upsert.Store, "finish", with_a_stray_guarantor)
+    with pytest.raises(IntegrityError, match="fk_guarantors_loan_id_loans"), UnitOfWork(pg_url) as uow:
+        import_files(uow, book)
+
+    assert _indexes(pg_url) == schema  # every index and key as it was
+    with UnitOfWork(pg_url) as uow:
         assert uow.session.scalar(select(func.count()).select_from(Loan)) == 0
