@@ -487,22 +487,23 @@ def complete(uow: UnitOfWork, days: Iterable[date], flow_run_id: str | None) -> 
 
 def fire_setwise(session: Session, day: date, event: str, source: str, target: str, reason: str, ids: Sequence[str]) -> int:
     """One rung for a group of cases: their history rows by one ``INSERT … SELECT`` (the row the
-    machine's audit listener writes: from, to, event, date, ``system``, reason) and the move by one
-    ``UPDATE`` of state and the date it was entered. Only rows still in ``source`` move; raises
-    ``ConcurrentUpdate`` if any of ``ids`` was not (the chunk is judged again). The caller has
-    checked the move against the machine's declared transitions."""
-    # ``state || ''``: not the (state, …) index — a state holds up to the whole book (performing),
-    # and the planner would scan it for each rung of each chunk instead of finding the chunk's ids
-    where = (among(session, Loan.loan_id, ids), Loan.state.concat("") == source)
+    machine's audit listener writes: from, to, event, date, ``system``, reason). The move itself is
+    the chunk's: the caller has set each row's state and date entered as its last rung leaves them,
+    and ``write_cases`` writes them with the chunk's other columns, each row only if its version
+    is still the one read (``ConcurrentUpdate`` otherwise: the chunk, history included, rolls back
+    and is judged again). An ``UPDATE`` a rung wrote the state that write wrote again: on the first
+    date after an import a case climbing three rungs had its row and its state's indexes written
+    four times (PostgreSQL: four row versions). The caller has checked the move against the
+    machine's declared transitions. Returns the rows written; raises ``ConcurrentUpdate`` if a
+    case of ``ids`` is not on file."""
     columns = ["loan_id", "from_state", "to_state", "event", "on", "by", "reason", "approved_by"]
     rows = select(Loan.loan_id, literal(source, String), literal(target, String), literal(event, String), literal(day, Date),
-                  literal("system", String), literal(reason, Text), null()).where(*where)
-    session.execute(insert(History).from_select(columns, rows))
-    moved = session.execute(update(Loan).where(*where).values(state=target, state_entered_on=day)
-                            .execution_options(synchronize_session=False)).rowcount
-    if moved != len(ids):
-        raise ConcurrentUpdate(f"{len(ids) - moved} case(s) left {source} before their set-wise {event}")
-    return moved
+                  literal("system", String), literal(reason, Text), null()).where(among(session, Loan.loan_id, ids))
+    stmt = insert(History.__table__).from_select(columns, rows).execution_options(preserve_rowcount=True)
+    written = session.connection().execute(stmt).rowcount
+    if written != len(ids):
+        raise ConcurrentUpdate(f"{len(ids) - written} case(s) gone before their set-wise {event}")
+    return written
 
 
 # --- a date in parts (PostgreSQL's parallel run) -----------------------------------------------------

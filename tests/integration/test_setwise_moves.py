@@ -13,6 +13,7 @@ from machines.escalation import SETWISE_EVENTS
 from machines.policy import load_policy
 from models import daily_sql
 from models.store import UnitOfWork
+from models.tables import Loan
 from services.daily import run_dates
 from tests.builders import load
 from tests.canonical import canonical_dump
@@ -95,3 +96,42 @@ def test_setwise_moves_leave_the_same_rows_as_the_per_case_machines(db_url, tmp_
 
 def test_the_setwise_moves_are_the_machines_unguarded_ones():
     assert SETWISE_EVENTS == {"fall_due", "review", "dispatch"}
+
+
+def test_a_case_changed_while_its_chunk_is_judged_rolls_back_the_chunks_setwise_history_and_is_judged_again(
+        db_url, tmp_path, monkeypatch):
+    """The set-wise rungs write history only; the rows' new states are written by the chunk's one
+    write, whose version check refuses a case changed since it was read. Then nothing of the pass
+    stays (its history rows included), and the chunk judged again ends as an undisturbed run."""
+    monkeypatch.setenv("NPL_SETWISE", "1")
+    book = random_book(4, 120)
+    policy = load_policy()
+
+    def first_date() -> tuple[dict, int]:
+        fired = []
+        real = daily_sql.fire_setwise
+        monkeypatch.setattr(daily_sql, "fire_setwise", lambda *args: fired.append(real(*args)) or fired[-1])
+        run_dates(lambda: UnitOfWork(db_url), RUN_DATE, None, policy)
+        monkeypatch.setattr(daily_sql, "fire_setwise", real)
+        return canonical_dump(db_url), sum(fired)
+
+    _empty(db_url)
+    load(db_url, tmp_path, *book)
+    undisturbed, _ = first_date()
+
+    _empty(db_url)
+    load(db_url, tmp_path, *book)
+    reads = []
+    read_cases = daily_sql.read_cases
+
+    def read_then_changed_meanwhile(uow, ids, *args, **kwargs):
+        rows = read_cases(uow, ids, *args, **kwargs)
+        reads.append(len(rows))
+        if len(reads) == 1:  # as if an operator's command wrote one of them right after the read
+            uow.session.execute(Loan.__table__.update().where(Loan.loan_id == rows[-1].loan_id).values(version=Loan.version + 1))
+        return rows
+
+    monkeypatch.setattr(daily_sql, "read_cases", read_then_changed_meanwhile)
+    disturbed, moved = first_date()
+    assert len(reads) == 2 and moved > 2 * 50  # both passes moved most cases set-wise; the first was refused
+    assert disturbed == undisturbed  # one history row a rung, as if the refused pass never ran
