@@ -192,7 +192,7 @@ def _process_chunk_once(
         return binder[0].bind(loan)
 
     setwise = setwise_enabled()
-    watch: list[dict[str, Any]] = []  # where the judged cases' legal clocks end (services.worklist)
+    watch: dict[str, tuple[date, date | None]] = {}  # where the judged cases' legal clocks end (services.worklist), where it moved
     broken: list[tuple[CaseRow, date]] = []  # (case, the installment's due date) of the plans broken
     # (position in the case's day, event, source, target, reason) → the cases taking that rung
     rungs: dict[tuple[int, str, str, str, str], list[str]] = defaultdict(list)
@@ -220,7 +220,7 @@ def _process_chunk_once(
             if loan.loan_id not in light and loan.state != CaseState.closed.value:  # the clocks are loaded: where they end
                 ahead, behind = clocks_watch(view, day)
                 if (ahead, behind) != (loan.clocks_ahead_on, loan.clocks_behind_on):
-                    watch.append({"b_loan_id": loan.loan_id, "ahead": ahead, "behind": behind})
+                    watch[loan.loan_id] = (ahead, behind)
             if plan.plan_broken and view.oldest_unpaid_line_due is not None:  # recorded set-wise below
                 broken.append((loan, view.oldest_unpaid_line_due))
         except SQLAlchemyError:
@@ -236,8 +236,11 @@ def _process_chunk_once(
 
     for (_k, event, source, target, reason), moved in sorted(rungs.items()):  # a case's rungs in its own order
         daily_sql.fire_setwise(s, day, event, source, target, reason, moved)
-    daily_sql.write_cases(s, [loan for loan in loans if mutable_values(loan) != before[loan.loan_id]])
-    daily_sql.write_clocks_watch(s, watch)
+    changed = [loan for loan in loans if mutable_values(loan) != before[loan.loan_id]]
+    daily_sql.write_cases(s, changed, watch)  # a row written anyway takes its clocks' bounds along
+    written = {loan.loan_id for loan in changed}
+    daily_sql.write_clocks_watch(s, [{"b_loan_id": loan_id, "ahead": ahead, "behind": behind}
+                                     for loan_id, (ahead, behind) in watch.items() if loan_id not in written])
     daily_sql.append_history_and_actions(s, history, actions)
     for loan in loans:
         if loan.loan_id in failed:

@@ -27,8 +27,8 @@ def work_and_die(url: str, day: date, chunk: int, die_at: int | None, last_id: s
     seen = [0]
     real = daily_sql.write_cases
 
-    def dying(session, changed):
-        real(session, changed)
+    def dying(session, changed, *rest):
+        real(session, changed, *rest)
         seen[0] += 1
         if seen[0] == die_at or (die_at is None and any(c.loan_id == last_id for c in changed)):
             os.kill(os.getpid(), signal.SIGKILL)

@@ -287,3 +287,24 @@ def test_cases_written_back_keep_each_changed_value_and_a_case_changed_meanwhile
             row.next_event_on = date(2009, 2, 1)
         with pytest.raises(ConcurrentUpdate, match="1 case"):
             daily_sql.write_cases(uow.session, rows)
+
+
+def test_a_row_written_back_takes_its_clocks_bounds_in_the_same_write(db_url, tmp_path):
+    from models import daily_sql
+
+    ids = [f"L-{n:02d}" for n in range(3)]
+    load(db_url, tmp_path, [{"loan_id": loan_id} for loan_id in ids])
+    with UnitOfWork(db_url) as uow:
+        rows = daily_sql.read_cases(uow, ids)
+        versions = [r.version for r in rows]
+        rows[0].next_event_on = rows[1].next_event_on = date(2009, 3, 1)
+        watch = {"L-00": (date(2010, 5, 6), date(2008, 1, 2)), "L-02": (date(2011, 1, 1), None)}  # L-02 is not written here
+        daily_sql.write_cases(uow.session, rows[:2], watch)
+        uow.commit()
+    with UnitOfWork(db_url) as uow:
+        stored = [uow.session.get(Loan, i) for i in ids]
+        assert (stored[0].next_event_on, stored[0].clocks_ahead_on, stored[0].clocks_behind_on) == (
+            date(2009, 3, 1), date(2010, 5, 6), date(2008, 1, 2))
+        assert (stored[1].next_event_on, stored[1].clocks_ahead_on) == (date(2009, 3, 1), rows[1].clocks_ahead_on)
+        assert stored[2].clocks_ahead_on == rows[2].clocks_ahead_on  # the caller writes it apart (write_clocks_watch)
+        assert [s.version for s in stored] == [versions[0] + 1, versions[1] + 1, versions[2]]  # one write a row
