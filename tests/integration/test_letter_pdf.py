@@ -184,6 +184,30 @@ def test_the_same_letter_renders_the_same_bytes(tmp_path: Path) -> None:
     assert first == second
 
 
+@pytest.mark.parametrize("letter", [
+    yang_letter(),
+    zhang_letter(),
+    yang_letter(recipient_name="A&B <b>贸易</b>  公司\n分部", recipient_address=" 1 < 2 & 3 > 2 路 "),
+], ids=["borrower", "guarantor", "markup-and-spaces"])
+def test_the_layout_shortcuts_change_no_byte_of_a_letter(letter: Letter, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The letters measure each character once a process and skip the markup parser for plain
+    text (models.letters.render); reportlab's own paths must give the very same file."""
+    from reportlab.lib import textsplit
+    from reportlab.platypus import Paragraph
+
+    from models.letters import render as module
+
+    fast = render_letter(letter, tmp_path / "fast.pdf").read_bytes()
+    monkeypatch.setattr(textsplit, "getCharWidths",
+                        lambda word, font, size: [module.pdfmetrics.stringWidth(c, font, size) for c in word])
+    monkeypatch.setattr(module, "_para", Paragraph)
+    plain = render_letter(letter, tmp_path / "plain.pdf").read_bytes()
+
+    assert module._para is Paragraph and textsplit.getCharWidths is not module._char_widths
+    assert fast == plain
+
+
 
 def test_a_letter_before_maturity_does_not_say_the_loan_fell_due(tmp_path: Path) -> None:
     before = squeezed(text_of(render(yang_letter(issued_on=yang_letter().maturity_on), tmp_path)))
