@@ -14,10 +14,11 @@ import json
 import operator
 from collections import defaultdict
 from datetime import date, datetime, timezone
-from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Collection, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from sqlalchemy import Date, Integer, String, Text, and_, any_, bindparam, case, cast, delete, func, insert, literal, literal_column, null, select, true, union, union_all, update
+from sqlalchemy import Column, Date, Integer, String, Text, and_, any_, bindparam, case, cast, delete, func, insert, literal, literal_column, null, select, true, union, union_all, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import visitors
 from sqlalchemy.orm import Session
 
 from models.domain.classification import DPD_FLOORS, Category
@@ -203,21 +204,58 @@ def due_chunks(session: Session, day: date, size: int, lo: str = "", hi: str | N
 # --- one chunk ------------------------------------------------------------------------------------
 
 
-def read_cases(uow: UnitOfWork, ids: Sequence[str], due_on: date | None = None) -> list[CaseRow]:
+def read_cases(uow: UnitOfWork, ids: Sequence[str], due_on: date | None = None,
+               classify_on: date | None = None) -> list[CaseRow]:
     """The chunk's loan rows, in loan id order; on PostgreSQL locked for the chunk's transaction
     (operators' single-case services wait for the chunk, not the reverse). With ``due_on``, only
     the rows still due on that date: PostgreSQL re-checks the condition under the row lock, so a
     case another worker has judged meanwhile is left out, never judged twice. Each row keeps its
-    ``MUTABLE`` values as read (``write_cases`` writes back only the columns that changed)."""
-    query = select(Loan.__table__).where(among(uow.session, Loan.loan_id, ids)).order_by(Loan.loan_id)
+    ``MUTABLE`` values as read (``write_cases`` writes back only the columns that changed). With
+    ``classify_on``, each row also carries ``classified_as``: its classification on that date
+    computed from the row as read (the classification's own SQL; see ``classification_along``)."""
+    columns: list[Any] = [Loan.__table__]
+    params: dict[str, Any] = {}
+    if classify_on is not None:
+        columns.append(_classification_bound(uow.dialect).label("classified_as"))
+        params = _classification_params(classify_on)
+    query = select(*columns).where(among(uow.session, Loan.loan_id, ids)).order_by(Loan.loan_id)
     if due_on is not None:
         query = query.where(_due(due_on))
     if uow.dialect == "postgresql":
-        query = query.with_for_update()
-    rows = [CaseRow(r._mapping) for r in uow.session.execute(query)]
+        query = query.with_for_update(of=Loan.__table__)
+    rows = [CaseRow(r._mapping) for r in uow.session.execute(query, params)]
     for row in rows:
         row._read = mutable_values(row)
     return rows
+
+
+@functools.cache
+def _classification_inputs() -> tuple[int, ...]:
+    """Where in ``MUTABLE`` the columns are that the classification reads: found in its expression
+    (the subquery of a plan's lines included), never listed a second time."""
+    reads = {c.name for c in visitors.iterate(_classification_bound("sqlite"))
+             if isinstance(c, Column) and c.table is Loan.__table__}
+    return tuple(at for at, column in enumerate(MUTABLE) if column in reads)
+
+
+def classification_along(rows: Iterable[CaseRow], unsure: Collection[str] = ()) -> dict[str, str]:
+    """Loan id → the classification to write with the row's other changes (``write_cases``), for
+    the judged rows whose classification as read (``read_cases(classify_on=…)``) is not the one
+    stored and is still right after the judging: the case stays open, and none of the columns
+    the classification reads changed, nor (``unsure``) the case's plans. ``classify`` still runs
+    on every judged case afterwards and has the last word; these rows it finds already right. On
+    PostgreSQL each UPDATE of a loan row writes a new version with an entry in each of the
+    table's indexes: a case whose classification changed was written twice (on the first date
+    after an import, every case judged)."""
+    inputs = _classification_inputs()
+    along: dict[str, str] = {}
+    for row in rows:
+        value = getattr(row, "classified_as", None)
+        if (value is None or value == row.classification or row.state == CLOSED or row.loan_id in unsure
+                or any(getattr(row, MUTABLE[at]) != row._read[at] for at in inputs)):
+            continue
+        along[row.loan_id] = value
+    return along
 
 
 @functools.cache
@@ -242,7 +280,8 @@ def _write_statement_pg(columns: tuple[str, ...]) -> str:
 CLOCK_BOUNDS = ("clocks_ahead_on", "clocks_behind_on")  # write_clocks_watch's columns
 
 
-def write_cases(session: Session, changed: Sequence[CaseRow], watch: Mapping[str, tuple[Any, Any]] | None = None) -> None:
+def write_cases(session: Session, changed: Sequence[CaseRow], watch: Mapping[str, tuple[Any, Any]] | None = None,
+                classified: Mapping[str, str] | None = None) -> None:
     """Write the changed rows back, each only if its version is still the one read; raises
     ``ConcurrentUpdate`` otherwise. A row read by ``read_cases`` sets only the ``MUTABLE``
     columns that changed (most judged cases change only their next event date and touched flag:
@@ -250,17 +289,22 @@ def write_cases(session: Session, changed: Sequence[CaseRow], watch: Mapping[str
     sets them all. ``watch``: loan id → (ahead, behind), the row's new ``CLOCK_BOUNDS``
     (``write_clocks_watch``), set by the same write when the row is written anyway: on
     PostgreSQL a second UPDATE made a second row version of most cases judged on the first date
-    after an import (a quarter of its statements' time)."""
+    after an import (a quarter of its statements' time). ``classified``: loan id → the row's
+    classification, written by the same write (``classification_along``)."""
     if not changed:
         return
     watch = watch or {}
+    classified = classified or {}
     groups: dict[tuple[str, ...], list[CaseRow]] = defaultdict(list)
     for x in changed:
         read = getattr(x, "_read", None)
         columns = tuple(c for c, old in zip(MUTABLE, read) if getattr(x, c) != old) if read is not None else MUTABLE
-        groups[(columns or MUTABLE) + (CLOCK_BOUNDS if x.loan_id in watch else ())].append(x)
+        groups[(columns or MUTABLE) + (CLOCK_BOUNDS if x.loan_id in watch else ())
+               + (("classification",) if x.loan_id in classified else ())].append(x)
 
     def value(x: CaseRow, column: str) -> Any:
+        if column == "classification":
+            return classified[x.loan_id]
         return watch[x.loan_id][CLOCK_BOUNDS.index(column)] if column in CLOCK_BOUNDS else getattr(x, column)
 
     connection = session.connection()

@@ -153,7 +153,7 @@ def _process_chunk_once(
     raises ``CasesFailed`` before writing anything if judging another case raises."""
     failed = failed or {}
     s = uow.session
-    loans = daily_sql.read_cases(uow, ids, due_on=day if recheck else None)
+    loans = daily_sql.read_cases(uow, ids, due_on=day if recheck else None, classify_on=day)
     before = {loan.loan_id: loan._read for loan in loans}  # the MUTABLE values as read
     # First each case from its own row (``light_view``): a case whose rules end the day without
     # reading its other tables (a performing loan not yet past due, e.g. every loan an import of
@@ -194,6 +194,7 @@ def _process_chunk_once(
     setwise = setwise_enabled()
     watch: dict[str, tuple[date, date | None]] = {}  # where the judged cases' legal clocks end (services.worklist), where it moved
     broken: list[tuple[CaseRow, date]] = []  # (case, the installment's due date) of the plans broken
+    plans_changed: set[str] = set()  # cases whose plan broke today: their classification is left to classify()
     # (position in the case's day, event, source, target, reason) → the cases taking that rung
     rungs: dict[tuple[int, str, str, str, str], list[str]] = defaultdict(list)
     for loan in loans:
@@ -221,6 +222,8 @@ def _process_chunk_once(
                 ahead, behind = clocks_watch(view, day)
                 if (ahead, behind) != (loan.clocks_ahead_on, loan.clocks_behind_on):
                     watch[loan.loan_id] = (ahead, behind)
+            if plan.plan_broken:
+                plans_changed.add(loan.loan_id)
             if plan.plan_broken and view.oldest_unpaid_line_due is not None:  # recorded set-wise below
                 broken.append((loan, view.oldest_unpaid_line_due))
         except SQLAlchemyError:
@@ -237,7 +240,9 @@ def _process_chunk_once(
     for (_k, event, source, target, reason), moved in sorted(rungs.items()):  # a case's rungs in its own order
         daily_sql.fire_setwise(s, day, event, source, target, reason, moved)
     changed = [loan for loan in loans if mutable_values(loan) != before[loan.loan_id]]
-    daily_sql.write_cases(s, changed, watch)  # a row written anyway takes its clocks' bounds along
+    # a row written anyway takes along its clocks' bounds and, where the judging left it right, its
+    # classification as read: classify() below then finds it already right (one write, not two)
+    daily_sql.write_cases(s, changed, watch, daily_sql.classification_along(changed, plans_changed))
     written = {loan.loan_id for loan in changed}
     daily_sql.write_clocks_watch(s, [{"b_loan_id": loan_id, "ahead": ahead, "behind": behind}
                                      for loan_id, (ahead, behind) in watch.items() if loan_id not in written])
