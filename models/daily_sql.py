@@ -180,10 +180,14 @@ def _due(day: date) -> Any:
     return (Loan.next_event_on <= day) | (Loan.touched == true())
 
 
-def _due_ids(day: date) -> Any:
-    """The ids of ``_due(day)`` as a union of the two indexes' ranges (the next-event index up to
-    ``day``, the touched index): the same set, found without reading the rest of the book."""
-    return union(select(Loan.loan_id).where(Loan.next_event_on <= day), select(Loan.loan_id).where(Loan.touched == true()))
+def _due_ids(day: date, *where: Any) -> Any:
+    """The ids of ``_due(day)`` (and ``where``) as a union of the two indexes' ranges (the
+    next-event index up to ``day``, the touched index), in id order: the same set, found without
+    reading the rest of the book. ``where`` goes into each branch: kept outside, on PostgreSQL the
+    union of the whole date's due ids was built for every part, then joined back to the loans
+    by a scan of the whole table (0.3 s a part at a million loans, 20 parts on the first date)."""
+    return union(select(Loan.loan_id).where(Loan.next_event_on <= day, *where),
+                 select(Loan.loan_id).where(Loan.touched == true(), *where)).order_by("loan_id")
 
 
 def due_chunks(session: Session, day: date, size: int, lo: str = "", hi: str | None = None) -> Iterator[list[str]]:
@@ -195,8 +199,7 @@ def due_chunks(session: Session, day: date, size: int, lo: str = "", hi: str | N
     with 74,000 due). The callers take the date's chunks before judging any (a case judged
     leaves the due set), so one read is the same answer."""
     bounds = [Loan.loan_id >= lo] + ([Loan.loan_id < hi] if hi is not None else [])
-    ids = list(session.scalars(select(Loan.loan_id).where(Loan.loan_id.in_(_due_ids(day)), *bounds, _not_quarantined())
-                               .order_by(Loan.loan_id)))
+    ids = list(session.scalars(_due_ids(day, *bounds, _not_quarantined())))
     for at in range(0, len(ids), size):
         yield ids[at:at + size]
 
@@ -572,7 +575,7 @@ def plan_parts(session: Session, day: date, size: int, most: int) -> int:
     have = session.execute(select(func.count()).select_from(DayPart).where(DayPart.business_date == day)).scalar_one()
     if have:
         return have
-    ids = list(session.scalars(select(Loan.loan_id).where(_due(day), _not_quarantined()).order_by(Loan.loan_id)))
+    ids = list(session.scalars(_due_ids(day, _not_quarantined())))
     n = max(1, min(most, -(-len(ids) // size)))
     cuts = [ids[len(ids) * i // n] for i in range(1, n)]
     los, his = [""] + cuts, cuts + [None]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from models.store import UnitOfWork
 from models.tables import History, Loan, Officer, RunDay
@@ -249,6 +249,28 @@ def test_a_date_for_one_worker_is_split_in_parts_of_a_chunk_and_for_several_in_p
         uow.session.execute(delete(DayPart))
         uow.commit()
     assert daily.plan_parts(make_uow, date(2008, 7, 1), workers=2) == 9
+
+
+def test_a_parts_due_cases_are_those_of_its_range_touched_ones_in_and_quarantined_ones_out(db_url, tmp_path):
+    """``due_chunks`` within a part's bounds: each due case of the range once, in id order, a
+    touched case whose next event is later included, a quarantined one left out."""
+    from models import daily_sql
+    from models.tables import Quarantine
+
+    due_on = date(2008, 7, 2)  # the day after maturity
+    load(db_url, tmp_path, [{"loan_id": f"P-{i:02d}", "maturity_on": "2008-07-01" if i % 3 else "2009-07-01"}
+                            for i in range(30)])
+    with UnitOfWork(db_url) as uow:
+        s = uow.session
+        s.execute(update(Loan).where(Loan.loan_id == "P-12").values(touched=True))  # due by its event, not its date
+        s.execute(update(Loan).where(Loan.loan_id == "P-11").values(touched=True))  # due both ways: listed once
+        s.add(Quarantine(loan_id="P-14", business_date=due_on, error="boom", recorded_at=datetime.now(timezone.utc)))
+        uow.commit()
+    with UnitOfWork(db_url) as uow:
+        part = list(daily_sql.due_chunks(uow.session, due_on, 4, "P-10", "P-20"))
+        whole = [i for chunk in daily_sql.due_chunks(uow.session, due_on, 100) for i in chunk]
+    assert part == [["P-10", "P-11", "P-12", "P-13"], ["P-16", "P-17", "P-19"]]
+    assert whole == [f"P-{i:02d}" for i in range(30) if (i % 3 or i == 12) and i != 14]
 
 
 def test_cases_written_back_keep_each_changed_value_and_a_case_changed_meanwhile_refuses_the_write(db_url, tmp_path):
