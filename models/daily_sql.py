@@ -18,8 +18,8 @@ from typing import Any, Collection, Iterable, Iterator, Mapping, Protocol, Seque
 
 from sqlalchemy import Column, Date, Integer, String, Text, and_, any_, bindparam, case, cast, delete, func, insert, literal, literal_column, null, select, true, union, union_all, update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql import visitors
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import visitors
 
 from models.domain.classification import DPD_FLOORS, Category
 from models.domain.dates import add_days

@@ -448,7 +448,7 @@ def _render_one(job: tuple[Letter, PathArg]) -> Path:
 def render_letters(jobs: Sequence[tuple[Letter, PathArg]], workers: int | None = None) -> list[Path]:
     """Write each (letter, path) as :func:`render_letter` does; returns the paths, in order.
 
-    Laying a letter out is CPU work of its own (about 22 ms), and the first date after an import
+    Laying a letter out is CPU work of its own (11–17 ms), and the first date after an import
     prints one per borrower and guarantor due a demand (about 1,900 at a million loans): a batch
     of ``PARALLEL_FROM`` letters or more is laid out on ``workers`` processes (spawned: the
     caller's threads and connections stay where they are). The first failure, in order, is
