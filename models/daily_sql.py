@@ -222,7 +222,7 @@ def read_cases(uow: UnitOfWork, ids: Sequence[str], due_on: date | None = None,
     columns: list[Any] = [Loan.__table__]
     params: dict[str, Any] = {}
     if classify_on is not None:
-        columns.append(_classification_bound(uow.dialect).label("classified_as"))
+        columns.append(_classification_bound(uow.dialect).label(CLASSIFIED_AS))
         params = _classification_params(classify_on)
     query = select(*columns).where(among(uow.session, Loan.loan_id, ids)).order_by(Loan.loan_id)
     if due_on is not None:
@@ -233,6 +233,9 @@ def read_cases(uow: UnitOfWork, ids: Sequence[str], due_on: date | None = None,
     for row in rows:
         row._read = mutable_values(row)
     return rows
+
+
+CLASSIFIED_AS = "classified_as"  # read_cases' column: the classification computed from the row as read
 
 
 @functools.cache
@@ -256,7 +259,7 @@ def classification_along(rows: Iterable[CaseRow], unsure: Collection[str] = ()) 
     inputs = _classification_inputs()
     along: dict[str, str] = {}
     for row in rows:
-        value = getattr(row, "classified_as", None)
+        value = getattr(row, CLASSIFIED_AS, None)
         if (value is None or value == row.classification or row.state == CLOSED or row.loan_id in unsure
                 or any(getattr(row, MUTABLE[at]) != row._read[at] for at in inputs)):
             continue
