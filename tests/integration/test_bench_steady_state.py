@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from bench.daily_bench import RUN_DATE, PostgresScratch, SqliteScratch, generate, import_book, steady_state
+from bench.daily_bench import QUIET_SQL, RUN_DATE, PostgresScratch, SqliteScratch, generate, import_book, settle, steady_state
+from models.store import UnitOfWork
 from models.tables import Base
 from tests.canonical import canonical_dump
 from tests.conftest import PG_ADMIN_URL
@@ -91,3 +92,31 @@ def test_postgresql_copies_are_the_template_and_are_dropped_at_the_end(tmp_path:
     finally:
         admin.dispose()
     assert left == []
+
+
+def _dead_row_versions(url: str, table: str) -> int:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pgstattuple"))  # PostgreSQL's contrib: counts them exactly
+            return int(conn.execute(text("SELECT dead_tuple_count FROM pgstattuple(:t)"), {"t": table}).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_a_timed_postgresql_copy_starts_without_the_dead_row_versions_of_the_bulk_update_that_made_it(
+    tmp_path: Path, pg_scratch: PostgresScratch
+) -> None:
+    url = pg_scratch.new("settle")
+    import_book(url, generate(tmp_path, 200))
+    with UnitOfWork(url) as uow:  # the quiet date's book: every next event moved on in one UPDATE
+        uow.session.execute(text(QUIET_SQL["postgresql"]))
+        uow.commit()
+    assert _dead_row_versions(url, "loans") > 100  # the old version of each loan with a next event
+
+    settle(url, "loans")
+
+    assert _dead_row_versions(url, "loans") == 0
+    copy = pg_scratch.copy(url, "settled")  # what each timed step runs on
+    assert _dead_row_versions(copy, "loans") == 0
+    assert canonical_dump(copy) == canonical_dump(url)  # the rows themselves are untouched
