@@ -246,6 +246,19 @@ def settle(url: str, table: str | None = None) -> None:
     engine.dispose()
 
 
+def quiet_book(url: str) -> None:
+    """A book on which nothing falls due on RUN_DATE: every next event moved 400 days on in one
+    ``UPDATE`` (``QUIET_SQL``), then settled (``settle``)."""
+    from sqlalchemy import text
+
+    from models.store import UnitOfWork
+
+    with UnitOfWork(url) as uow:
+        uow.session.execute(text(QUIET_SQL[uow.dialect]))
+        uow.commit()
+    settle(url, "loans")
+
+
 def digest(url: str) -> str:
     """sha256 of tests/canonical.py's canonical dump (no surrogate ids, no timestamps)."""
     from tests.canonical import canonical_dump
@@ -605,7 +618,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresScratch, backends: BackendCpu | None) -> Row:
-    from sqlalchemy import func, select, text
+    from sqlalchemy import func, select
 
     from flows.daily import daily_collection
     from flows.prefect_env import database_for_flows
@@ -695,10 +708,7 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
     scratch.drop(catch_up)
 
     quiet = scratch.copy(base, "quiet")
-    with UnitOfWork(quiet) as uow:
-        uow.session.execute(text(QUIET_SQL[uow.dialect]))
-        uow.commit()
-    settle(quiet, "loans")
+    quiet_book(quiet)
     on_the_eve(quiet)
     timed(row.quiet, quiet, RUN_DATE)
     print(f"  a date with nothing due            {row.quiet.seconds:8.2f} s   (Prefect server {row.quiet.prefect_server_cpu:.1f} CPU-s)")

@@ -210,6 +210,9 @@ def due_chunks(session: Session, day: date, size: int, lo: str = "", hi: str | N
 # --- one chunk ------------------------------------------------------------------------------------
 
 
+CLASSIFIED_AS = "classified_as"  # read_cases' column: the classification computed from the row as read
+
+
 def read_cases(uow: UnitOfWork, ids: Sequence[str], due_on: date | None = None,
                classify_on: date | None = None) -> list[CaseRow]:
     """The chunk's loan rows, in loan id order; on PostgreSQL locked for the chunk's transaction
@@ -233,9 +236,6 @@ def read_cases(uow: UnitOfWork, ids: Sequence[str], due_on: date | None = None,
     for row in rows:
         row._read = mutable_values(row)
     return rows
-
-
-CLASSIFIED_AS = "classified_as"  # read_cases' column: the classification computed from the row as read
 
 
 @functools.cache
