@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Collection, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from sqlalchemy import Column, Date, Integer, String, Text, and_, any_, bindparam, case, cast, delete, func, insert, literal, literal_column, null, select, true, union, union_all, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 
@@ -268,15 +268,9 @@ def classification_along(rows: Iterable[CaseRow], unsure: Collection[str] = ()) 
 
 
 @functools.cache
-def _write_statement(columns: tuple[str, ...]) -> Any:
-    table = Loan.__table__
-    return (update(table).where(table.c.loan_id == bindparam("b_loan_id"), table.c.version == bindparam("b_version"))
-            .values({c: bindparam(f"v_{c}") for c in columns} | {"version": table.c.version + 1}))
-
-
-@functools.cache
 def _write_statement_pg(columns: tuple[str, ...]) -> str:
-    """``_write_statement`` for a whole group at once on PostgreSQL: one array parameter a column."""
+    """The UPDATE of a group of rows changing ``columns`` on PostgreSQL, all at once: one array
+    parameter a column; each row set only if its version is the one read, its version moved on."""
     table = Loan.__table__
     dialect = postgresql.dialect()
     params = [("b_loan_id", "loan_id"), ("b_version", "version"), *((f"v_{c}", c) for c in columns)]
@@ -284,6 +278,19 @@ def _write_statement_pg(columns: tuple[str, ...]) -> str:
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
     return (f"UPDATE loans AS l SET {sets}, version = l.version + 1 FROM unnest({arrays}) "
             f"AS v({', '.join(column for _, column in params)}) WHERE l.loan_id = v.loan_id AND l.version = v.version")
+
+
+@functools.cache
+def _write_statement_sqlite(columns: tuple[str, ...]) -> tuple[str, tuple[Any, ...]]:
+    """The UPDATE of a row changing ``columns`` on SQLite, as driver SQL with positional parameters
+    (the columns' new values, then the loan id and the version read: the row is set only if its
+    version is still that one, and its version moves on), and each column's bind processor (None:
+    the value as it is)."""
+    table = Loan.__table__
+    dialect = sqlite.dialect()
+    sets = ", ".join(f"{c} = ?" for c in columns)
+    processors = tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+    return f"UPDATE loans SET {sets}, version = version + 1 WHERE loan_id = ? AND version = ?", processors
 
 
 CLOCK_BOUNDS = ("clocks_ahead_on", "clocks_behind_on")  # write_clocks_watch's columns
@@ -324,9 +331,15 @@ def write_cases(session: Session, changed: Sequence[CaseRow], watch: Mapping[str
             "b_loan_id": [x.loan_id for x in rows], "b_version": [x.version for x in rows],
             **{f"v_{c}": [value(x, c) for x in rows] for c in columns}}).rowcount for columns, rows in groups.items())
     else:
-        written = sum(connection.execute(_write_statement(columns), [
-            {"b_loan_id": x.loan_id, "b_version": x.version} | {f"v_{c}": value(x, c) for c in columns} for x in rows]).rowcount
-            for columns, rows in groups.items())
+        # the statement compiled once a column set and run through the driver's executemany with
+        # tuples, each value through its column's own bind processor (what SQLAlchemy does a row,
+        # without its per-row machinery: a third of the write's Python on a catch-up date)
+        written = 0
+        for columns, rows in groups.items():
+            sql, processors = _write_statement_sqlite(columns)
+            written += connection.exec_driver_sql(sql, [
+                tuple(value(x, c) if p is None else p(value(x, c)) for c, p in zip(columns, processors)) + (x.loan_id, x.version)
+                for x in rows]).rowcount
     if written != len(changed):
         raise ConcurrentUpdate(f"{len(changed) - written} case(s) of the chunk were changed concurrently")
 
