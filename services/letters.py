@@ -117,10 +117,13 @@ def generate(uow: UnitOfWork, as_of: date, out_dir: str | Path | None = None, *,
     branch_address = (os.environ.get(BRANCH_ADDRESS_ENV) or "").strip() or DEFAULT_BRANCH_ADDRESS
     pay_by = add_days(as_of, policy.letters["pay_within_days"])
     made: list[paper.Letter] = []
-    for loan_id, party in todo:
-        seq += 1
-        made.append(_letter(s, s.get(Loan, loan_id), party, f"{prefix}{seq:04d}", as_of, pay_by, branch, branch_address, policy))
-    paths = paper.render_letters([(letter, out / f"{letter.letter_no}.pdf") for letter in made])  # a large batch on several processes
+    # a large batch is laid out on several processes, the first letters while the rest are read
+    with paper.LetterPress(len(todo)) as press:
+        for loan_id, party in todo:
+            seq += 1
+            made.append(_letter(s, s.get(Loan, loan_id), party, f"{prefix}{seq:04d}", as_of, pay_by, branch, branch_address, policy))
+            press.put(made[-1], out / f"{made[-1].letter_no}.pdf")
+        paths = press.paths()
     for (loan_id, party), letter, path in zip(todo, made, paths):
         s.add(DemandLetter(letter_no=letter.letter_no, loan_id=loan_id, party=party, kind=letter.kind, issued_on=as_of,
                            pay_by=pay_by, total_fen=int(letter.total * 100), method_planned=letter.method, path=str(path)))

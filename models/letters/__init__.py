@@ -54,14 +54,14 @@ from models.letters.texts import (
 if TYPE_CHECKING:
     from models.letters.register import REGISTER_COLUMNS, REGISTER_HEADERS_ZH, register_rows, write_register
     from models.letters.render import (
-        FONT_CANDIDATES, FONT_ENV, FONT_NAME, WORKERS_ENV, font_path, letter_workers, missing_glyphs, render_letter,
-        render_letters,
+        FONT_CANDIDATES, FONT_ENV, FONT_NAME, WORKERS_ENV, LetterPress, font_path, letter_workers, missing_glyphs,
+        render_letter, render_letters,
     )
 
 _LOADED_WHEN_USED = {
     **dict.fromkeys(("REGISTER_COLUMNS", "REGISTER_HEADERS_ZH", "register_rows", "write_register"), "models.letters.register"),
-    **dict.fromkeys(("FONT_CANDIDATES", "FONT_ENV", "FONT_NAME", "WORKERS_ENV", "font_path", "letter_workers", "missing_glyphs",
-                     "render_letter", "render_letters"), "models.letters.render"),
+    **dict.fromkeys(("FONT_CANDIDATES", "FONT_ENV", "FONT_NAME", "WORKERS_ENV", "LetterPress", "font_path", "letter_workers",
+                     "missing_glyphs", "render_letter", "render_letters"), "models.letters.render"),
 }
 
 
@@ -92,6 +92,7 @@ __all__ = [
     "Kind",
     "Letter",
     "LetterError",
+    "LetterPress",
     "Method",
     "PathArg",
     "borrower_legal_basis",

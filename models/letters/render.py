@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -441,20 +441,66 @@ def letter_workers() -> int:
     return max(1, int(chosen))
 
 
-def _render_one(job: tuple[Letter, PathArg]) -> Path:
-    return render_letter(*job)
+def _render_batch(jobs: list[tuple[Letter, PathArg]]) -> list[Path]:
+    return [render_letter(letter, path) for letter, path in jobs]
 
 
-def render_letters(jobs: Sequence[tuple[Letter, PathArg]], workers: int | None = None) -> list[Path]:
-    """Write each (letter, path) as :func:`render_letter` does; returns the paths, in order.
+class LetterPress:
+    """Letters laid out as the caller hands them in (``put``), while it builds the next ones.
 
     Laying a letter out is CPU work of its own (11–17 ms), and the first date after an import
     prints one per borrower and guarantor due a demand (about 1,900 at a million loans): a batch
-    of ``PARALLEL_FROM`` letters or more is laid out on ``workers`` processes (spawned: the
-    caller's threads and connections stay where they are). The first failure, in order, is
-    raised as it would be by one process (:class:`LetterError`, :class:`FontNotFound`)."""
-    workers = letter_workers() if workers is None else max(1, workers)
-    if workers == 1 or len(jobs) < PARALLEL_FROM:
-        return [render_letter(letter, path) for letter, path in jobs]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_render_one, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+    of ``PARALLEL_FROM`` letters or more (``size``, known beforehand) is laid out on ``workers``
+    processes (spawned: the caller's threads and connections stay where they are), each sent a
+    share of letters as soon as the caller has built it — the first ones start while the caller
+    is still reading the rest from the database, rather than after. A smaller batch is laid out
+    here, each letter as it comes. ``paths()`` waits for every letter and returns the paths in
+    the order they were handed in; the first failure, in that order, is raised there as one
+    process would raise it (:class:`LetterError`, :class:`FontNotFound`). Leaving the ``with``
+    block stops the workers (on a failure, without laying out what is still waiting)."""
+
+    def __init__(self, size: int, workers: int | None = None) -> None:
+        workers = letter_workers() if workers is None else max(1, workers)
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 1 and size >= PARALLEL_FROM:
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self._share = max(1, size // (workers * 8))  # letters a worker is sent at a time: about 8 shares each
+        self._waiting: list[tuple[Letter, PathArg]] = []
+        self._sent: list[Future[list[Path]]] = []
+        self._laid_out: list[Path] = []  # here, one process
+
+    def __enter__(self) -> LetterPress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, _value: BaseException | None, _tb: Any) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=kind is not None)
+
+    def put(self, letter: Letter, path: PathArg) -> None:
+        if self._pool is None:
+            self._laid_out.append(render_letter(letter, path))
+            return
+        self._waiting.append((letter, path))
+        if len(self._waiting) >= self._share:
+            self._send()
+
+    def _send(self) -> None:
+        if self._waiting and self._pool is not None:
+            self._sent.append(self._pool.submit(_render_batch, self._waiting))
+            self._waiting = []
+
+    def paths(self) -> list[Path]:
+        self._send()
+        for share in self._sent:
+            self._laid_out += share.result()
+        self._sent = []
+        return self._laid_out
+
+
+def render_letters(jobs: Sequence[tuple[Letter, PathArg]], workers: int | None = None) -> list[Path]:
+    """Write each (letter, path) as :func:`render_letter` does; returns the paths, in order: a
+    batch of ``PARALLEL_FROM`` letters or more on ``workers`` processes (:class:`LetterPress`)."""
+    with LetterPress(len(jobs), workers) as press:
+        for letter, path in jobs:
+            press.put(letter, path)
+        return press.paths()

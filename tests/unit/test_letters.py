@@ -264,6 +264,24 @@ def test_a_large_batch_laid_out_on_two_processes_gives_the_same_files_as_one_pro
     assert [p.read_bytes() for p in two] == [p.read_bytes() for p in one]
 
 
+def test_a_large_batch_is_laid_out_while_the_caller_is_still_handing_letters_in(tmp_path: Path) -> None:
+    import time
+
+    size = letters.render.PARALLEL_FROM
+    jobs = [(yang_letter(letter_no=f"CS-20081201-{i:04d}"), tmp_path / f"{i:04d}.pdf") for i in range(size)]
+    with letters.LetterPress(size, workers=2) as press:
+        for letter, path in jobs[: size // 2]:
+            press.put(letter, path)
+        deadline = time.monotonic() + 60
+        while not jobs[0][1].exists() and time.monotonic() < deadline:  # the rest not yet handed in
+            time.sleep(0.05)
+        assert jobs[0][1].exists(), "no letter was laid out before the whole batch was handed in"
+        for letter, path in jobs[size // 2 :]:
+            press.put(letter, path)
+        assert press.paths() == [path for _, path in jobs]
+    assert all(path.read_bytes().startswith(b"%PDF") for _, path in jobs)
+
+
 def test_a_letter_the_font_cannot_print_fails_a_batch_laid_out_on_two_processes(tmp_path: Path) -> None:
     jobs = [(yang_letter(letter_no=f"CS-20081201-{i:04d}"), tmp_path / f"{i:04d}.pdf") for i in range(letters.render.PARALLEL_FROM)]
     jobs[7] = (yang_letter(letter_no="CS-20081201-0007", recipient_name="杨𠀀"), tmp_path / "0007.pdf")
