@@ -112,6 +112,24 @@ class Balance:
                    from_fen(b.compound), from_fen(b.delayed))
 
 
+@dataclass(frozen=True)
+class Allocation:
+    """How a payment was applied, in yuan: costs → penalty → compound → interest → principal,
+    then the doubled interest for delayed performance of a judgment (SPC 2014 Art. 4). What
+    recording a payment answers, and what a case's page shows of each payment received."""
+
+    costs: Decimal
+    penalty: Decimal
+    interest: Decimal
+    principal: Decimal
+    compound: Decimal = Decimal("0.00")
+    delayed: Decimal = Decimal("0.00")
+
+    @classmethod
+    def of_fen(cls, costs: int, penalty: int, interest: int, principal: int, compound: int, delayed: int) -> "Allocation":
+        return cls(from_fen(costs), from_fen(penalty), from_fen(interest), from_fen(principal), from_fen(compound), from_fen(delayed))
+
+
 def money_or_none(fen: int | None) -> Decimal | None:
     return from_fen(fen) if fen is not None else None
 

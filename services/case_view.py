@@ -25,7 +25,7 @@ from models.domain.errors import NotFound
 from models.domain.money import from_fen
 from models.store import UnitOfWork, get_loan, last_run_date
 from models.tables import Action, Borrower, Collateral, History, Payment
-from services.case_common import AS_FROM, Balance, money_or_none, policy_or_default
+from services.case_common import AS_FROM, Allocation, Balance, money_or_none, policy_or_default
 from services.restructuring import restructured_detail
 from services.views import CaseLoader, balances_as_of, days_past_due_on
 
@@ -89,16 +89,6 @@ class AssetTakenDetail:
 
 
 @dataclass(frozen=True)
-class PaymentParts:
-    costs: Decimal
-    penalty: Decimal
-    interest: Decimal
-    principal: Decimal
-    compound: Decimal = Decimal("0.00")
-    delayed: Decimal = Decimal("0.00")
-
-
-@dataclass(frozen=True)
 class PaymentDetail:
     """A payment received: how it was allocated, who paid it, who recorded it, and the core
     system's transaction reference when it came from the nightly feed."""
@@ -106,7 +96,7 @@ class PaymentDetail:
     on: date
     amount: Decimal
     payer: str
-    allocation: PaymentParts
+    allocation: Allocation
     by: str
     reference: str | None
 
@@ -297,8 +287,7 @@ def payments_of(s: Session, loan_id: str) -> tuple[PaymentDetail, ...]:
         PaymentDetail(
             on=p.paid_on, amount=from_fen(p.amount_fen),
             payer=f"guarantor:{p.guarantor_name}" if p.payer == "guarantor" else p.payer,
-            allocation=PaymentParts(from_fen(p.costs_fen), from_fen(p.penalty_fen), from_fen(p.interest_fen), from_fen(p.principal_fen),
-                                    from_fen(p.compound_fen), from_fen(p.delayed_fen)),
+            allocation=Allocation.of_fen(p.costs_fen, p.penalty_fen, p.interest_fen, p.principal_fen, p.compound_fen, p.delayed_fen),
             by=p.recorded_by,
             reference=p.reference,
         )

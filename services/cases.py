@@ -32,6 +32,7 @@ from models.domain.schedule import apply_to_lines
 from models.store import UnitOfWork
 from models.tables import Action, Collateral, Judgment, Loan, Payment, Plan, PlanLine
 from services.case_common import (  # noqa: F401 - release_officer_if_done is services.daily's
+    Allocation,
     Balance,
     bind,
     close,
@@ -56,19 +57,6 @@ from services.operation_keys import finish, idempotent
 from services.views import balances_as_of
 
 # --- results --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Allocation:
-    """How a payment was applied, in yuan: costs → penalty → compound → interest → principal,
-    then the doubled interest for delayed performance of a judgment (SPC 2014 Art. 4)."""
-
-    costs: Decimal
-    penalty: Decimal
-    interest: Decimal
-    principal: Decimal
-    compound: Decimal = Decimal("0.00")
-    delayed: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -240,8 +228,7 @@ def apply_payment(
         touch(loan, s, on)
     return PaymentResult(
         loan_id, on, from_fen(amount_fen), kind if kind != "guarantor" else f"guarantor:{guarantor_name}",
-        Allocation(from_fen(alloc.costs), from_fen(alloc.penalty), from_fen(alloc.interest), from_fen(alloc.principal),
-                   from_fen(alloc.compound), from_fen(alloc.delayed)),
+        Allocation.of_fen(alloc.costs, alloc.penalty, alloc.interest, alloc.principal, alloc.compound, alloc.delayed),
         Balance.of(after), loan.state, loan.closed_reason,
     )
 
