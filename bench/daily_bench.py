@@ -39,6 +39,13 @@ machine is shared, and a total over every ``postgres`` process would count other
 date and the 30 dates after it (on that run's copy, untimed, after the timings; before any
 quiet-date manipulation), so a refactor can show it behaves identically.
 
+``--book DIR --on DATE`` measures a book this generator did not make (another mix, a bank's own
+export): the folder's CSV files (copied into the work folder first, so the rejects files of rows
+the import refuses land there, not in DIR) are imported (timed), ``DATE`` is run as the first
+business date after the import, then the ``--days`` dates after it as one ``--through`` catch-up
+on the same book (what a bank meets after an outage). The steady-state and quiet-date steps are
+the synthetic book's own (its loan numbers spread the states) and are not run.
+
 ``--rows FILE`` appends this run's row (JSON) to FILE; ``--table FILE`` prints the rows of FILE
 as one table (what ``make bench`` does after running each backend).
 """
@@ -101,6 +108,19 @@ def generate(folder: Path, n: int, seed: int = 7, past_due: float = PAST_DUE) ->
             if rnd.random() < 0.4:
                 gw.writerow([f"L{i:07d}", f"Guarantor {i}", "joint" if rnd.random() < 0.7 else "general"])
     return [loans, guarantors]
+
+
+def copy_book(book: Path, folder: Path) -> list[Path]:
+    """The export files of the folder ``book`` (every ``*.csv`` but rejects files an earlier
+    import wrote), copied into ``folder``, in name order; refused if there are none."""
+    sources = sorted(p for p in book.glob("*.csv") if not p.name.endswith(".rejects.csv"))
+    if not sources:
+        raise SystemExit(f"--book {book}: no .csv export file in that folder")
+    copies = []
+    for source in sources:
+        copies.append(folder / source.name)
+        shutil.copyfile(source, copies[-1])
+    return copies
 
 
 def import_book(url: str, files: list[Path]) -> Any:
@@ -519,7 +539,7 @@ class Row:
 
 
 HEADER = ("| backend | loans | import | first date after the import | CPU per due case | a steady-state date | CPU per due case "
-          "| 30-date catch-up | CPU per due case | a date with nothing due | peak RSS |")
+          "| `--through` catch-up | CPU per due case | a date with nothing due | peak RSS |")
 
 
 def table_line(row: Row) -> str:
@@ -530,7 +550,7 @@ def table_line(row: Row) -> str:
 
     return (f"| {row.backend} | {row.loans:,} | {row.import_s:.1f} s | {f.seconds:.1f} s ({f.cases:,} cases, {f.transitions:,} transitions) "
             f"| {f.cpu_per_case_ms()} | {ran(o, f'{o.seconds:.2f} s ({o.cases:,} cases, {o.transitions:,} transitions)')} | {ran(o, o.cpu_per_case_ms())} "
-            f"| {ran(c, f'{c.seconds:.1f} s ({c.seconds / max(c.dates, 1):.2f} s a date, {c.transitions:,} transitions)')} | {ran(c, c.cpu_per_case_ms())} "
+            f"| {ran(c, f'{c.seconds:.1f} s ({c.dates} dates, {c.seconds / max(c.dates, 1):.2f} s a date, {c.transitions:,} transitions)')} | {ran(c, c.cpu_per_case_ms())} "
             f"| {ran(q, f'{q.seconds:.2f} s')} | {row.rss_mb:.0f} MB |")
 
 
@@ -578,6 +598,9 @@ def main() -> None:
     ap.add_argument("--first-date-only", action="store_true",
                     help="stop after the first business date after the import (e.g. to compare worker counts on it)")
     ap.add_argument("--per-case", action="store_true", help="every move through its case's machine (NPL_SETWISE=0): the reference")
+    ap.add_argument("--book", type=Path, help="import this folder's CSV export files instead of generating a book (needs --on)")
+    ap.add_argument("--on", type=date.fromisoformat,
+                    help="with --book: the first business date after the import (YYYY-MM-DD); the catch-up runs the --days dates after it")
     args = ap.parse_args()
     if args.table:
         print_table(load_rows(args.table))
@@ -585,6 +608,12 @@ def main() -> None:
     if args.db and not args.db.startswith("postgresql"):
         ap.error("--db takes a PostgreSQL URL (SQLite is the default)")
 
+    if (args.book is None) != (args.on is None):
+        ap.error("--book and --on go together: the folder of export files and the first business date to run on it")
+    if args.book is not None and not args.book.is_dir():
+        ap.error(f"--book {args.book}: no such folder")
+    if args.book is not None and args.digest:
+        ap.error("--digest is the synthetic book's (after its steady-state dates): not with --book")
     if args.workers > 1 and not args.db:
         ap.error("--workers needs --db: SQLite runs a date in one process")
     os.environ["NPL_WORKERS"] = str(args.workers)  # read as flows.daily is imported (its task runner)
@@ -604,6 +633,8 @@ def main() -> None:
         scratch.label += f", {args.workers} workers (CPU: Python only)"
     if args.per_case:
         scratch.label += ", per-case moves"
+    if args.book is not None:
+        scratch.label += f", book {args.book.name}"
     try:
         row = run(args, work, scratch, backends)
     finally:
@@ -627,18 +658,27 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
 
     row = Row(scratch.label, args.loans, days=args.days)
     where = f"server {scratch.base.render_as_string()}" if isinstance(scratch, PostgresScratch) else f"work folder {work}"
-    print(f"npl-collect benchmark: {args.loans:,} loans ({args.past_due:.0%} past due on {RUN_DATE}), {scratch.label}, {where}")
-    t = time.perf_counter()
-    files = generate(work, args.loans, past_due=args.past_due)
-    print(f"  generate CSV                       {time.perf_counter() - t:8.1f} s")
+    first_day = args.on or RUN_DATE
+    if args.book is not None:
+        print(f"npl-collect benchmark: the book in {args.book}, first date {first_day}, {scratch.label}, {where}")
+        files = copy_book(args.book, work)
+    else:
+        print(f"npl-collect benchmark: {args.loans:,} loans ({args.past_due:.0%} past due on {RUN_DATE}), {scratch.label}, {where}")
+        t = time.perf_counter()
+        files = generate(work, args.loans, past_due=args.past_due)
+        print(f"  generate CSV                       {time.perf_counter() - t:8.1f} s")
 
     imported = scratch.new("import")
     t = time.perf_counter()
     rep = import_book(imported, files)
     row.import_s, row.guarantors = time.perf_counter() - t, rep.guarantors
+    if args.book is not None:
+        row.loans = rep.loans
+    refused = len(rep.rejected)
+    rejected = f", {refused:,} row{'' if refused == 1 else 's'} rejected (see the rejects files in the work folder)" if refused else ""
     print(f"  import                             {row.import_s:8.1f} s   ({rep.loans:,} loans, {rep.guarantors:,} guarantors, "
-          f"{args.loans / row.import_s:,.0f} loans/s)")
-    base = scratch.copy(imported, "steady")  # the imported book, before any date runs on it
+          f"{rep.loans / row.import_s:,.0f} loans/s{rejected})")
+    base = None if args.book is not None else scratch.copy(imported, "steady")  # the imported book, before any date runs on it
 
     from prefect import flow
 
@@ -680,8 +720,19 @@ def run(args: argparse.Namespace, work: Path, scratch: SqliteScratch | PostgresS
         step.transitions = transitions(url) - h0
 
     f = row.first
-    timed(f, imported, RUN_DATE)
+    timed(f, imported, first_day)
     print(f"  first business date after import   {f.seconds:8.1f} s   ({f.log()})")
+    if args.book is not None:  # the dates after it on the same book: a catch-up after an outage
+        if not args.first_date_only:
+            c = row.catch_up
+            timed(c, imported, first_day + timedelta(days=1), first_day + timedelta(days=args.days))
+            label = f"{args.days} dates after it (--through)"
+            print(f"  {label:<35}{c.seconds:8.1f} s   ({c.seconds / max(c.dates, 1):.2f} s a date, {c.log()})")
+        scratch.drop(imported)
+        row.rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  peak RSS                           {row.rss_mb:8.0f} MB")
+        return row
+    assert base is not None
     scratch.drop(imported)
     if args.first_date_only:
         scratch.drop(base)
