@@ -143,11 +143,12 @@ def publish_day(through: date, run: dict[str, Any]) -> list[dict[str, Any]]:
         per_officer = worklist.worklist_summary(uow.session, through, policy, risks)
         urgent = worklist.worklist(uow.session, through, policy, tasks=worklist.URGENT_TASKS, risks=risks, most=URGENT_ROWS)
         # each officer's table goes to the Prefect server while the next officers' items are built
-        officers, everything = publishing.publish_officer_worklists_as_built(
-            worklist.worklist_by_officer(uow.session, through, policy, risks=risks), through, flow_database_url())
+        officers, tables = publishing.publish_officer_worklists_as_built(
+            worklist.worklist_by_officer(uow.session, through, policy, risks=risks), through, flow_database_url(),
+            keep_tables=publishing.workbook_wanted())
     urgent.sort(key=lambda i: (i["task"] != worklist.QUARANTINED, not i["urgent"], i["due"] or "9999-12-31",
                                worklist.TASK_ORDER.index(i["task"]), i["officer"], i["loan_id"]))
-    publishing.publish_worklist_workbook(everything, through)
+    publishing.publish_worklist_workbook(tables, through)
     markdown = daily_summary.summary_markdown(through, summary, run, risks, t)
     if run.get("feed") is not None:
         markdown = feed.with_section(markdown, feed.markdown(run["feed"], t))

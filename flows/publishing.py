@@ -91,9 +91,12 @@ def publish_officer_worklists(items: list[dict[str, Any]], on: date, db_url: str
     return publish_officer_worklists_as_built(by_officer(items).items(), on, db_url)[0]
 
 
+Table = tuple[str, list[dict[str, Any]]]  # (officer, the rows of the officer's table: officer_rows)
+
+
 def publish_officer_worklists_as_built(
-    per_officer: Iterable[tuple[str, list[dict[str, Any]]]], on: date, db_url: str
-) -> tuple[list[Officer], list[dict[str, Any]]]:
+    per_officer: Iterable[tuple[str, list[dict[str, Any]]]], on: date, db_url: str, *, keep_tables: bool = False
+) -> tuple[list[Officer], list[Table]]:
     """One table artifact per officer with work on ``on``, published again only when it changed;
     ``per_officer``: (officer, items), each officer once (``services.worklist.worklist_by_officer``).
     Each table is handed to a thread that stores it on the Prefect server while the next ones are
@@ -107,12 +110,15 @@ def publish_officer_worklists_as_built(
     (another book published under the key, or the Prefect server is new). An officer on record
     whose work is all done gets a table saying there is nothing to do, so that no table shows
     work that is gone. Returns (officer, key, items, date of the table the officer sees) of each
-    officer with work, in ``per_officer``'s order, and every item."""
+    officer with work, in ``per_officer``'s order, and with ``keep_tables`` each of their tables
+    (officer, rows) for the day's workbook. Only the tables are kept, and only when asked: an
+    officer's items are let go once the table is built (a whole worklist's items held at once,
+    126,000 on a book of another mix, made most of the daily run's peak memory)."""
     with UnitOfWork(db_url) as uow:
         before = published.worklists(uow.session)
     trusted = bool(before) and still_latest([was.artifact_id for was in before.values()])
     tables: dict[str, tuple[str, str, int | None]] = {}  # key: (officer, digest, items; None: nothing to do)
-    everything: list[dict[str, Any]] = []
+    kept_tables: list[Table] = []
     kept = 0
 
     def table(key: str, officer: str, rows: list[dict[str, Any]], count: int | None) -> None:
@@ -126,9 +132,10 @@ def publish_officer_worklists_as_built(
 
     with TableUploads() as uploads:
         for officer, items in per_officer:
-            mine = most_urgent_first(items)
-            everything += mine
-            table(officer_key(officer), officer, officer_rows(mine), len(mine))
+            rows = officer_rows(most_urgent_first(items))
+            if keep_tables:
+                kept_tables.append((officer, rows))
+            table(officer_key(officer), officer, rows, len(rows))
         for key, done in before.items():
             if key not in tables:
                 table(key, done.officer, [nothing_to_do_row()], None)
@@ -140,7 +147,7 @@ def publish_officer_worklists_as_built(
         uow.commit()
     since = {key: (on if key in ids else before[key].since) for key in tables}
     officers = [(officer, key, count, since[key]) for key, (officer, _digest, count) in tables.items() if count is not None]
-    return officers, everything
+    return officers, kept_tables
 
 
 def table_digest(officer: str, rows: list[dict[str, Any]]) -> str:
@@ -258,35 +265,51 @@ def publish_past_date_note(through: date, last_completed: date) -> str:
     return note
 
 
-def write_worklist_workbook(items: list[dict[str, Any]], on: date, folder: Path) -> Path:
-    """The day's worklist as a workbook in ``folder``: ``worklist-<date>.xlsx`` (worklist_xlsx)."""
-    return worklist_xlsx(items, on, folder / f"worklist-{on.isoformat()}.xlsx")
+def officer_tables(items: list[dict[str, Any]]) -> list[Table]:
+    """Each officer's table (officer, rows), officers in order, most urgent first."""
+    return [(officer, officer_rows(mine)) for officer, mine in by_officer(items).items()]
+
+
+def write_worklist_workbook(tables: list[Table], on: date, folder: Path) -> Path:
+    """The day's worklist as a workbook in ``folder``: ``worklist-<date>.xlsx`` (tables_xlsx)."""
+    return tables_xlsx(tables, on, folder / f"worklist-{on.isoformat()}.xlsx")
 
 
 def worklist_xlsx(items: list[dict[str, Any]], on: date, path: Path) -> Path:
-    """The worklist as a workbook at ``path``: a print-ready sheet per officer, most urgent first,
-    tasks and headers in the chosen language (the UI's link and ``npl worklist --xlsx``)."""
+    """The worklist as a workbook at ``path`` (``npl worklist --xlsx``): see ``tables_xlsx``."""
+    return tables_xlsx(officer_tables(items), on, path)
+
+
+def tables_xlsx(tables: list[Table], on: date, path: Path) -> Path:
+    """The officers' tables as a workbook at ``path``: a print-ready sheet per officer, most urgent
+    first, tasks and headers in the chosen language (the UI's link and ``npl worklist --xlsx``)."""
     import pandas as pd
 
     from models.spreadsheets import write_worklist_xlsx
 
-    rows = [{t("col.officer"): officer, **row} for officer, mine in by_officer(items).items() for row in officer_rows(mine)]
+    rows = [{t("col.officer"): officer, **row} for officer, mine in tables for row in mine]
     columns = [t("col.officer"), t("col.loan"), t("col.task"), t("col.detail"), t("col.due"), t("col.urgent")]
     return write_worklist_xlsx(path, pd.DataFrame(rows, columns=columns),
                                officer_column=t("col.officer"), title=t("worklist.workbook", date=on))
 
 
-def publish_worklist_workbook(items: list[dict[str, Any]], on: date) -> str | None:
-    """In a served run (``make serve``: the file server serves the reports folder), the workbook
-    and a ``worklist-workbook`` link artifact to it; elsewhere (``npl daily``) nothing — ``npl
-    worklist --xlsx`` writes one where you ask."""
+def workbook_wanted() -> bool:
+    """Whether this run publishes the day's workbook: a served run (``make serve``: the file
+    server serves the reports folder), not ``npl daily``."""
     from prefect.runtime import deployment
 
+    return bool(deployment.id)
+
+
+def publish_worklist_workbook(tables: list[Table], on: date) -> str | None:
+    """In a served run (``workbook_wanted``), the workbook of the officers' tables and a
+    ``worklist-workbook`` link artifact to it; elsewhere (``npl daily``) nothing — ``npl
+    worklist --xlsx`` writes one where you ask."""
     from flows.files import reports_dir, url_of
 
-    if not deployment.id:
+    if not workbook_wanted():
         return None
-    path = write_worklist_workbook(items, on, reports_dir())
+    path = write_worklist_workbook(tables, on, reports_dir())
     link = url_of(path)
     create_link_artifact(key="worklist-workbook", link=link, link_text=path.name, description=t("worklist.workbook", date=on))
     return link

@@ -16,6 +16,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 
 from flows import publishing
+from flows.i18n import t
 from models.store import UnitOfWork
 from services import published
 from tests.builders import load
@@ -139,11 +140,15 @@ def test_tables_are_stored_while_the_next_are_built_and_every_one_is_waited_for(
     officers = [f"PUB-S{n:02d}" for n in range(20)]
 
     @flow(name="publish-streamed")
-    def streamed() -> tuple[list[Any], list[dict[str, Any]]]:
-        return publishing.publish_officer_worklists_as_built(((o, [item(f"L-{o}", o)]) for o in officers), D1, url)
+    def streamed(keep_tables: bool) -> tuple[list[Any], list[Any]]:
+        return publishing.publish_officer_worklists_as_built(((o, [item(f"L-{o}", o)]) for o in officers), D1, url,
+                                                             keep_tables=keep_tables)
 
-    shown, everything = streamed()
-    assert [row[0] for row in shown] == officers and len(everything) == 20
+    shown, tables = streamed(keep_tables=True)  # a served run: the day's workbook is made of them
+    assert [row[0] for row in shown] == officers
+    assert [(officer, [row[t("col.loan")] for row in rows]) for officer, rows in tables] == [(o, [f"L-{o}"]) for o in officers]
+    shown_again, none_kept = streamed(keep_tables=False)  # `npl daily`: no workbook, nothing held
+    assert [row[:3] for row in shown_again] == [row[:3] for row in shown] and none_kept == []
     assert all(latest(publishing.officer_key(o)) is not None for o in officers)
     with UnitOfWork(url) as uow:
         assert set(published.worklists(uow.session)) == {publishing.officer_key(o) for o in officers}

@@ -56,8 +56,8 @@ def test_the_worklist_workbook_has_a_sheet_per_officer_most_urgent_first(tmp_pat
     import openpyxl
 
     monkeypatch.setenv("NPL_LANG", "en")
-    path = publishing.write_worklist_workbook(
-        [item("L-1", "visit"), item("L-2", "deadline_at_risk", True, "2009-03-01"), item("L-3", "visit", officer="E-02")],
+    path = publishing.write_worklist_workbook(publishing.officer_tables(
+        [item("L-1", "visit"), item("L-2", "deadline_at_risk", True, "2009-03-01"), item("L-3", "visit", officer="E-02")]),
         date(2008, 11, 30), tmp_path)
     assert path.name == "worklist-2008-11-30.xlsx"
     book = openpyxl.load_workbook(path)
