@@ -6,8 +6,11 @@ These tests need Debian's poppler-utils (pdftoppm, pdftotext, pdffonts) and a CJ
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
+import zlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -206,6 +209,37 @@ def test_the_layout_shortcuts_change_no_byte_of_a_letter(letter: Letter, tmp_pat
 
     assert module._para is Paragraph and textsplit.getCharWidths is not module._char_widths
     assert fast == plain
+
+
+def font_programs(pdf: Path) -> list[bytes]:
+    """The embedded font subsets (FontFile2 streams) of a reportlab PDF, in the file's order."""
+    data = pdf.read_bytes()
+    found = re.finditer(rb"/Filter \[ /FlateDecode \] /Length (\d+) /Length1 \d+\s*>>\s*stream\r?\n", data)
+    return [zlib.decompress(data[m.end():m.end() + int(m.group(1))]) for m in found]
+
+
+def test_letters_to_different_people_share_their_first_font_subset_and_differ_after_it(tmp_path: Path) -> None:
+    """Every letter draws the words all letters print first, so its first subset of the face is the
+    same in every letter (cut and compressed once a process); the names come after it."""
+    yang = font_programs(render(yang_letter(), tmp_path))
+    zhang = font_programs(render(zhang_letter(recipient_name="欧阳某某", recipient_address="鄞州区翠柏路7号"), tmp_path))
+
+    assert len(yang) >= 2 and len(zhang) >= 2
+    assert yang[0] == zhang[0]
+    assert yang[1:] != zhang[1:]
+
+
+def test_a_letter_is_the_same_bytes_in_a_fresh_process_as_after_other_letters(tmp_path: Path) -> None:
+    for other in (zhang_letter(), yang_letter(letter_no="CS-9", recipient_name="欧阳某某")):
+        render_letter(other, tmp_path / f"{other.letter_no}.pdf")
+    here = render_letter(yang_letter(), tmp_path / "here.pdf").read_bytes()
+    fresh = tmp_path / "fresh.pdf"
+    subprocess.run(
+        [sys.executable, "-c", "import sys; from models.letters import render_letter; "
+         "from tests.letter_samples import yang_letter; render_letter(yang_letter(), sys.argv[1])", str(fresh)],
+        check=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert fresh.read_bytes() == here
 
 
 
